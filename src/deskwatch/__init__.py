@@ -1,0 +1,3 @@
+"""deskwatch: privacy-first, on-device workspace-compliance monitoring."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,3 @@
+from deskwatch.cli import app
+
+app()

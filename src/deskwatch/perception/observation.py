@@ -1,0 +1,171 @@
+"""What perception knows about one analysed frame: numbers only, never pixels."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, fields
+from typing import Any
+
+import numpy as np
+
+from deskwatch.perception.detections import Detections
+
+
+@dataclass(frozen=True, slots=True)
+class Box:
+    """An axis-aligned box in pixels."""
+
+    x1: float
+    y1: float
+    x2: float
+    y2: float
+
+    @property
+    def width(self) -> float:
+        return max(0.0, self.x2 - self.x1)
+
+    @property
+    def height(self) -> float:
+        return max(0.0, self.y2 - self.y1)
+
+    @property
+    def cx(self) -> float:
+        return (self.x1 + self.x2) / 2
+
+    @property
+    def cy(self) -> float:
+        return (self.y1 + self.y2) / 2
+
+    def expand(self, fx: float, fy: float) -> Box:
+        """A box grown by ``fx`` widths and ``fy`` heights on every side."""
+        dx, dy = self.width * fx, self.height * fy
+        return Box(self.x1 - dx, self.y1 - dy, self.x2 + dx, self.y2 + dy)
+
+
+@dataclass(frozen=True, slots=True)
+class Motion:
+    """Share of the picture that changed since the last analysed frame (0..1)."""
+
+    fraction: float
+    near_face: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class CameraHealth:
+    """Frame statistics that tell whether the camera can see anything."""
+
+    brightness: float  # mean grey level, 0..255
+    contrast: float  # grey-level standard deviation
+    sharpness: float  # variance of the Laplacian
+    dark: bool
+    uniform: bool
+    blurry: bool
+    frozen: bool
+
+    @property
+    def obstructed(self) -> bool:
+        return self.dark or self.uniform or self.frozen
+
+
+@dataclass(frozen=True, slots=True)
+class HeadPose:
+    """Head orientation of the main face and a few geometric face measures."""
+
+    yaw_deg: float  # + = turned to the image's right
+    pitch_deg: float  # + = looking down
+    roll_deg: float
+    eye_yaw_deg: float  # gaze of the eyes relative to the head, from the irises
+    eye_openness: float  # eyelid gap / eye width, both eyes averaged
+    mouth_opening: float  # lip gap / mouth width
+
+    @property
+    def gaze_yaw_deg(self) -> float:
+        return self.yaw_deg + self.eye_yaw_deg
+
+
+@dataclass(frozen=True, slots=True)
+class HandCues:
+    """Where hands are relative to the main face; each cue is a confidence 0..1."""
+
+    count: int
+    at_ear: float = 0.0
+    at_mouth: float = 0.0
+    in_front: float = 0.0  # raised in front of the chest
+    boxes: tuple[Box, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class ObjectConcepts:
+    """Object-detector output mapped to the concepts the rules use."""
+
+    detections: Detections
+    phone: float = 0.0
+    drink: float = 0.0
+    food: float = 0.0
+    persons: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Cues:
+    """Fused evidence for the behaviour rules, each with its own confidence."""
+
+    phone: float = 0.0
+    phone_object: float = 0.0
+    phone_posture: float = 0.0
+    eating: float = 0.0
+    eating_object: float = 0.0
+    eating_posture: float = 0.0
+
+
+@dataclass(slots=True)
+class Observation:
+    """Everything perception produced for one analysed frame.
+
+    Stages that the gate skipped keep the previous frame's value (their names are then
+    absent from ``stages``); values that no longer apply (no face) are cleared.
+    """
+
+    ts: float
+    frame_index: int
+    width: int
+    height: int
+    motion: Motion = field(default_factory=lambda: Motion(0.0))
+    camera: CameraHealth | None = None
+    faces: Detections = field(default_factory=Detections)
+    head: HeadPose | None = None
+    hands: HandCues | None = None
+    objects: ObjectConcepts | None = None
+    cues: Cues = field(default_factory=Cues)
+    stages: list[str] = field(default_factory=list)
+
+    @property
+    def face_count(self) -> int:
+        return len(self.faces)
+
+    @property
+    def main_face(self) -> Box | None:
+        i = self.faces.largest()
+        return None if i is None else Box(*(float(v) for v in self.faces.xyxy[i]))
+
+    @property
+    def person_count(self) -> int:
+        objects = self.objects.persons if self.objects else 0
+        return max(self.face_count, objects)
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready view with rounded numbers."""
+        return {f.name: _jsonable(getattr(self, f.name)) for f in fields(self)}
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, Detections):
+        return [
+            {"label": lab, "confidence": round(float(c), 3), "box": [round(float(v), 1) for v in b]}
+            for lab, c, b in zip(value.labels, value.confidence, value.xyxy, strict=True)
+        ]
+    if isinstance(value, float | np.floating):
+        return round(float(value), 3)
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    if hasattr(value, "__dataclass_fields__"):
+        return {f.name: _jsonable(getattr(value, f.name)) for f in fields(value)}
+    return value
