@@ -45,6 +45,14 @@ class Event(BaseModel):
     started_at: datetime | None = None
     ended_at: datetime | None = None
 
+    @model_validator(mode="before")
+    @classmethod
+    def _drop_derived(cls, data: object) -> object:
+        """Accept the wire form, whose ``duration_s`` is derived, not stored."""
+        if isinstance(data, dict) and "duration_s" in data:
+            data = {k: v for k, v in data.items() if k != "duration_s"}
+        return data
+
     @model_validator(mode="after")
     def _end_after_start(self) -> Event:
         if self.end_s is not None and self.end_s < self.start_s:
