@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
+import cv2
 import numpy as np
 from numpy.typing import NDArray
 
@@ -22,6 +23,7 @@ class Frame:
     image: Image  # BGR, HxWx3, uint8
     ts: float
     index: int
+    _thumb: list[Image] = field(default_factory=list, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if self.image.ndim != 3 or self.image.shape[2] != 3 or self.image.dtype != np.uint8:
@@ -34,3 +36,12 @@ class Frame:
     @property
     def height(self) -> int:
         return int(self.image.shape[0])
+
+    def thumbnail(self, width: int = 160) -> Image:
+        """A small grey copy for cheap whole-picture statistics, made once per frame."""
+        if not self._thumb:
+            h, w = self.image.shape[:2]
+            size = (width, max(1, round(h * width / w)))
+            small = cv2.resize(self.image, size, interpolation=cv2.INTER_AREA)
+            self._thumb.append(cv2.cvtColor(small, cv2.COLOR_BGR2GRAY))
+        return self._thumb[0]

@@ -40,7 +40,9 @@ _REGISTRY: dict[str, tuple[type[DetectorConfig], DetectorFactory]] = {}
 C = TypeVar("C", bound=DetectorConfig)
 
 
-def register(key: str, config_cls: type[C]) -> Callable[[Callable[[C], Detector]], Callable[[C], Detector]]:
+def register(
+    key: str, config_cls: type[C]
+) -> Callable[[Callable[[C], Detector]], Callable[[C], Detector]]:
     """Class decorator / factory registration: ``@register("face", FaceConfig)``."""
 
     def wrap(factory: Callable[[C], Detector]) -> Callable[[C], Detector]:

@@ -12,22 +12,12 @@ from deskwatch.capture.frame import Frame
 from deskwatch.perception.base import DetectorConfig, register
 from deskwatch.perception.observation import CameraHealth, Observation
 
-THUMB_WIDTH = 160
-
 
 class CameraHealthConfig(DetectorConfig):
     type: Literal["camera_health"] = "camera_health"
     dark_max_brightness: float = Field(default=30.0, ge=0, le=255)
     uniform_max_contrast: float = Field(default=8.0, ge=0)
     blurry_max_sharpness: float = Field(default=20.0, ge=0)
-
-
-def thumbnail(image: np.ndarray) -> np.ndarray:
-    """A small grey copy of a BGR image, for cheap whole-picture statistics."""
-    h, w = image.shape[:2]
-    size = (THUMB_WIDTH, max(1, round(h * THUMB_WIDTH / w)))
-    grey = cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
-    return cv2.resize(grey, size, interpolation=cv2.INTER_AREA)
 
 
 class CameraHealthDetector:
@@ -57,7 +47,7 @@ class CameraHealthDetector:
         )
 
     def detect(self, frame: Frame, obs: Observation) -> None:
-        obs.camera = self.measure(thumbnail(frame.image))
+        obs.camera = self.measure(frame.thumbnail())
 
     def close(self) -> None:
         self._previous = None

@@ -9,19 +9,14 @@ from typing import ClassVar, Literal
 import cv2
 import mediapipe as mp
 import numpy as np
+from pydantic import Field
 
 from deskwatch.capture.frame import Frame
 from deskwatch.perception.base import DetectorConfig, ModelWrapper, TimestampGuard, register
 from deskwatch.perception.observation import HeadPose, Observation
 
-# A generic head (mm, x right, y down, z away from the camera) for solvePnP, and the
-# mesh indices of the same points: nose tip, chin, eye outer corners, mouth corners.
-_MODEL_3D = np.array(
-    [[0, 0, 0], [0, 330, -65], [-225, -170, -135], [225, -170, -135], [-150, 150, -125],
-     [150, 150, -125]],
-    dtype=np.float64,
-)
-_PNP_IDS = [1, 152, 33, 263, 61, 291]
+# Landmarks that span the face: outer eye corners (left-right) and forehead-chin.
+_RIGHT_EYE_OUTER, _LEFT_EYE_OUTER, _FOREHEAD, _CHIN = 33, 263, 10, 152
 # Eye corners (outer, inner), lids (upper, lower) and iris centre, for each eye.
 _EYES = ((33, 133, 159, 145, 468), (263, 362, 386, 374, 473))
 _MOUTH = (61, 291, 13, 14)
@@ -31,30 +26,33 @@ _IRIS_TO_SINE = 30.0 / 12.0
 
 class FaceMeshConfig(DetectorConfig):
     type: Literal["face_mesh"] = "face_mesh"
+    static_image: bool = Field(default=False, description="no tracking: for single images")
 
 
 @dataclass(frozen=True)
 class FaceMeshOptions:
     max_faces: int = 1
     min_confidence: float = 0.5
+    static_image: bool = False  # True: no tracking between calls (single images)
 
 
-def _wrap(angle: float) -> float:
-    return (angle + 180.0) % 360.0 - 180.0
+def head_angles(lm3d: np.ndarray) -> tuple[float, float, float]:
+    """Yaw, pitch, roll in degrees from 3-D landmarks (x, y in pixels, z in x's scale).
 
-
-def head_angles(points: np.ndarray, width: int, height: int) -> tuple[float, float, float]:
-    """Yaw, pitch, roll in degrees from the six PnP points (pixels)."""
-    camera = np.array([[width, 0, width / 2], [0, width, height / 2], [0, 0, 1]], dtype=np.float64)
-    ok, rvec, _ = cv2.solvePnP(_MODEL_3D, points, camera, None, flags=cv2.SOLVEPNP_ITERATIVE)
-    if not ok:
+    The face's axes come from the eye corners and forehead-to-chin; their cross product
+    is the face normal. Yaw + = facing the image's right, pitch + = facing down.
+    """
+    across = lm3d[_LEFT_EYE_OUTER] - lm3d[_RIGHT_EYE_OUTER]
+    down = lm3d[_CHIN] - lm3d[_FOREHEAD]
+    forward = -np.cross(across, down)
+    norm = float(np.linalg.norm(forward))
+    if norm == 0:
         return 0.0, 0.0, 0.0
-    rotation, _ = cv2.Rodrigues(rvec)
-    pitch, yaw, roll = cv2.RQDecomp3x3(rotation)[0]
-    pitch, yaw, roll = _wrap(pitch), _wrap(yaw), _wrap(roll)
-    if abs(roll) > 90:  # the decomposition's other solution
-        pitch, yaw, roll = _wrap(180 - pitch), _wrap(180 - yaw), _wrap(roll - 180)
-    return -yaw, -pitch, roll
+    fx, fy, fz = forward / norm
+    yaw = math.degrees(math.atan2(fx, -fz))
+    pitch = math.degrees(math.atan2(fy, math.hypot(fx, fz)))
+    roll = math.degrees(math.atan2(across[1], across[0]))
+    return yaw, pitch, roll
 
 
 def _ratio(lm: np.ndarray, a: int, b: int, c: int, d: int) -> float:
@@ -84,7 +82,7 @@ class FaceMesh(ModelWrapper):
 
     def __init__(self, options: FaceMeshOptions) -> None:
         self._model = mp.solutions.face_mesh.FaceMesh(
-            static_image_mode=False,
+            static_image_mode=options.static_image,
             max_num_faces=options.max_faces,
             refine_landmarks=True,
             min_detection_confidence=options.min_confidence,
@@ -96,23 +94,23 @@ class FaceMesh(ModelWrapper):
         return cls(options)
 
     def landmarks(self, image_bgr: np.ndarray, ts: float) -> np.ndarray | None:
-        """478x2 pixel landmarks of the first face, or None."""
+        """478x3 landmarks of the first face (x, y pixels; z in x's scale), or None."""
         self._guard.check(ts)
         h, w = image_bgr.shape[:2]
         result = self._model.process(cv2.cvtColor(image_bgr, cv2.COLOR_BGR2RGB))
         if not result.multi_face_landmarks:
             return None
         pts = result.multi_face_landmarks[0].landmark
-        return np.array([[p.x * w, p.y * h] for p in pts], dtype=np.float64)
+        return np.array([[p.x * w, p.y * h, p.z * w] for p in pts], dtype=np.float64)
 
     def pose(self, image_bgr: np.ndarray, ts: float) -> HeadPose | None:
         lm = self.landmarks(image_bgr, ts)
         if lm is None:
             return None
-        h, w = image_bgr.shape[:2]
-        yaw, pitch, roll = head_angles(lm[_PNP_IDS], w, h)
-        eye_yaw, openness = eye_measures(lm)
-        return HeadPose(yaw, pitch, roll, eye_yaw, openness, _ratio(lm, *_MOUTH))
+        yaw, pitch, roll = head_angles(lm)
+        flat = lm[:, :2]
+        eye_yaw, openness = eye_measures(flat)
+        return HeadPose(yaw, pitch, roll, eye_yaw, openness, _ratio(flat, *_MOUTH))
 
     def detect(self, frame: Frame, obs: Observation) -> None:
         obs.head = self.pose(frame.image, frame.ts)
@@ -123,4 +121,4 @@ class FaceMesh(ModelWrapper):
 
 @register("face_mesh", FaceMeshConfig)
 def _create(config: FaceMeshConfig) -> FaceMesh:
-    return FaceMesh.create_from_options(FaceMeshOptions())
+    return FaceMesh.create_from_options(FaceMeshOptions(static_image=config.static_image))

@@ -20,12 +20,14 @@ _FINGERTIPS = (4, 8, 12, 16, 20)
 class HandsConfig(DetectorConfig):
     type: Literal["hands"] = "hands"
     min_confidence: float = Field(default=0.5, ge=0, le=1)
+    static_image: bool = Field(default=False, description="no tracking: for single images")
 
 
 @dataclass(frozen=True)
 class HandsOptions:
     max_hands: int = 2
     min_confidence: float = 0.5
+    static_image: bool = False  # True: no tracking between calls (single images)
 
 
 def _closeness(distance: float, reach: float) -> float:
@@ -61,7 +63,7 @@ class HandTracker(ModelWrapper):
 
     def __init__(self, options: HandsOptions) -> None:
         self._model = mp.solutions.hands.Hands(
-            static_image_mode=False,
+            static_image_mode=options.static_image,
             max_num_hands=options.max_hands,
             model_complexity=0,
             min_detection_confidence=options.min_confidence,
@@ -90,4 +92,5 @@ class HandTracker(ModelWrapper):
 
 @register("hands", HandsConfig)
 def _create(config: HandsConfig) -> HandTracker:
-    return HandTracker.create_from_options(HandsOptions(min_confidence=config.min_confidence))
+    options = HandsOptions(min_confidence=config.min_confidence, static_image=config.static_image)
+    return HandTracker.create_from_options(options)

@@ -11,12 +11,12 @@ from pydantic import BaseModel, ConfigDict, Field
 from deskwatch.events.event import EventType
 from deskwatch.rules import away, camera, eating, extra_person, looking_away, phone
 from deskwatch.rules.away import AwayConfig
+from deskwatch.rules.base import Rule, RuleConfig, SignalFn, SustainedRule
 from deskwatch.rules.camera import CameraObstructedConfig
 from deskwatch.rules.eating import EatingConfig
 from deskwatch.rules.extra_person import ExtraPersonConfig
 from deskwatch.rules.looking_away import LookingAwayConfig
 from deskwatch.rules.phone import PhoneConfig
-from deskwatch.rules.base import Rule, RuleConfig, SignalFn, SustainedRule
 
 
 class RulesConfig(BaseModel):

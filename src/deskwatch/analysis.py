@@ -1,0 +1,51 @@
+"""Run a frame source through the pipeline, reporting progress and outcomes."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from deskwatch.capture.frame import Frame
+from deskwatch.capture.source import FrameSource
+from deskwatch.errors import SourceError
+from deskwatch.events.event import Event
+from deskwatch.perception.observation import Observation
+from deskwatch.pipeline import Pipeline
+
+FrameHook = Callable[[Frame, Observation, list[Event]], None]
+
+
+@dataclass
+class Outcome:
+    """What a run produced: every ended event in end order; ``final`` were ended by the end."""
+
+    events: list[Event] = field(default_factory=list)
+    final: list[Event] = field(default_factory=list)
+    frames: int = 0
+    last_ts: float = 0.0
+    error: str | None = None
+    interrupted: bool = False
+
+
+def run(source: FrameSource, pipeline: Pipeline, on_frame: FrameHook | None = None) -> Outcome:
+    """Analyse every frame of ``source``; a source that breaks or Ctrl-C keeps what was found.
+
+    Open events are ended at the last analysed frame in every case.
+    """
+    out = Outcome()
+    try:
+        for frame in source:
+            obs, events = pipeline.process(frame)
+            out.frames, out.last_ts = out.frames + 1, frame.ts
+            out.events.extend(e for e in events if not e.is_open)
+            if on_frame is not None:
+                on_frame(frame, obs, events)
+    except SourceError as exc:
+        out.error = str(exc)
+    except KeyboardInterrupt:
+        out.interrupted = True
+    finally:
+        source.close()
+    out.final = pipeline.finish()
+    out.events.extend(out.final)
+    return out

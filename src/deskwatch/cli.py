@@ -1,0 +1,194 @@
+"""The ``deskwatch`` command line."""
+
+from __future__ import annotations
+
+import json
+import sys
+from contextlib import ExitStack
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.table import Table
+
+from deskwatch import analysis
+from deskwatch.capture.frame import Frame
+from deskwatch.capture.source import FrameSource, open_source
+from deskwatch.config import Policy, load_policy
+from deskwatch.errors import DeskwatchError
+from deskwatch.events.event import Event
+from deskwatch.events.sinks import JsonLinesWriter
+from deskwatch.events.summary import summarise
+from deskwatch.perception.observation import Observation
+from deskwatch.pipeline import Pipeline
+
+app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
+err = Console(stderr=True)
+out = Console()
+
+PolicyOpt = Annotated[Path | None, typer.Option("--policy", help="policy TOML file")]
+
+
+def fail(message: str) -> typer.Exit:
+    err.print(f"[red]error:[/red] {message}", highlight=False, soft_wrap=True)
+    return typer.Exit(2)
+
+
+@app.command()
+def analyze(
+    source: Annotated[
+        str | None, typer.Argument(help="video, image folder, camera:N or URL")
+    ] = None,
+    demo: Annotated[bool, typer.Option("--demo", help="analyse the built-in demo clip")] = False,
+    policy_path: PolicyOpt = None,
+    rate: Annotated[float | None, typer.Option(help="analysed frames per second")] = None,
+    fps: Annotated[float, typer.Option(help="frame rate of an image folder")] = 1.0,
+    out_path: Annotated[Path | None, typer.Option("--out", help="write events as JSONL")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="events as JSONL on stdout")] = False,
+    observations: Annotated[Path | None, typer.Option(help="one JSON line per frame")] = None,
+    annotate: Annotated[Path | None, typer.Option(help="write an annotated MP4")] = None,
+) -> None:
+    """Analyse a source and print the compliance events it contains."""
+    if (source is None) == (not demo):
+        raise fail("give a SOURCE or --demo (not both)")
+    try:
+        policy = load_policy(policy_path)
+        if rate is not None:
+            policy.analysis.fps = rate
+        src = _open(source, demo, policy, fps)
+    except DeskwatchError as exc:
+        raise fail(str(exc)) from None
+    result = _run(src, policy, out_path, as_json, observations, annotate)
+    _report(result, as_json)
+    if result.error:
+        raise fail(result.error)
+    if result.interrupted:
+        err.print("interrupted: events found so far were kept")
+        raise typer.Exit(130)
+
+
+def _open(source: str | None, demo: bool, policy: Policy, image_fps: float) -> FrameSource:
+    if demo:
+        from deskwatch.demo import DemoSource
+
+        return DemoSource(fps=policy.analysis.fps)
+    assert source is not None
+    return open_source(source, policy.analysis.fps, image_fps)
+
+
+def _run(
+    src: FrameSource,
+    policy: Policy,
+    out_path: Path | None,
+    as_json: bool,
+    observations: Path | None,
+    annotate: Path | None,
+) -> analysis.Outcome:
+    with ExitStack() as stack:
+        sinks: list[JsonLinesWriter] = []
+        if out_path is not None:
+            sinks.append(JsonLinesWriter(stack.enter_context(out_path.open("w"))))
+        if as_json:
+            sinks.append(JsonLinesWriter(sys.stdout))
+        obs_sink = None
+        if observations is not None:
+            obs_sink = JsonLinesWriter(stack.enter_context(observations.open("w")))
+        annotator = None
+        if annotate is not None:
+            from deskwatch.annotate import Annotator
+
+            annotator = stack.enter_context(Annotator(annotate))
+        pipeline = stack.enter_context(Pipeline(policy))
+        progress = stack.enter_context(_progress(src))
+        task = progress.add_task(src.name, total=src.duration_s)
+
+        def on_frame(frame: Frame, obs: Observation, events: list[Event]) -> None:
+            for event in events:
+                if not event.is_open:
+                    for sink in sinks:
+                        sink.write_event(event)
+            if obs_sink is not None:
+                obs_sink.write(obs.to_dict())
+            if annotator is not None:
+                annotator.add(frame, obs, events)
+            progress.update(task, completed=frame.ts)
+
+        result = analysis.run(src, pipeline, on_frame)
+        for event in result.final:
+            for sink in sinks:
+                sink.write_event(event)
+        return result
+
+
+def _progress(src: FrameSource) -> Progress:
+    return Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed:.0f}/{task.total:.0f} s"),
+        TimeRemainingColumn(),
+        console=err,
+        transient=True,
+        disable=src.duration_s is None or not err.is_terminal,
+    )
+
+
+def _report(result: analysis.Outcome, as_json: bool) -> None:
+    summary = summarise(result.events, result.last_ts)
+    console = err if as_json else out
+    table = Table(title="deskwatch events")
+    for col in ("event", "count", "total s"):
+        table.add_column(col, justify="right" if col != "event" else "left")
+    for name, count in sorted(summary.counts.items()):
+        table.add_row(name, str(count), f"{summary.seconds.get(name, 0.0):.1f}")
+    console.print(table)
+    console.print(
+        f"analysed {summary.analysed_s:.1f} s in {result.frames} frames; "
+        f"away {summary.away_s:.1f} s in total"
+    )
+    if not as_json:
+        for event in result.events:
+            console.print(
+                f"  {event.type:<18} {event.start_s:8.1f} s → {event.end_s or 0:8.1f} s "
+                f"({event.duration_s or 0:.1f} s, peak {event.peak_confidence:.2f})",
+                highlight=False,
+            )
+
+
+@app.command()
+def inspect(
+    image: Annotated[Path, typer.Argument(help="an image file")],
+    policy_path: PolicyOpt = None,
+) -> None:
+    """Print the observation for one image as JSON."""
+    import cv2
+
+    from deskwatch.perception.face_mesh import FaceMeshConfig
+    from deskwatch.perception.hands import HandsConfig
+
+    try:
+        policy = load_policy(policy_path)
+    except DeskwatchError as exc:
+        raise fail(str(exc)) from None
+    picture = cv2.imread(str(image), cv2.IMREAD_COLOR) if image.is_file() else None
+    if picture is None:
+        raise fail(f"{image}: not a readable image")
+    for name, config in policy.detectors.items():
+        if isinstance(config, FaceMeshConfig | HandsConfig):
+            policy.detectors[name] = config.model_copy(update={"static_image": True})
+    with Pipeline(policy) as pipeline:
+        obs = pipeline.observe(Frame(picture, 0.0, 0))
+    out.print_json(json.dumps(obs.to_dict()))
+
+
+@app.command("demo-clip")
+def demo_clip(path: Annotated[Path, typer.Argument(help="MP4 file to write")]) -> None:
+    """Write the built-in demo clip as a video file."""
+    from deskwatch.demo import write_demo_clip
+
+    try:
+        write_demo_clip(path)
+    except OSError as exc:
+        raise fail(str(exc)) from None
+    out.print(f"wrote {path}")

@@ -1,0 +1,141 @@
+"""The edge pipeline: frame -> gate -> perception -> fusion -> rules -> events."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Self
+
+from deskwatch import perception
+from deskwatch.capture.frame import Frame
+from deskwatch.config import Policy
+from deskwatch.events.event import Event
+from deskwatch.gating import Gate
+from deskwatch.perception.base import Detector
+from deskwatch.perception.fusion import fuse
+from deskwatch.perception.observation import Observation
+from deskwatch.perception.quiet import native_stderr_silenced
+from deskwatch.rules import Rule, build_rules
+
+# Order matters: hands use the face; objects use the hands.
+STAGE_ORDER = ("camera_health", "face", "face_mesh", "hands", "objects")
+
+
+@dataclass
+class StageStats:
+    """CPU and wall time spent in one stage, over ``calls`` runs."""
+
+    calls: int = 0
+    cpu_s: float = 0.0
+    wall_s: float = 0.0
+
+
+def build_detectors(policy: Policy, disabled: Iterable[str] = ()) -> list[Detector]:
+    """The policy's enabled detectors, minus ``disabled`` (paused or objected to).
+
+    A disabled detector is never constructed, so no frame can reach it.
+    """
+    off = set(disabled)
+    configs = [c for c in policy.detectors.values() if c.enabled and c.type not in off]
+    configs.sort(key=lambda c: STAGE_ORDER.index(c.type) if c.type in STAGE_ORDER else 99)
+    return [perception.create(c) for c in configs]
+
+
+class Pipeline:
+    """Runs the gated detectors over frames and feeds the rules, in frame time."""
+
+    def __init__(
+        self,
+        policy: Policy,
+        *,
+        origin: datetime | None = None,
+        detectors: list[Detector] | None = None,
+    ) -> None:
+        self.policy = policy
+        with native_stderr_silenced():
+            self.detectors = build_detectors(policy) if detectors is None else detectors
+        self.rules: list[Rule] = build_rules(policy.rules, origin)
+        self.gate = Gate(policy.analysis)
+        self.stats: dict[str, StageStats] = {}
+        self._prev: Observation | None = None
+        self._last_ts: float | None = None
+
+    def process(self, frame: Frame) -> tuple[Observation, list[Event]]:
+        """Analyse one frame; frames must come in increasing time."""
+        if self._last_ts is not None and frame.ts <= self._last_ts:
+            raise ValueError(f"frame time {frame.ts} is not after {self._last_ts}")
+        self._last_ts = frame.ts
+        obs = self.observe(frame)
+        events = [e for rule in self.rules for e in rule.update(obs, frame.ts)]
+        return obs, events
+
+    def observe(self, frame: Frame) -> Observation:
+        """Perception and fusion only."""
+        if self._prev is None:  # the models log their start-up on the first inference
+            with native_stderr_silenced():
+                return self._observe(frame)
+        return self._observe(frame)
+
+    def _observe(self, frame: Frame) -> Observation:
+        prev = self._prev
+        obs = Observation(frame.ts, frame.index, frame.width, frame.height)
+        with self._timed("gate"):
+            obs.motion = self.gate.measure(frame, prev)
+        for det in self.detectors:
+            if self.gate.wants(det.key, obs, prev):
+                with self._timed(det.key):
+                    det.detect(frame, obs)
+                obs.stages.append(det.key)
+        _carry_over(obs, prev)
+        obs.cues = fuse(obs)
+        self._prev = obs
+        return obs
+
+    def finish(self) -> list[Event]:
+        """End every open event at the last frame's time."""
+        ts = self._last_ts or 0.0
+        return [e for rule in self.rules for e in rule.flush(ts)]
+
+    def _timed(self, stage: str) -> _Timer:
+        return _Timer(self.stats.setdefault(stage, StageStats()))
+
+    def close(self) -> None:
+        for det in self.detectors:
+            det.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _carry_over(obs: Observation, prev: Observation | None) -> None:
+    """Skipped stages keep the last value while it still applies."""
+    if prev is None:
+        return
+    if "objects" not in obs.stages:
+        obs.objects = prev.objects
+    if obs.face_count == 0:
+        obs.head = obs.hands = None
+        return
+    if "face_mesh" not in obs.stages:
+        obs.head = prev.head
+    if "hands" not in obs.stages:
+        obs.hands = prev.hands
+
+
+class _Timer:
+    def __init__(self, stats: StageStats) -> None:
+        self._stats = stats
+        self._cpu = self._wall = 0.0
+
+    def __enter__(self) -> None:
+        self._cpu, self._wall = time.process_time(), time.perf_counter()
+
+    def __exit__(self, *exc: object) -> None:
+        self._stats.calls += 1
+        self._stats.cpu_s += time.process_time() - self._cpu
+        self._stats.wall_s += time.perf_counter() - self._wall
