@@ -6,7 +6,7 @@ import json
 import sys
 from contextlib import ExitStack
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
@@ -14,6 +14,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
 from deskwatch import analysis
+from deskwatch.arrays import as_image
 from deskwatch.capture.frame import Frame
 from deskwatch.capture.source import FrameSource, open_source
 from deskwatch.config import Policy, load_policy
@@ -23,6 +24,9 @@ from deskwatch.events.sinks import JsonLinesWriter
 from deskwatch.events.summary import summarise
 from deskwatch.perception.observation import Observation
 from deskwatch.pipeline import Pipeline
+
+if TYPE_CHECKING:
+    from deskwatch.annotate import Annotator
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
 err = Console(stderr=True)
@@ -78,6 +82,31 @@ def _open(source: str | None, demo: bool, policy: Policy, image_fps: float) -> F
     return open_source(source, policy.analysis.fps, image_fps)
 
 
+class _Outputs:
+    """Everything a run writes: event JSONL sinks, observations, the annotated video."""
+
+    def __init__(self, stack: ExitStack, out_path: Path | None, as_json: bool) -> None:
+        self.events: list[JsonLinesWriter] = []
+        if out_path is not None:
+            self.events.append(JsonLinesWriter(stack.enter_context(out_path.open("w"))))
+        if as_json:
+            self.events.append(JsonLinesWriter(sys.stdout))
+        self.observations: JsonLinesWriter | None = None
+        self.annotator: Annotator | None = None
+
+    def frame(self, frame: Frame, obs: Observation, events: list[Event]) -> None:
+        self.ended([e for e in events if not e.is_open])
+        if self.observations is not None:
+            self.observations.write(obs.to_dict())
+        if self.annotator is not None:
+            self.annotator.add(frame, obs, events)
+
+    def ended(self, events: list[Event]) -> None:
+        for event in events:
+            for sink in self.events:
+                sink.write_event(event)
+
+
 def _run(
     src: FrameSource,
     policy: Policy,
@@ -87,38 +116,23 @@ def _run(
     annotate: Path | None,
 ) -> analysis.Outcome:
     with ExitStack() as stack:
-        sinks: list[JsonLinesWriter] = []
-        if out_path is not None:
-            sinks.append(JsonLinesWriter(stack.enter_context(out_path.open("w"))))
-        if as_json:
-            sinks.append(JsonLinesWriter(sys.stdout))
-        obs_sink = None
+        outputs = _Outputs(stack, out_path, as_json)
         if observations is not None:
-            obs_sink = JsonLinesWriter(stack.enter_context(observations.open("w")))
-        annotator = None
+            outputs.observations = JsonLinesWriter(stack.enter_context(observations.open("w")))
         if annotate is not None:
             from deskwatch.annotate import Annotator
 
-            annotator = stack.enter_context(Annotator(annotate))
+            outputs.annotator = stack.enter_context(Annotator(annotate, policy.analysis.fps))
         pipeline = stack.enter_context(Pipeline(policy))
         progress = stack.enter_context(_progress(src))
         task = progress.add_task(src.name, total=src.duration_s)
 
         def on_frame(frame: Frame, obs: Observation, events: list[Event]) -> None:
-            for event in events:
-                if not event.is_open:
-                    for sink in sinks:
-                        sink.write_event(event)
-            if obs_sink is not None:
-                obs_sink.write(obs.to_dict())
-            if annotator is not None:
-                annotator.add(frame, obs, events)
+            outputs.frame(frame, obs, events)
             progress.update(task, completed=frame.ts)
 
         result = analysis.run(src, pipeline, on_frame)
-        for event in result.final:
-            for sink in sinks:
-                sink.write_event(event)
+        outputs.ended(result.final)
         return result
 
 
@@ -178,7 +192,7 @@ def inspect(
         if isinstance(config, FaceMeshConfig | HandsConfig):
             policy.detectors[name] = config.model_copy(update={"static_image": True})
     with Pipeline(policy) as pipeline:
-        obs = pipeline.observe(Frame(picture, 0.0, 0))
+        obs = pipeline.observe(Frame(as_image(picture), 0.0, 0))
     out.print_json(json.dumps(obs.to_dict()))
 
 

@@ -14,6 +14,7 @@ import cv2
 import numpy as np
 from skimage import data
 
+from deskwatch.arrays import Image, as_image
 from deskwatch.capture.frame import Frame
 
 WIDTH, HEIGHT = 640, 360
@@ -28,14 +29,14 @@ SCRIPT: tuple[tuple[float, float, str], ...] = (
 DURATION_S = SCRIPT[-1][1]
 
 
-def _portrait(height: int) -> np.ndarray:
-    face = data.astronaut()[0:300, 90:370]  # head and shoulders, RGB
+def _portrait(height: int) -> Image:
+    face = data.astronaut()[0:300, 90:370]  # type: ignore[no-untyped-call]  # head and shoulders, RGB
     bgr = cv2.cvtColor(face, cv2.COLOR_RGB2BGR)
     width = round(bgr.shape[1] * height / bgr.shape[0])
-    return cv2.resize(bgr, (width, height), interpolation=cv2.INTER_AREA)
+    return as_image(cv2.resize(bgr, (width, height), interpolation=cv2.INTER_AREA))
 
 
-def _room() -> np.ndarray:
+def _room() -> Image:
     ramp = np.linspace(90, 170, WIDTH, dtype=np.float32)
     room = np.repeat(ramp[None, :], HEIGHT, axis=0)
     room[int(HEIGHT * 0.8) :, :] = 70  # the desk
@@ -61,10 +62,10 @@ class DemoSource:
     def __post_init__(self) -> None:
         self._room = _room()
         self._agent = _portrait(250)
-        self._visitor = cv2.flip(_portrait(230), 1)
+        self._visitor = as_image(cv2.flip(_portrait(230), 1))
         self._rng = np.random.default_rng(7)
 
-    def render(self, ts: float) -> np.ndarray:
+    def render(self, ts: float) -> Image:
         img = self._room.copy()
         what = scene_at(ts)
         if "agent" in what:
@@ -72,7 +73,7 @@ class DemoSource:
         if "visitor" in what:
             _paste(img, self._visitor, 20, HEIGHT - 230)
         noise = self._rng.normal(0, 2.0, img.shape)
-        return (img + noise).clip(0, 255).astype(np.uint8)
+        return as_image((img + noise).clip(0, 255))
 
     def __iter__(self) -> Iterator[Frame]:
         step = max(1, round(self.native_fps / self.fps))
@@ -84,7 +85,7 @@ class DemoSource:
         """Nothing to release."""
 
 
-def _paste(canvas: np.ndarray, picture: np.ndarray, x: int, y: int) -> None:
+def _paste(canvas: Image, picture: Image, x: int, y: int) -> None:
     h, w = picture.shape[:2]
     canvas[y : y + h, x : x + w] = picture[: HEIGHT - y, : WIDTH - x]
 

@@ -6,9 +6,8 @@ from dataclasses import dataclass, field
 
 import cv2
 import numpy as np
-from numpy.typing import NDArray
 
-Image = NDArray[np.uint8]
+from deskwatch.arrays import Image, as_image
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,5 +42,5 @@ class Frame:
             h, w = self.image.shape[:2]
             size = (width, max(1, round(h * width / w)))
             small = cv2.resize(self.image, size, interpolation=cv2.INTER_AREA)
-            self._thumb.append(cv2.cvtColor(small, cv2.COLOR_BGR2GRAY))
+            self._thumb.append(as_image(cv2.cvtColor(small, cv2.COLOR_BGR2GRAY)))
         return self._thumb[0]

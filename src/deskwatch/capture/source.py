@@ -9,8 +9,8 @@ from pathlib import Path
 from typing import Protocol
 
 import cv2
-import numpy as np
 
+from deskwatch.arrays import as_image
 from deskwatch.capture.frame import Frame
 from deskwatch.errors import SourceError
 
@@ -69,7 +69,7 @@ class VideoFileSource:
             if sampler.take(ts):
                 ok, image = self._cap.retrieve()
                 if ok and image is not None:
-                    yield Frame(np.ascontiguousarray(image), ts, index)
+                    yield Frame(as_image(image), ts, index)
             index += 1
         if index == 0:
             raise SourceError(f"{self.path}: no frame could be decoded (corrupt or unsupported)")
@@ -123,7 +123,7 @@ class ImageFolderSource:
             image = cv2.imread(str(file), cv2.IMREAD_COLOR)
             if image is None:
                 raise SourceError(f"{file}: cannot decode image")
-            yield Frame(image, ts, index)
+            yield Frame(as_image(image), ts, index)
 
     def close(self) -> None:
         self._files = []
@@ -161,7 +161,7 @@ class LiveSource:
             if sampler.take(ts):
                 ok, image = self._cap.retrieve()
                 if ok and image is not None:
-                    yield Frame(np.ascontiguousarray(image), ts, index)
+                    yield Frame(as_image(image), ts, index)
             index += 1
 
     def close(self) -> None:

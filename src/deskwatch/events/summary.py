@@ -22,8 +22,8 @@ class Summary:
 
 def summarise(events: Iterable[Event], analysed_s: float) -> Summary:
     counts: Counter[str] = Counter()
-    seconds: Counter[str] = Counter()
+    seconds: dict[str, float] = {}
     for event in events:
         counts[event.type] += 1
-        seconds[event.type] += event.duration_s or 0.0
+        seconds[event.type] = seconds.get(event.type, 0.0) + (event.duration_s or 0.0)
     return Summary(dict(counts), {k: round(v, 3) for k, v in seconds.items()}, analysed_s)

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import cv2
 import numpy as np
+from numpy.typing import NDArray
 
+from deskwatch.arrays import Image, as_image
 from deskwatch.capture.frame import Frame
 from deskwatch.config import AnalysisConfig
 from deskwatch.perception.observation import Box, Motion, Observation
@@ -28,13 +30,13 @@ class Gate:
 
     def __init__(self, config: AnalysisConfig) -> None:
         self._config = config
-        self._previous: np.ndarray | None = None
+        self._previous: Image | None = None
         self._last_full: float | None = None
         self.full = True
 
     def measure(self, frame: Frame, prev: Observation | None) -> Motion:
         """Motion since the last analysed frame; also decides whether this is a full check."""
-        grey = cv2.GaussianBlur(frame.thumbnail(), (5, 5), 0)
+        grey = as_image(cv2.GaussianBlur(frame.thumbnail(), (5, 5), 0))
         moved = np.zeros(grey.shape, dtype=bool)
         if self._previous is not None and self._previous.shape == grey.shape:
             moved = cv2.absdiff(grey, self._previous) > _PIXEL_DELTA
@@ -65,7 +67,7 @@ class Gate:
         return True
 
 
-def _share_near(moved: np.ndarray, face: Box | None, scale: float) -> float:
+def _share_near(moved: NDArray[np.bool_], face: Box | None, scale: float) -> float:
     if face is None or not moved.any():
         return float(moved.mean()) if face is None else 0.0
     left, up, right, down = _FACE_REGION

@@ -8,6 +8,7 @@ import cv2
 import numpy as np
 from pydantic import Field
 
+from deskwatch.arrays import Image
 from deskwatch.capture.frame import Frame
 from deskwatch.perception.base import DetectorConfig, register
 from deskwatch.perception.observation import CameraHealth, Observation
@@ -27,9 +28,9 @@ class CameraHealthDetector:
 
     def __init__(self, config: CameraHealthConfig) -> None:
         self._config = config
-        self._previous: np.ndarray | None = None
+        self._previous: Image | None = None
 
-    def measure(self, grey: np.ndarray) -> CameraHealth:
+    def measure(self, grey: Image) -> CameraHealth:
         c = self._config
         brightness = float(grey.mean())
         contrast = float(grey.std())

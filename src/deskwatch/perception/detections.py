@@ -57,7 +57,8 @@ class Detections:
     @property
     def area(self) -> FloatArray:
         wh = np.clip(self.xyxy[:, 2:] - self.xyxy[:, :2], 0, None)
-        return (wh[:, 0] * wh[:, 1]).astype(np.float32)
+        area: FloatArray = (wh[:, 0] * wh[:, 1]).astype(np.float32)
+        return area
 
     def largest(self) -> int | None:
         """Index of the largest box, or None when empty."""

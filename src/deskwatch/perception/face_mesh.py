@@ -11,6 +11,7 @@ import mediapipe as mp
 import numpy as np
 from pydantic import Field
 
+from deskwatch.arrays import Image, Points
 from deskwatch.capture.frame import Frame
 from deskwatch.perception.base import DetectorConfig, ModelWrapper, TimestampGuard, register
 from deskwatch.perception.observation import HeadPose, Observation
@@ -36,7 +37,7 @@ class FaceMeshOptions:
     static_image: bool = False  # True: no tracking between calls (single images)
 
 
-def head_angles(lm3d: np.ndarray) -> tuple[float, float, float]:
+def head_angles(lm3d: Points) -> tuple[float, float, float]:
     """Yaw, pitch, roll in degrees from 3-D landmarks (x, y in pixels, z in x's scale).
 
     The face's axes come from the eye corners and forehead-to-chin; their cross product
@@ -55,13 +56,13 @@ def head_angles(lm3d: np.ndarray) -> tuple[float, float, float]:
     return yaw, pitch, roll
 
 
-def _ratio(lm: np.ndarray, a: int, b: int, c: int, d: int) -> float:
+def _ratio(lm: Points, a: int, b: int, c: int, d: int) -> float:
     """|c-d| / |a-b| for landmark indices."""
     base = float(np.linalg.norm(lm[a] - lm[b]))
     return float(np.linalg.norm(lm[c] - lm[d])) / base if base > 0 else 0.0
 
 
-def eye_measures(lm: np.ndarray) -> tuple[float, float]:
+def eye_measures(lm: Points) -> tuple[float, float]:
     """Eye yaw in degrees (+ = toward the image's right) and eyelid openness."""
     offsets, openness = [], []
     for outer, inner, upper, lower, iris in _EYES:
@@ -93,7 +94,7 @@ class FaceMesh(ModelWrapper):
     def create_from_options(cls, options: FaceMeshOptions) -> FaceMesh:
         return cls(options)
 
-    def landmarks(self, image_bgr: np.ndarray, ts: float) -> np.ndarray | None:
+    def landmarks(self, image_bgr: Image, ts: float) -> Points | None:
         """478x3 landmarks of the first face (x, y pixels; z in x's scale), or None."""
         self._guard.check(ts)
         h, w = image_bgr.shape[:2]
@@ -103,7 +104,7 @@ class FaceMesh(ModelWrapper):
         pts = result.multi_face_landmarks[0].landmark
         return np.array([[p.x * w, p.y * h, p.z * w] for p in pts], dtype=np.float64)
 
-    def pose(self, image_bgr: np.ndarray, ts: float) -> HeadPose | None:
+    def pose(self, image_bgr: Image, ts: float) -> HeadPose | None:
         lm = self.landmarks(image_bgr, ts)
         if lm is None:
             return None

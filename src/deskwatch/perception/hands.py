@@ -10,6 +10,7 @@ import mediapipe as mp
 import numpy as np
 from pydantic import Field
 
+from deskwatch.arrays import Image, Points
 from deskwatch.capture.frame import Frame
 from deskwatch.perception.base import DetectorConfig, ModelWrapper, TimestampGuard, register
 from deskwatch.perception.observation import Box, HandCues, Observation
@@ -35,7 +36,7 @@ def _closeness(distance: float, reach: float) -> float:
     return max(0.0, 1.0 - distance / reach) if reach > 0 else 0.0
 
 
-def hand_cues(hands: list[np.ndarray], face: Box | None) -> HandCues:
+def hand_cues(hands: list[Points], face: Box | None) -> HandCues:
     """Cues for 21x2 pixel landmark arrays against the main face box."""
     boxes = tuple(Box(*h.min(axis=0), *h.max(axis=0)) for h in hands)
     if face is None or not hands:
@@ -74,7 +75,7 @@ class HandTracker(ModelWrapper):
     def create_from_options(cls, options: HandsOptions) -> HandTracker:
         return cls(options)
 
-    def landmarks(self, image_bgr: np.ndarray, ts: float) -> list[np.ndarray]:
+    def landmarks(self, image_bgr: Image, ts: float) -> list[Points]:
         self._guard.check(ts)
         h, w = image_bgr.shape[:2]
         result = self._model.process(cv2.cvtColor(image_bgr, cv2.COLOR_BGR2RGB))
