@@ -6,13 +6,13 @@ from pathlib import Path
 from typing import Self
 
 import cv2
-import mediapipe as mp
 import numpy as np
 
 from deskwatch.arrays import Image, as_image
 from deskwatch.capture.frame import Frame
 from deskwatch.errors import DeskwatchError
 from deskwatch.events.event import Event
+from deskwatch.perception import mp
 from deskwatch.perception.observation import Box, Observation
 from deskwatch.perception.quiet import native_stderr_silenced
 

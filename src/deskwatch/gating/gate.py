@@ -16,6 +16,9 @@ _PIXEL_DELTA = 18
 # Around the face: a face width to each side, down to the chest (hands, phone, cup).
 _FACE_REGION = (1.0, 0.5, 1.0, 2.5)
 
+# Source timestamps are frame index / fps: compare them with a little slack.
+_TIME_TOLERANCE_S = 1e-3
+
 ALWAYS = frozenset({"camera_health", "face"})
 
 
@@ -41,9 +44,8 @@ class Gate:
         if self._previous is not None and self._previous.shape == grey.shape:
             moved = cv2.absdiff(grey, self._previous) > _PIXEL_DELTA
         self._previous = grey
-        due = (
-            self._last_full is None or frame.ts - self._last_full >= self._config.full_check_every_s
-        )
+        period = self._config.full_check_every_s - _TIME_TOLERANCE_S
+        due = self._last_full is None or frame.ts - self._last_full >= period
         self.full = bool(due)
         if self.full:
             self._last_full = frame.ts

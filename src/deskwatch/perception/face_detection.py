@@ -6,10 +6,10 @@ from dataclasses import dataclass
 from typing import ClassVar, Literal
 
 import cv2
-import mediapipe as mp
 from pydantic import Field
 
 from deskwatch.capture.frame import Frame
+from deskwatch.perception import mp
 from deskwatch.perception.base import DetectorConfig, ModelWrapper, TimestampGuard, register
 from deskwatch.perception.detections import Detections
 from deskwatch.perception.observation import Observation

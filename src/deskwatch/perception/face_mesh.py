@@ -7,12 +7,12 @@ from dataclasses import dataclass
 from typing import ClassVar, Literal
 
 import cv2
-import mediapipe as mp
 import numpy as np
 from pydantic import Field
 
 from deskwatch.arrays import Image, Points
 from deskwatch.capture.frame import Frame
+from deskwatch.perception import mp
 from deskwatch.perception.base import DetectorConfig, ModelWrapper, TimestampGuard, register
 from deskwatch.perception.observation import HeadPose, Observation
 

@@ -1,0 +1,135 @@
+"""The command line as a user runs it: outputs, exit codes, and what touches the disk."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import ROOT, shared_file
+from tests.test_capture import write_video
+
+# Runs the CLI with an audit hook that reports every file opened for writing.
+WATCHED = """
+import os, sys
+WRITE_FLAGS = os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_APPEND
+def hook(event, args):
+    if event == "open" and args[0] is not None:
+        mode, flags = args[1], args[2]
+        writing = (isinstance(mode, str) and any(c in mode for c in "wax+")) or (
+            isinstance(flags, int) and flags & WRITE_FLAGS)
+        if writing:
+            sys.__stderr__.write(f"WRITE {args[0]}\\n")
+sys.addaudithook(hook)
+from deskwatch.cli import app
+app(sys.argv[1:], prog_name="deskwatch")
+"""
+
+
+def deskwatch(
+    *args: str, cwd: Path | None = None, watched: bool = False
+) -> subprocess.CompletedProcess[str]:
+    command = [sys.executable, "-c", WATCHED] if watched else [sys.executable, "-m", "deskwatch"]
+    env = {**os.environ, "COLUMNS": "200"}
+    if cwd is not None:
+        env.update(TMPDIR=str(cwd), HOME=str(cwd))
+    return subprocess.run(
+        [*command, *args], capture_output=True, text=True, cwd=cwd or ROOT, env=env, timeout=300
+    )
+
+
+def test_demo_prints_the_events() -> None:
+    run = deskwatch("analyze", "--demo")
+    assert run.returncode == 0, run.stderr
+    assert "away" in run.stdout and "extra_person" in run.stdout
+    assert "away 40.0 s in total" in run.stdout
+    assert "Traceback" not in run.stderr
+
+
+def test_json_lines_on_stdout_and_in_a_file(tmp_path: Path) -> None:
+    out = tmp_path / "events.jsonl"
+    run = deskwatch("analyze", "--demo", "--json", "--out", str(out))
+    assert run.returncode == 0, run.stderr
+    lines = [json.loads(line) for line in run.stdout.splitlines()]
+    assert [e["type"] for e in lines] == ["away", "extra_person"]
+    assert lines == [json.loads(line) for line in out.read_text().splitlines()]
+    event = lines[0]
+    assert {"id", "type", "start_s", "end_s", "duration_s", "peak_confidence", "evidence"} <= set(
+        event
+    )
+
+
+def test_observations_one_line_per_analysed_frame(tmp_path: Path) -> None:
+    clip = shared_file("data", "dev", "videos", "webcam-centre.mp4")
+    obs_file = tmp_path / "obs.jsonl"
+    run = deskwatch("analyze", str(clip), "--observations", str(obs_file), "--rate", "1")
+    assert run.returncode == 0, run.stderr
+    rows = [json.loads(line) for line in obs_file.read_text().splitlines()]
+    assert len(rows) == 11  # 10.5 s at 1 frame per second: 0, 1, ..., 10 s
+    assert rows[0]["stages"][:2] == ["camera_health", "face"] and len(rows[0]["faces"]) == 1
+    assert {"head", "hands", "objects", "cues", "camera", "motion"} <= set(rows[0])
+
+
+def test_inspect_prints_an_observation() -> None:
+    image = shared_file("data", "dev", "images", "four-faces-selfie.jpg")
+    run = deskwatch("inspect", str(image))
+    assert run.returncode == 0, run.stderr
+    assert len(json.loads(run.stdout)["faces"]) >= 3
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["analyze", "missing.mp4"], "missing.mp4: no such file"),
+        (["analyze"], "give a SOURCE or --demo"),
+        (["analyze", "camera:9"], "camera:9: cannot open"),
+        (["analyze", "--demo", "--policy", "nope.toml"], "cannot read policy"),
+        (["inspect", "missing.jpg"], "not a readable image"),
+    ],
+)
+def test_bad_input_is_one_clear_line_and_exit_2(args: list[str], message: str) -> None:
+    run = deskwatch(*args)
+    assert run.returncode == 2
+    assert message in run.stderr and "Traceback" not in run.stderr
+
+
+def test_corrupt_file_and_bad_policy(tmp_path: Path) -> None:
+    junk = tmp_path / "junk.mp4"
+    junk.write_bytes(os.urandom(4096))
+    policy = tmp_path / "p.toml"
+    policy.write_text("[rules.away]\nmin_awya_s = 3\n")
+    for args, message in (
+        ([str(junk)], "cannot open as video"),
+        (["--demo", "--policy", str(policy)], "rules.away.min_awya_s: unknown key"),
+    ):
+        run = deskwatch("analyze", *args)
+        assert run.returncode == 2 and message in run.stderr and "Traceback" not in run.stderr
+
+
+def test_video_breaking_part_way_keeps_events_then_errors(tmp_path: Path) -> None:
+    data = write_video(tmp_path / "v.avi", 400).read_bytes()  # 40 s of a blank "camera"
+    cut = tmp_path / "cut.avi"
+    cut.write_bytes(data[: len(data) * 3 // 4])
+    run = deskwatch("analyze", str(cut), "--json")
+    assert run.returncode == 2
+    assert "broke off" in run.stderr
+    events = [json.loads(line) for line in run.stdout.splitlines()]
+    assert [e["type"] for e in events] == ["camera_obstructed"]  # uniform grey frames
+
+
+def test_no_frame_reaches_the_disk(tmp_path: Path) -> None:
+    clip = shared_file("data", "dev", "videos", "webcam-centre-left-centre.mp4")
+    out = tmp_path / "events.jsonl"
+    before = set(tmp_path.rglob("*"))
+    run = deskwatch("analyze", str(clip), "--out", str(out), cwd=tmp_path, watched=True)
+    assert run.returncode == 0, run.stderr
+    written = {
+        line.split(" ", 1)[1] for line in run.stderr.splitlines() if line.startswith("WRITE ")
+    }
+    assert written <= {str(out), os.devnull}, written
+    assert set(tmp_path.rglob("*")) - before == {out}
+    assert out.stat().st_size < 10_000  # events only: a single frame would be ~1 MB
