@@ -6,7 +6,7 @@ import cv2
 import numpy as np
 import pytest
 
-from deskwatch.arrays import Image, as_image
+from deskwatch.arrays import Image, Points, as_image
 from deskwatch.capture.frame import Frame
 from deskwatch.perception import create, registered
 from deskwatch.perception.camera_health import CameraHealthConfig, CameraHealthDetector
@@ -60,7 +60,7 @@ def test_head_pose_is_mirror_symmetric() -> None:
     assert mirrored.pitch_deg == pytest.approx(pose.pitch_deg, abs=4)
 
 
-def _frontal_face(yaw_deg: float) -> np.ndarray:
+def _frontal_face(yaw_deg: float) -> Points:
     """Synthetic 478 landmarks: eye corners, forehead and chin of a head turned by yaw.
 
     Turning toward the image's right moves the right-hand eye away from the camera (+z).
@@ -98,7 +98,7 @@ def test_eye_yaw_follows_the_iris(iris_share: float, sign: int) -> None:
 FACE = Box(200, 100, 300, 220)
 
 
-def _hand_at(x: float, y: float) -> np.ndarray:
+def _hand_at(x: float, y: float) -> Points:
     return np.array(
         [[x + dx, y + dy] for dx in range(-10, 11, 5) for dy in range(-10, 11, 5)][:21], float
     )
@@ -175,7 +175,7 @@ def test_fusion(fields: dict[str, object], phone: float, eating: float) -> None:
         ),
     ],
 )
-def test_camera_health_flags(picture: np.ndarray, flag: str) -> None:
+def test_camera_health_flags(picture: Image, flag: str) -> None:
     health = CameraHealthDetector(CameraHealthConfig()).measure(
         Frame(as_image(picture), 0, 0).thumbnail()
     )

@@ -36,6 +36,12 @@ class AnalysisConfig(BaseModel):
     motion_threshold: float = Field(
         default=0.01, ge=0, le=1, description="changed share of the picture that counts as motion"
     )
+    face_motion_threshold: float = Field(
+        default=0.04,
+        ge=0,
+        le=1,
+        description="changed share of the face region that re-runs face mesh and hands",
+    )
 
 
 def _default_detectors() -> dict[str, AnyDetectorConfig]:

@@ -8,6 +8,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Self
 
+import cv2
+
 from deskwatch import perception
 from deskwatch.capture.frame import Frame
 from deskwatch.config import Policy
@@ -54,6 +56,8 @@ class Pipeline:
         detectors: list[Detector] | None = None,
     ) -> None:
         self.policy = policy
+        # Small per-frame image operations cost more CPU in thread hand-offs than they save.
+        cv2.setNumThreads(1)
         with native_stderr_silenced():
             self.detectors = build_detectors(policy) if detectors is None else detectors
         self.rules: list[Rule] = build_rules(policy.rules, origin)

@@ -37,10 +37,16 @@ class Frame:
         return int(self.image.shape[0])
 
     def thumbnail(self, width: int = 160) -> Image:
-        """A small grey copy for cheap whole-picture statistics, made once per frame."""
+        """A small grey copy (about ``width`` px wide) for cheap whole-picture statistics.
+
+        Made once per frame; an integer area reduction keeps it cheap and noise-averaged.
+        """
         if not self._thumb:
-            h, w = self.image.shape[:2]
-            size = (width, max(1, round(h * width / w)))
-            small = cv2.resize(self.image, size, interpolation=cv2.INTER_AREA)
-            self._thumb.append(as_image(cv2.cvtColor(small, cv2.COLOR_BGR2GRAY)))
+            grey = cv2.cvtColor(self.image, cv2.COLOR_BGR2GRAY)
+            factor = max(1, self.width // width)
+            if factor > 1:
+                grey = cv2.resize(
+                    grey, None, fx=1 / factor, fy=1 / factor, interpolation=cv2.INTER_AREA
+                )
+            self._thumb.append(as_image(grey))
         return self._thumb[0]

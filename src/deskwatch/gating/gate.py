@@ -61,7 +61,7 @@ class Gate:
             return obs.motion.fraction > self._config.motion_threshold or _live_cue(prev)
         if obs.face_count == 0:
             return False
-        moved = obs.motion.near_face > self._config.motion_threshold
+        moved = obs.motion.near_face > self._config.face_motion_threshold
         if key == "face_mesh":
             return moved or prev is None or prev.head is None
         if key == "hands":
