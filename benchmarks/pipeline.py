@@ -58,8 +58,10 @@ def _frames(source: FrameSource, decode: list[float]) -> Iterator[Frame]:
 
 
 def measure(make: type[FrameSource] | None, spec: str, policy: Policy) -> Figures:
-    source: FrameSource = DemoSource(policy.analysis.fps) if make is DemoSource else open_source(
-        spec, policy.analysis.fps
+    source: FrameSource = (
+        DemoSource(policy.analysis.fps)
+        if make is DemoSource
+        else open_source(spec, policy.analysis.fps)
     )
     decode = [0.0]
     frames, last = 0, 0.0
@@ -115,7 +117,9 @@ def main() -> None:
         else:
             print(f"skipping {file}: ../shared not present")
     for sc in scenarios:
-        report(sc.name, measure(sc.open, sc.spec, gated), measure(sc.open, sc.spec, ungated), args.fps)
+        report(
+            sc.name, measure(sc.open, sc.spec, gated), measure(sc.open, sc.spec, ungated), args.fps
+        )
 
 
 if __name__ == "__main__":
