@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -133,3 +135,37 @@ def test_no_frame_reaches_the_disk(tmp_path: Path) -> None:
     assert written <= {str(out), os.devnull}, written
     assert set(tmp_path.rglob("*")) - before == {out}
     assert out.stat().st_size < 10_000  # events only: a single frame would be ~1 MB
+
+
+def test_ctrl_c_stops_cleanly_and_keeps_events(tmp_path: Path) -> None:
+    policy = tmp_path / "p.toml"
+    policy.write_text("[rules.away]\nmin_away_s = 2\n")
+    out, seen = tmp_path / "events.jsonl", tmp_path / "obs.jsonl"
+    args = ["analyze", "--demo", "--rate", "10", "--policy", str(policy), "--out", str(out)]
+    args += ["--observations", str(seen)]
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "deskwatch", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=ROOT,
+    )
+    # The demo's agent leaves at 20 s of source time: interrupt once the away event opened.
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and proc.poll() is None:
+        time.sleep(0.2)
+        if _last_ts(seen) > 25:
+            break
+    proc.send_signal(signal.SIGINT)
+    stdout, stderr = proc.communicate(timeout=60)
+    assert proc.returncode == 130, stderr
+    assert "interrupted" in stderr and "Traceback" not in stderr
+    events = [json.loads(line) for line in out.read_text().splitlines()]
+    assert [e["type"] for e in events] == ["away"]
+    assert events[0]["start_s"] == pytest.approx(20.0, abs=1) and events[0]["end_s"] > 21
+
+
+def _last_ts(observations: Path) -> float:
+    """Source time of the last analysed frame written so far."""
+    lines = observations.read_text().splitlines() if observations.exists() else []
+    return float(json.loads(lines[-2])["ts"]) if len(lines) > 1 else 0.0
