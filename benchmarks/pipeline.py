@@ -1,7 +1,9 @@
 """Edge-pipeline cost: CPU ms per analysed frame per stage, % of a core, speed on files.
 
 Run: ``.venv/bin/python -m benchmarks.pipeline`` (uses ../shared footage when present;
-the demo clip always). Prints one table per scenario and a summary.
+the demo clip always). ``--objects ../shared/models/yolox-nano/yolox_nano.onnx --labels
+../shared/models/yolox-nano/coco_classes.txt`` adds the object detector. Prints one table
+per scenario.
 """
 
 from __future__ import annotations
@@ -103,9 +105,16 @@ def report(name: str, gated: Figures, ungated: Figures, fps: float) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--fps", type=float, default=2.0, help="analysis rate")
+    parser.add_argument("--objects", type=Path, help="also run this YOLO ONNX model")
+    parser.add_argument("--labels", type=Path, help="class names for --objects")
     args = parser.parse_args()
-    gated = policy_from_dict({"analysis": {"fps": args.fps}})
-    ungated = policy_from_dict({"analysis": {"fps": args.fps, **UNGATED["analysis"]}})
+    detectors = {}
+    if args.objects:
+        detectors = {"objects": {"model_path": str(args.objects), "labels_path": args.labels}}
+    gated = policy_from_dict({"analysis": {"fps": args.fps}, "detectors": detectors})
+    ungated = policy_from_dict(
+        {"analysis": {"fps": args.fps, **UNGATED["analysis"]}, "detectors": detectors}
+    )
     scenarios = [Scenario("steady, synthetic desk (demo clip)", DemoSource, "demo")]
     for name, file in (
         ("steady, real webcam (webcam-centre)", "webcam-centre.mp4"),

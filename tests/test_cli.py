@@ -26,6 +26,8 @@ def hook(event, args):
             isinstance(flags, int) and flags & WRITE_FLAGS)
         if writing:
             sys.__stderr__.write(f"WRITE {args[0]}\\n")
+    elif event in ("socket.connect", "socket.sendto", "socket.sendmsg"):
+        sys.__stderr__.write(f"NETWORK {args[1:]}\\n")
 sys.addaudithook(hook)
 from deskwatch.cli import app
 app(sys.argv[1:], prog_name="deskwatch")
@@ -104,9 +106,12 @@ def test_corrupt_file_and_bad_policy(tmp_path: Path) -> None:
     junk.write_bytes(os.urandom(4096))
     policy = tmp_path / "p.toml"
     policy.write_text("[rules.away]\nmin_awya_s = 3\n")
+    no_model = tmp_path / "m.toml"
+    no_model.write_text('[detectors.objects]\nmodel_path = "absent.onnx"\n')
     for args, message in (
         ([str(junk)], "cannot open as video"),
         (["--demo", "--policy", str(policy)], "rules.away.min_awya_s: unknown key"),
+        (["--demo", "--policy", str(no_model)], "objects model absent.onnx: no such file"),
     ):
         run = deskwatch("analyze", *args)
         assert run.returncode == 2 and message in run.stderr and "Traceback" not in run.stderr
@@ -123,16 +128,23 @@ def test_video_breaking_part_way_keeps_events_then_errors(tmp_path: Path) -> Non
     assert [e["type"] for e in events] == ["camera_obstructed"]  # uniform grey frames
 
 
-def test_no_frame_reaches_the_disk(tmp_path: Path) -> None:
+def test_no_frame_reaches_the_disk_or_the_network(tmp_path: Path) -> None:
     clip = shared_file("data", "dev", "videos", "webcam-centre-left-centre.mp4")
+    model = shared_file("models", "yolox-nano", "yolox_nano.onnx")
+    labels = shared_file("models", "yolox-nano", "coco_classes.txt")
+    policy = tmp_path / "policy.toml"
+    policy.write_text(f'[detectors.objects]\nmodel_path = "{model}"\nlabels_path = "{labels}"\n')
     out = tmp_path / "events.jsonl"
     before = set(tmp_path.rglob("*"))
-    run = deskwatch("analyze", str(clip), "--out", str(out), cwd=tmp_path, watched=True)
+    run = deskwatch(
+        "analyze", str(clip), "--policy", str(policy), "--out", str(out), cwd=tmp_path, watched=True
+    )
     assert run.returncode == 0, run.stderr
-    written = {
-        line.split(" ", 1)[1] for line in run.stderr.splitlines() if line.startswith("WRITE ")
-    }
+    log = run.stderr.splitlines()
+    written = {line.split(" ", 1)[1] for line in log if line.startswith("WRITE ")}
     assert written <= {str(out), os.devnull}, written
+    assert not [line for line in log if line.startswith("NETWORK")]
+    # Nothing else appeared in the working folder, HOME or TMPDIR (all tmp_path here).
     assert set(tmp_path.rglob("*")) - before == {out}
     assert out.stat().st_size < 10_000  # events only: a single frame would be ~1 MB
 
@@ -157,7 +169,7 @@ def test_ctrl_c_stops_cleanly_and_keeps_events(tmp_path: Path) -> None:
         if _last_ts(seen) > 25:
             break
     proc.send_signal(signal.SIGINT)
-    stdout, stderr = proc.communicate(timeout=60)
+    _, stderr = proc.communicate(timeout=60)
     assert proc.returncode == 130, stderr
     assert "interrupted" in stderr and "Traceback" not in stderr
     events = [json.loads(line) for line in out.read_text().splitlines()]

@@ -41,6 +41,27 @@ def test_gaze_to_the_left_in_the_middle_of_the_clip() -> None:
     assert [e.type for e in result.events] == ["looking_away"]
 
 
+# Seconds with nobody in view, from the footage's README (a COCO person detector at 1 fps).
+EMPTY_ROOM = [(0, 7), (20, 23), (43, 49), (69, 74), (86, 93), (119, 123), (135, 139)]
+
+
+def test_presence_in_a_room_seen_from_behind_uses_the_person_detector() -> None:
+    clip = shared_file("data", "dev", "videos", "people-enter-leave-room.mp4")
+    model = shared_file("models", "yolox-nano", "yolox_nano.onnx")
+    labels = shared_file("models", "yolox-nano", "coco_classes.txt")
+    policy = policy_from_dict(
+        {
+            "rules": {"away": {"min_away_s": 2, "end_grace_s": 1}},
+            "detectors": {"objects": {"model_path": str(model), "labels_path": str(labels)}},
+        }
+    )
+    result = analyse(str(clip), policy)
+    got = spans(result.events, "away")
+    assert len(got) == len(EMPTY_ROOM)
+    for (start, end), (want_start, want_end) in zip(got, EMPTY_ROOM, strict=True):
+        assert abs(start - want_start) <= 2.5 and abs(end - want_end) <= 2.5
+
+
 def test_default_policy_is_quiet_on_an_agent_at_work() -> None:
     for name in ("webcam-centre.mp4", "webcam-centre-left-centre.mp4"):
         clip = shared_file("data", "dev", "videos", name)

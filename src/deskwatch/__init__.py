@@ -2,6 +2,10 @@
 
 import os
 
+# ONNX Runtime's official builds send usage telemetry and keep a device id in the home
+# folder; deskwatch sends nothing anywhere, so it opts out (before onnxruntime loads).
+os.environ["ORT_DISABLE_TELEMETRY"] = "1"
+
 # MediaPipe, TFLite and OpenCV log to stderr when they load; keep deskwatch's stderr for
 # its own messages unless the user asked for those logs.
 for _name, _value in {

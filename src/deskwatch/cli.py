@@ -64,7 +64,10 @@ def analyze(
         src = _open(source, demo, policy, fps)
     except DeskwatchError as exc:
         raise fail(str(exc)) from None
-    result = _run(src, policy, out_path, as_json, observations, annotate)
+    try:
+        result = _run(src, policy, out_path, as_json, observations, annotate)
+    except DeskwatchError as exc:
+        raise fail(str(exc)) from None
     _report(result, as_json)
     if result.error:
         raise fail(result.error)

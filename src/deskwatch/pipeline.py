@@ -77,25 +77,26 @@ class Pipeline:
 
     def observe(self, frame: Frame) -> Observation:
         """Perception and fusion only."""
-        if self._prev is None:  # the models log their start-up on the first inference
-            with native_stderr_silenced():
-                return self._observe(frame)
-        return self._observe(frame)
-
-    def _observe(self, frame: Frame) -> Observation:
         prev = self._prev
         obs = Observation(frame.ts, frame.index, frame.width, frame.height)
         with self._timed("gate"):
             obs.motion = self.gate.measure(frame, prev)
         for det in self.detectors:
             if self.gate.wants(det.key, obs, prev):
-                with self._timed(det.key):
-                    det.detect(frame, obs)
-                obs.stages.append(det.key)
+                self._run(det, frame, obs)
         _carry_over(obs, prev)
         obs.cues = fuse(obs)
         self._prev = obs
         return obs
+
+    def _run(self, det: Detector, frame: Frame, obs: Observation) -> None:
+        if det.key in self.stats:
+            with self._timed(det.key):
+                det.detect(frame, obs)
+        else:  # models log their start-up on the first inference
+            with native_stderr_silenced(), self._timed(det.key):
+                det.detect(frame, obs)
+        obs.stages.append(det.key)
 
     def finish(self) -> list[Event]:
         """End every open event at the last frame's time."""

@@ -1,23 +1,304 @@
 """Optional object detector: YOLO-family ONNX models through onnxruntime.
 
-Off unless a policy names a model file. Implementation lands with the ONNX work.
+Off unless a policy names a model file (deskwatch ships none; users bring their own).
+Two output layouts are understood: Ultralytics exports (v5: ``[1, N, 5+nc]`` with
+objectness; v8/11: ``[1, 4+nc, N]``) with a centred RGB/255 letterbox, and YOLOX's raw
+grid (``[1, anchors, 5+nc]``) with a top-left BGR 0-255 letterbox.
 """
 
 from __future__ import annotations
 
+import ast
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, ClassVar, Literal
 
+import cv2
+import numpy as np
+from numpy.typing import NDArray
 from pydantic import Field
 
-from deskwatch.perception.base import DetectorConfig
+from deskwatch.arrays import Image
+from deskwatch.capture.frame import Frame
+from deskwatch.errors import DeskwatchError
+from deskwatch.perception.base import DetectorConfig, ModelWrapper, TimestampGuard, register
+from deskwatch.perception.detections import Detections
+from deskwatch.perception.observation import Box, HandCues, ObjectConcepts, Observation
+
+if TYPE_CHECKING:
+    import onnxruntime as ort
+
+Layout = Literal["auto", "ultralytics", "yolox"]
+FloatArray = NDArray[np.float32]
+
+DRINKS = frozenset({"cup", "bottle", "wine glass"})
+FOODS = frozenset({"sandwich", "banana", "apple", "orange", "pizza", "donut", "cake", "hot dog"})
+PHONES = frozenset({"cell phone"})
+HELD_PHONES = frozenset({"remote"})  # small COCO models call a hand-held phone "remote"
+PAD_VALUE = 114
+YOLOX_STRIDES = (8, 16, 32)
 
 
 class ObjectsConfig(DetectorConfig):
     type: Literal["objects"] = "objects"
     model_path: Path = Field(description="YOLO-format ONNX file supplied by the user")
     labels_path: Path | None = Field(default=None, description="class names, one per line")
-    layout: Literal["auto", "ultralytics", "yolox"] = "auto"
+    layout: Layout = "auto"
     min_confidence: float = Field(default=0.35, ge=0, le=1)
     nms_iou: float = Field(default=0.45, gt=0, le=1)
     threads: int = Field(default=1, ge=1, le=8)
+
+
+@dataclass(frozen=True)
+class ObjectDetectorOptions:
+    model_path: Path
+    labels_path: Path | None = None
+    layout: Layout = "auto"
+    min_confidence: float = 0.35
+    nms_iou: float = 0.45
+    threads: int = 1
+
+
+@dataclass(frozen=True)
+class Letterbox:
+    """How an image was scaled and padded into the model input."""
+
+    ratio: float
+    pad_x: float
+    pad_y: float
+
+    def undo(self, xyxy: FloatArray) -> FloatArray:
+        shift = np.array([self.pad_x, self.pad_y, self.pad_x, self.pad_y], dtype=np.float32)
+        out: FloatArray = ((xyxy - shift) / self.ratio).astype(np.float32)
+        return out
+
+
+def letterbox(image: Image, size: tuple[int, int], centred: bool) -> tuple[Image, Letterbox]:
+    """Fit ``image`` into ``size`` (h, w) keeping its aspect; pad with grey 114."""
+    h, w = image.shape[:2]
+    ratio = min(size[0] / h, size[1] / w)
+    nh, nw = round(h * ratio), round(w * ratio)
+    canvas = np.full((size[0], size[1], 3), PAD_VALUE, dtype=np.uint8)
+    top, left = ((size[0] - nh) // 2, (size[1] - nw) // 2) if centred else (0, 0)
+    canvas[top : top + nh, left : left + nw] = cv2.resize(image, (nw, nh))
+    return canvas, Letterbox(ratio, float(left), float(top))
+
+
+def yolox_grid(size: tuple[int, int]) -> tuple[FloatArray, FloatArray]:
+    """Grid offsets and strides of YOLOX's anchors for an input of ``size`` (h, w)."""
+    grids, strides = [], []
+    for stride in YOLOX_STRIDES:
+        gh, gw = size[0] // stride, size[1] // stride
+        ys, xs = np.meshgrid(np.arange(gh), np.arange(gw), indexing="ij")
+        grids.append(np.stack([xs, ys], axis=-1).reshape(-1, 2))
+        strides.append(np.full((gh * gw, 1), stride))
+    return np.concatenate(grids).astype(np.float32), np.concatenate(strides).astype(np.float32)
+
+
+@dataclass(frozen=True)
+class Candidates:
+    """Decoded boxes (xywh centre, input pixels) with best class and its score."""
+
+    cxcywh: FloatArray
+    scores: FloatArray
+    class_ids: NDArray[np.int64]
+
+    @classmethod
+    def from_scores(cls, cxcywh: FloatArray, class_scores: FloatArray) -> Candidates:
+        ids = class_scores.argmax(axis=1)
+        return cls(cxcywh, class_scores[np.arange(len(ids)), ids], ids)
+
+
+def decode_yolox(raw: FloatArray, size: tuple[int, int]) -> Candidates:
+    grid, strides = yolox_grid(size)
+    xy = (raw[:, :2] + grid) * strides
+    wh = np.exp(raw[:, 2:4]) * strides
+    return Candidates.from_scores(np.hstack([xy, wh]), raw[:, 4:5] * raw[:, 5:])
+
+
+def decode_v5(raw: FloatArray) -> Candidates:
+    return Candidates.from_scores(raw[:, :4], raw[:, 4:5] * raw[:, 5:])
+
+
+def decode_v8(raw: FloatArray) -> Candidates:
+    rows = raw.T  # [N, 4+nc]
+    return Candidates.from_scores(np.ascontiguousarray(rows[:, :4]), rows[:, 4:])
+
+
+def detect_layout(shape: tuple[int, ...], classes: int, size: tuple[int, int]) -> Layout:
+    """Tell the output layout from its shape: [1, A, B] with ``classes`` names."""
+    if len(shape) != 3:
+        raise DeskwatchError(f"objects model: unsupported output shape {shape}")
+    a, b = shape[1], shape[2]
+    if b == 5 + classes and a == len(yolox_grid(size)[0]):
+        return "yolox"
+    if b == 5 + classes or a == 4 + classes:
+        return "ultralytics"
+    raise DeskwatchError(
+        f"objects model: output shape {shape} does not fit {classes} class names "
+        "(expected [1, 4+nc, N], [1, N, 5+nc] or YOLOX [1, anchors, 5+nc])"
+    )
+
+
+def nms(found: Candidates, min_confidence: float, iou: float) -> Candidates:
+    """Class-aware non-maximum suppression (OpenCV's) above ``min_confidence``."""
+    keep = found.scores >= min_confidence
+    c = Candidates(found.cxcywh[keep], found.scores[keep], found.class_ids[keep])
+    if not len(c.scores):
+        return c
+    xywh = np.hstack([c.cxcywh[:, :2] - c.cxcywh[:, 2:] / 2, c.cxcywh[:, 2:]])
+    kept = cv2.dnn.NMSBoxesBatched(
+        xywh.tolist(), c.scores.tolist(), c.class_ids.tolist(), min_confidence, iou
+    )
+    idx = np.asarray(kept, dtype=np.int64).reshape(-1)
+    return Candidates(c.cxcywh[idx], c.scores[idx], c.class_ids[idx])
+
+
+def class_names(session: ort.InferenceSession, labels_path: Path | None) -> list[str]:
+    """Names from the model's metadata (Ultralytics ``names``), else a labels file."""
+    meta = session.get_modelmeta().custom_metadata_map
+    if "names" in meta:
+        names = ast.literal_eval(meta["names"])
+        if isinstance(names, dict):
+            return [str(names[k]) for k in sorted(names)]
+        return [str(n) for n in names]
+    if labels_path is None:
+        raise DeskwatchError(
+            "objects model has no class names in its metadata: set labels_path to a file "
+            "with one class name per line"
+        )
+    try:
+        lines = labels_path.read_text(encoding="utf-8").splitlines()
+    except OSError as exc:
+        raise DeskwatchError(f"labels file {labels_path}: {exc.strerror}") from None
+    return [line.strip() for line in lines if line.strip()]
+
+
+def _open_session(path: Path, threads: int) -> ort.InferenceSession:
+    """Load the model; onnxruntime is imported only when an object model is configured."""
+    import onnxruntime as ort
+
+    if not path.is_file():
+        raise DeskwatchError(f"objects model {path}: no such file")
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = threads
+    options.inter_op_num_threads = 1
+    options.log_severity_level = 3
+    try:
+        return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+    except Exception as exc:  # onnxruntime raises its own unexported error types
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise DeskwatchError(f"objects model {path}: cannot load as ONNX ({first})") from None
+
+
+class ObjectDetector(ModelWrapper):
+    """A YOLO-family ONNX model: letterbox, run, decode, NMS, map to concepts."""
+
+    key: ClassVar[str] = "objects"
+
+    def __init__(self, options: ObjectDetectorOptions) -> None:
+        self._options = options
+        self._session = _open_session(options.model_path, options.threads)
+        model_input = self._session.get_inputs()[0]
+        self._input_name = model_input.name
+        h, w = model_input.shape[2:4]
+        self._size = (int(h) if isinstance(h, int) else 640, int(w) if isinstance(w, int) else 640)
+        self.names = class_names(self._session, options.labels_path)
+        shape = tuple(self._session.get_outputs()[0].shape)
+        probe = tuple(d if isinstance(d, int) else -1 for d in shape)
+        self.layout: Layout = options.layout
+        if self.layout == "auto":
+            self.layout = detect_layout(probe, len(self.names), self._size)
+        self._guard = TimestampGuard("object detector")
+
+    @classmethod
+    def create_from_options(cls, options: ObjectDetectorOptions) -> ObjectDetector:
+        return cls(options)
+
+    def find(self, image: Image, ts: float) -> Detections:
+        """Objects in one BGR image, boxes in its pixels."""
+        self._guard.check(ts)
+        yolox = self.layout == "yolox"
+        boxed, lb = letterbox(image, self._size, centred=not yolox)
+        if yolox:
+            tensor = boxed.astype(np.float32)
+        else:
+            tensor = cv2.cvtColor(boxed, cv2.COLOR_BGR2RGB).astype(np.float32) / 255.0
+        tensor = np.ascontiguousarray(tensor.transpose(2, 0, 1)[None])
+        raw = np.asarray(self._session.run(None, {self._input_name: tensor})[0][0], np.float32)
+        found = nms(self._decode(raw), self._options.min_confidence, self._options.nms_iou)
+        centre, half = found.cxcywh[:, :2], found.cxcywh[:, 2:] / 2
+        xyxy = lb.undo(np.hstack([centre - half, centre + half]).astype(np.float32))
+        h, w = image.shape[:2]
+        xyxy = np.clip(xyxy, 0, [w, h, w, h]).astype(np.float32)
+        labels = tuple(self.names[i] for i in found.class_ids)
+        return Detections(xyxy, found.scores.astype(np.float32), labels)
+
+    def _decode(self, raw: FloatArray) -> Candidates:
+        if self.layout == "yolox":
+            return decode_yolox(raw, self._size)
+        if raw.shape[1] == 5 + len(self.names):
+            return decode_v5(raw)
+        return decode_v8(raw)
+
+    def detect(self, frame: Frame, obs: Observation) -> None:
+        found = self.find(frame.image, frame.ts)
+        obs.objects = concepts(found, obs.hands, obs.main_face)
+
+    def close(self) -> None:
+        """onnxruntime frees the session with the object."""
+
+
+def concepts(found: Detections, hands: HandCues | None, face: Box | None) -> ObjectConcepts:
+    """Map class names to phone / drink / food / person.
+
+    A "remote" counts as a phone only when it is in a hand or by the face.
+    """
+    near = [b.expand(0.25, 0.25) for b in (hands.boxes if hands else ())]
+    if face is not None:
+        near.append(face.expand(0.5, 0.5))
+    phone = found.with_label(*PHONES).max_confidence()
+    for label, score, xyxy in zip(found.labels, found.confidence, found.xyxy, strict=True):
+        if label in HELD_PHONES and any(_overlaps(Box(*map(float, xyxy)), b) for b in near):
+            phone = max(phone, float(score))
+    return ObjectConcepts(
+        detections=found,
+        phone=phone,
+        drink=found.with_label(*DRINKS).max_confidence(),
+        food=found.with_label(*FOODS).max_confidence(),
+        persons=count_people(found.with_label("person")),
+    )
+
+
+def count_people(people: Detections, min_confidence: float = 0.5, inside: float = 0.6) -> int:
+    """Confident person boxes, not counting one that lies mostly inside a bigger one."""
+    people = people.filter(people.confidence >= min_confidence)
+    order = np.argsort(-people.area)
+    kept: list[Box] = []
+    for i in order:
+        box = Box(*(float(v) for v in people.xyxy[i]))
+        area = box.width * box.height
+        if area > 0 and all(_intersection(box, k) / area < inside for k in kept):
+            kept.append(box)
+    return len(kept)
+
+
+def _intersection(a: Box, b: Box) -> float:
+    return max(0.0, min(a.x2, b.x2) - max(a.x1, b.x1)) * max(0.0, min(a.y2, b.y2) - max(a.y1, b.y1))
+
+
+def _overlaps(a: Box, b: Box) -> bool:
+    return a.x1 < b.x2 and b.x1 < a.x2 and a.y1 < b.y2 and b.y1 < a.y2
+
+
+@register("objects", ObjectsConfig)
+def _create(config: ObjectsConfig) -> ObjectDetector:
+    options = ObjectDetectorOptions(
+        config.model_path,
+        config.labels_path,
+        config.layout,
+        config.min_confidence,
+        config.nms_iou,
+        config.threads,
+    )
+    return ObjectDetector.create_from_options(options)
