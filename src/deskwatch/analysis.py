@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import signal
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
+from types import FrameType
 
 from deskwatch.capture.frame import Frame
 from deskwatch.capture.source import FrameSource
@@ -30,22 +34,47 @@ class Outcome:
 def run(source: FrameSource, pipeline: Pipeline, on_frame: FrameHook | None = None) -> Outcome:
     """Analyse every frame of ``source``; a source that breaks or Ctrl-C keeps what was found.
 
-    Open events are ended at the last analysed frame in every case.
+    Ctrl-C stops after the current frame (a second one interrupts at once). Open events
+    are ended at the last analysed frame in every case.
     """
     out = Outcome()
-    try:
-        for frame in source:
-            obs, events = pipeline.process(frame)
-            out.frames, out.last_ts = out.frames + 1, frame.ts
-            out.events.extend(e for e in events if not e.is_open)
-            if on_frame is not None:
-                on_frame(frame, obs, events)
-    except SourceError as exc:
-        out.error = str(exc)
-    except KeyboardInterrupt:
-        out.interrupted = True
-    finally:
-        source.close()
+    with _stop_on_sigint() as stop:
+        try:
+            for frame in source:
+                obs, events = pipeline.process(frame)
+                out.frames, out.last_ts = out.frames + 1, frame.ts
+                out.events.extend(e for e in events if not e.is_open)
+                if on_frame is not None:
+                    on_frame(frame, obs, events)
+                if stop.is_set():
+                    out.interrupted = True
+                    break
+        except SourceError as exc:
+            out.error = str(exc)
+        except KeyboardInterrupt:
+            out.interrupted = True
+        finally:
+            source.close()
     out.final = pipeline.finish()
     out.events.extend(out.final)
     return out
+
+
+@contextmanager
+def _stop_on_sigint() -> Iterator[threading.Event]:
+    """While running, the first SIGINT asks to stop between frames; a second raises."""
+    stop = threading.Event()
+    if threading.current_thread() is not threading.main_thread():
+        yield stop
+        return
+
+    def handler(signum: int, frame: FrameType | None) -> None:
+        if stop.is_set():
+            raise KeyboardInterrupt
+        stop.set()
+
+    previous = signal.signal(signal.SIGINT, handler)
+    try:
+        yield stop
+    finally:
+        signal.signal(signal.SIGINT, previous)
