@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
 import cv2
 import numpy as np
 import pytest
 
-from deskwatch.capture.source import ImageFolderSource, _Sampler, open_source
+from deskwatch.capture.prefetch import Prefetched
+from deskwatch.capture.source import ImageFolderSource, VideoFileSource, _Sampler, open_source
 from deskwatch.errors import SourceError
 from tests.conftest import shared_file
 
@@ -104,3 +106,28 @@ def _write(path: Path, data: bytes) -> Path:
 def _mkdir(path: Path) -> Path:
     path.mkdir()
     return path
+
+
+def test_prefetch_keeps_order_and_errors(tmp_path: Path) -> None:
+    data = write_video(tmp_path / "full.avi", 100).read_bytes()
+    cut = _write(tmp_path / "cut.avi", data[: len(data) // 2])
+    direct: list[float] = []
+    with pytest.raises(SourceError, match="broke off"):
+        direct.extend(f.ts for f in VideoFileSource(cut, 2))
+    prefetched = open_source(str(cut), fps=2)
+    assert isinstance(prefetched, Prefetched)
+    got: list[float] = []
+    with pytest.raises(SourceError, match="broke off"):
+        got.extend(f.ts for f in prefetched)
+    assert got == direct
+
+
+def test_prefetch_stops_when_closed_early(tmp_path: Path) -> None:
+    source = open_source(str(write_video(tmp_path / "v.avi", 300)), fps=10)
+    for frame in source:
+        if frame.ts >= 1.0:
+            break
+    decoder = [t for t in threading.enumerate() if t.name == "deskwatch-decode"][-1]
+    assert decoder.is_alive()  # blocked on a full queue
+    source.close()
+    assert not decoder.is_alive()

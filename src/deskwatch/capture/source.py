@@ -182,4 +182,6 @@ def open_source(spec: str, fps: float = 2.0, image_fps: float = 1.0) -> FrameSou
     path = Path(spec)
     if path.is_dir():
         return ImageFolderSource(path, fps, image_fps)
-    return VideoFileSource(path, fps)
+    from deskwatch.capture.prefetch import Prefetched
+
+    return Prefetched(VideoFileSource(path, fps))

@@ -26,9 +26,10 @@ class Gate:
     """Measures motion and says which detectors run on the current frame.
 
     Face detection and camera health run on every analysed frame. Face mesh, hands and
-    objects run only when a face is present (objects: also without one) and something
-    moved near it, while a cue they feed is live, or at the forced full check every
-    ``full_check_every_s`` seconds, so a still scene is still verified.
+    objects run only when a face is present and something moved near it (objects also
+    when hands are up), while a cue they feed is live, or at the forced full check every
+    ``full_check_every_s`` seconds, so a still scene is still verified. Without a face,
+    only the object detector (a person detector) runs, and only on motion.
     """
 
     def __init__(self, config: AnalysisConfig) -> None:
@@ -57,15 +58,17 @@ class Gate:
         """Whether detector ``key`` should run now, given the observation so far."""
         if key in ALWAYS or self.full:
             return True
-        if key == "objects":
-            return obs.motion.fraction > self._config.motion_threshold or _live_cue(prev)
         if obs.face_count == 0:
-            return False
+            # Nobody's face: only a person detector can tell presence, and only change matters.
+            return key == "objects" and obs.motion.fraction > self._config.motion_threshold
         moved = obs.motion.near_face > self._config.face_motion_threshold
         if key == "face_mesh":
             return moved or prev is None or prev.head is None
         if key == "hands":
             return moved or _live_cue(prev)
+        if key == "objects":
+            hands_up = obs.hands is not None and obs.hands.count > 0 and "hands" in obs.stages
+            return moved or hands_up or _live_cue(prev)
         return True
 
 
