@@ -119,6 +119,27 @@ def test_ultralytics_v5_layout_and_labels_file(tmp_path: Path) -> None:
     np.testing.assert_allclose(found.xyxy[0], [100, 50, 200, 150], atol=0.01)
 
 
+def test_dynamic_output_shape_is_probed(tmp_path: Path) -> None:
+    out = np.zeros((1, 84, 8), np.float32)
+    out[0, :4, 0] = [150, 260, 100, 100]
+    out[0, 4 + 67, 0] = 0.9
+    model = _constant_model(tmp_path / "dyn.onnx", out, 640, NAMES)
+    loaded = onnx.load(str(model))
+    for dim, name in zip(loaded.graph.output[0].type.tensor_type.shape.dim, "bcn", strict=True):
+        dim.dim_param = name  # declare every output axis dynamic
+    onnx.save(loaded, str(model))
+    with ObjectDetector.create_from_options(ObjectDetectorOptions(model)) as det:
+        assert det.find(PICTURE, 1.0).labels == ("cell phone",)
+
+
+def test_names_must_fit_the_output(tmp_path: Path) -> None:
+    model = _constant_model(tmp_path / "m.onnx", np.zeros((1, 84, 4), np.float32), 640, None)
+    labels = tmp_path / "labels.txt"
+    labels.write_text("person\ncar\n")
+    with pytest.raises(DeskwatchError, match="not fit"):
+        ObjectDetector.create_from_options(ObjectDetectorOptions(model, labels))
+
+
 def test_model_without_names_needs_a_labels_file(tmp_path: Path) -> None:
     model = _constant_model(tmp_path / "m.onnx", np.zeros((1, 84, 4), np.float32), 640, None)
     with pytest.raises(DeskwatchError, match="no class names"):

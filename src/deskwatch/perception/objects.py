@@ -204,16 +204,29 @@ class ObjectDetector(ModelWrapper):
         h, w = model_input.shape[2:4]
         self._size = (int(h) if isinstance(h, int) else 640, int(w) if isinstance(w, int) else 640)
         self.names = class_names(self._session, options.labels_path)
-        shape = tuple(self._session.get_outputs()[0].shape)
-        probe = tuple(d if isinstance(d, int) else -1 for d in shape)
+        shape = self._output_shape()
         self.layout: Layout = options.layout
         if self.layout == "auto":
-            self.layout = detect_layout(probe, len(self.names), self._size)
+            self.layout = detect_layout(shape, len(self.names), self._size)
+        if shape[2] not in (4 + len(self.names), 5 + len(self.names)) and shape[1] != 4 + len(
+            self.names
+        ):
+            raise DeskwatchError(
+                f"objects model: {len(self.names)} class names do not fit output shape {shape}"
+            )
         self._guard = TimestampGuard("object detector")
 
     @classmethod
     def create_from_options(cls, options: ObjectDetectorOptions) -> ObjectDetector:
         return cls(options)
+
+    def _output_shape(self) -> tuple[int, ...]:
+        """The output's shape; a model with dynamic axes is run once on a blank input."""
+        shape = self._session.get_outputs()[0].shape
+        if all(isinstance(d, int) for d in shape):
+            return tuple(int(d) for d in shape)
+        blank = np.zeros((1, 3, *self._size), dtype=np.float32)
+        return tuple(self._session.run(None, {self._input_name: blank})[0].shape)
 
     def find(self, image: Image, ts: float) -> Detections:
         """Objects in one BGR image, boxes in its pixels."""
