@@ -113,7 +113,7 @@ def test_prefetch_keeps_order_and_errors(tmp_path: Path) -> None:
     cut = _write(tmp_path / "cut.avi", data[: len(data) // 2])
     direct: list[float] = []
     with pytest.raises(SourceError, match="broke off"):
-        direct.extend(f.ts for f in VideoFileSource(cut, 2))
+        direct.extend(f.ts for f in VideoFileSource(str(cut), 2))
     prefetched = open_source(str(cut), fps=2)
     assert isinstance(prefetched, Prefetched)
     got: list[float] = []

@@ -2,16 +2,23 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import signal
 import subprocess
 import sys
+import threading
 import time
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
+import cv2
 import pytest
 
+from deskwatch.arrays import as_image
+from deskwatch.capture.source import open_source
+from deskwatch.perception.face_detection import FaceDetector, FaceDetectorOptions
 from tests.conftest import ROOT, shared_file
 from tests.test_capture import write_video
 
@@ -181,3 +188,32 @@ def _last_ts(observations: Path) -> float:
     """Source time of the last analysed frame written so far."""
     lines = observations.read_text().splitlines() if observations.exists() else []
     return float(json.loads(lines[-2])["ts"]) if len(lines) > 1 else 0.0
+
+
+def test_annotated_video_blurs_every_face_but_the_main_one(tmp_path: Path) -> None:
+    gif = shared_file("data", "dev", "videos", "two-people-head-turns.gif")
+    video = tmp_path / "review.mp4"
+    run = deskwatch("analyze", str(gif), "--annotate", str(video))
+    assert run.returncode == 0, run.stderr
+    capture = cv2.VideoCapture(str(video))
+    ok, annotated = capture.read()
+    assert ok
+    original = next(iter(open_source(str(gif), fps=2))).image
+    with FaceDetector.create_from_options(FaceDetectorOptions()) as detector:
+        assert len(detector.find(original, 1.0)) == 2
+        assert len(detector.find(as_image(annotated), 2.0)) == 1  # the other face is unreadable
+
+
+def test_stream_url_is_analysed(tmp_path: Path) -> None:
+    clip = shared_file("data", "dev", "videos", "webcam-centre.mp4")
+    handler = functools.partial(SimpleHTTPRequestHandler, directory=str(clip.parent))
+    with ThreadingHTTPServer(("127.0.0.1", 0), handler) as server:
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        url = f"http://127.0.0.1:{server.server_port}/{clip.name}"
+        obs = tmp_path / "obs.jsonl"
+        run = deskwatch("analyze", url, "--observations", str(obs))
+        server.shutdown()
+    assert run.returncode == 0, run.stderr
+    rows = [json.loads(line) for line in obs.read_text().splitlines()]
+    assert len(rows) == 21 and all(len(r["faces"]) == 1 for r in rows)
+    assert [r["ts"] for r in rows[:3]] == pytest.approx([0.0, 0.5, 1.0], abs=0.01)  # source time

@@ -18,6 +18,8 @@ IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff"}
 STREAM_PREFIXES = ("rtsp://", "rtsps://", "http://", "https://")
 # A file that stops this far short of its declared frame count is truncated or corrupt.
 _TRUNCATED_SHARE = 0.9
+# Container frame rates are rarely exact (24.0038 fps): a frame this close to its slot counts.
+_SAMPLE_SLACK_S = 1e-3
 
 
 class FrameSource(Protocol):
@@ -39,7 +41,7 @@ class _Sampler:
         self._next = 0.0
 
     def take(self, ts: float) -> bool:
-        if ts + 1e-6 < self._next:
+        if ts + _SAMPLE_SLACK_S < self._next:
             return False
         self._next = max(self._next + self._period, ts + self._period / 2)
         return True
@@ -47,16 +49,19 @@ class _Sampler:
 
 @dataclass
 class VideoFileSource:
-    """A video file (anything FFmpeg decodes, GIF included), rotation metadata honoured."""
+    """A video file or a remote file URL (anything FFmpeg decodes, GIF included).
 
-    path: Path
+    Timestamps are the position in the video; rotation metadata is honoured.
+    """
+
+    location: str
     fps: float
     name: str = ""
     duration_s: float | None = None
 
     def __post_init__(self) -> None:
-        self.name = str(self.path)
-        self._cap = _open_capture(self.path)
+        self.name = self.location
+        self._cap = _open_capture(self.location)
         self._native_fps = self._cap.get(cv2.CAP_PROP_FPS) or 25.0
         self._declared = int(self._cap.get(cv2.CAP_PROP_FRAME_COUNT) or 0)
         if self._declared > 0:
@@ -72,10 +77,10 @@ class VideoFileSource:
                     yield Frame(as_image(image), ts, index)
             index += 1
         if index == 0:
-            raise SourceError(f"{self.path}: no frame could be decoded (corrupt or unsupported)")
+            raise SourceError(f"{self.name}: no frame could be decoded (corrupt or unsupported)")
         if self._declared > 10 and index < self._declared * _TRUNCATED_SHARE:
             raise SourceError(
-                f"{self.path}: video broke off at frame {index} of {self._declared} "
+                f"{self.name}: video broke off at frame {index} of {self._declared} "
                 f"({index / self._native_fps:.1f} s); file is truncated or corrupt"
             )
 
@@ -83,16 +88,18 @@ class VideoFileSource:
         self._cap.release()
 
 
-def _open_capture(path: Path) -> cv2.VideoCapture:
-    if not path.exists():
-        raise SourceError(f"{path}: no such file")
-    if not path.is_file():
-        raise SourceError(f"{path}: not a file or image folder")
-    cap = cv2.VideoCapture(str(path), cv2.CAP_FFMPEG)
+def _open_capture(location: str) -> cv2.VideoCapture:
+    if not location.startswith(STREAM_PREFIXES):
+        path = Path(location)
+        if not path.exists():
+            raise SourceError(f"{location}: no such file")
+        if not path.is_file():
+            raise SourceError(f"{location}: not a file or image folder")
+    cap = cv2.VideoCapture(location, cv2.CAP_FFMPEG)
     if not cap.isOpened():
-        cap = cv2.VideoCapture(str(path))
+        cap = cv2.VideoCapture(location)
     if not cap.isOpened():
-        raise SourceError(f"{path}: cannot open as video (corrupt or unsupported format)")
+        raise SourceError(f"{location}: cannot open as video (corrupt, unsupported or unreachable)")
     cap.set(cv2.CAP_PROP_ORIENTATION_AUTO, 1)
     return cap
 
@@ -174,14 +181,24 @@ def _is_camera(spec: str) -> bool:
 
 
 def open_source(spec: str, fps: float = 2.0, image_fps: float = 1.0) -> FrameSource:
-    """Open ``spec``: a video file, an image folder, ``camera:N`` or an rtsp/http URL."""
-    if _is_camera(spec) or spec.startswith(STREAM_PREFIXES):
+    """Open ``spec``: a video file, an image folder, ``camera:N`` or an rtsp/http URL.
+
+    A URL whose container declares its length is a remote file (source time, ends
+    normally); one without is a live stream (time since opened, retried when it stalls).
+    """
+    from deskwatch.capture.prefetch import Prefetched
+
+    if _is_camera(spec):
         return LiveSource(spec, fps)
     if spec.startswith("camera:"):
         raise SourceError(f"{spec}: camera must be given as camera:N (N a number)")
+    if spec.startswith(STREAM_PREFIXES):
+        remote = VideoFileSource(spec, fps)
+        if remote.duration_s is not None:
+            return Prefetched(remote)
+        remote.close()
+        return LiveSource(spec, fps)
     path = Path(spec)
     if path.is_dir():
         return ImageFolderSource(path, fps, image_fps)
-    from deskwatch.capture.prefetch import Prefetched
-
-    return Prefetched(VideoFileSource(path, fps))
+    return Prefetched(VideoFileSource(spec, fps))
