@@ -209,3 +209,21 @@ def demo_clip(path: Annotated[Path, typer.Argument(help="MP4 file to write")]) -
     except OSError as exc:
         raise fail(str(exc)) from None
     out.print(f"wrote {path}")
+
+
+@app.command()
+def server(
+    host: Annotated[str, typer.Option(help="interface to listen on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="port")] = 8000,
+) -> None:
+    """Run the deskwatch server (DESKWATCH_DATABASE_URL, default ./deskwatch.db)."""
+    import uvicorn
+
+    from deskwatch.server.app import create_app
+    from deskwatch.server.settings import get_settings
+
+    try:
+        application = create_app(get_settings())
+    except Exception as exc:  # a database that cannot be reached or migrated
+        raise fail(f"cannot start the server: {exc}") from None
+    uvicorn.run(application, host=host, port=port, log_level="info")

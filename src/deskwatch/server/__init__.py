@@ -1,0 +1,1 @@
+"""The deskwatch server: device ingest, live board, timelines, reports, roles."""

@@ -1,0 +1,140 @@
+"""The FastAPI application factory."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from datetime import datetime
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from sqlalchemy.orm import Session, sessionmaker
+from starlette.middleware.sessions import SessionMiddleware
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from deskwatch.server.audit.routes import router as audit_router
+from deskwatch.server.auth.routes import router as auth_router
+from deskwatch.server.db import make_engine, session_factory, utcnow
+from deskwatch.server.devices.routes import router as devices_router
+from deskwatch.server.errors import InvalidError, NotFoundError, RefusedError
+from deskwatch.server.events.routes import router as events_router
+from deskwatch.server.migrate import upgrade
+from deskwatch.server.orgs.routes import router as orgs_router
+from deskwatch.server.policies.routes import router as policies_router
+from deskwatch.server.reports.routes import router as reports_router
+from deskwatch.server.settings import Settings
+from deskwatch.server.status.live import Changes
+from deskwatch.server.status.routes import router as status_router
+
+ROUTERS = (
+    auth_router,
+    devices_router,
+    events_router,
+    status_router,
+    policies_router,
+    reports_router,
+    audit_router,
+    orgs_router,
+)
+
+
+def create_app(
+    settings: Settings,
+    *,
+    sessions: sessionmaker[Session] | None = None,
+    clock: Callable[[], datetime] = utcnow,
+) -> FastAPI:
+    """Build the app; without ``sessions`` it opens ``settings.database_url`` and migrates it."""
+    if sessions is None:
+        engine = make_engine(settings.database_url)
+        upgrade(engine)
+        sessions = session_factory(engine)
+    app = FastAPI(
+        title="deskwatch", version="1", docs_url="/api/docs", openapi_url="/api/openapi.json"
+    )
+    app.state.settings, app.state.sessions, app.state.clock = settings, sessions, clock
+    app.state.changes = Changes()
+    for router in ROUTERS:
+        app.include_router(router)
+    _add_error_handlers(app)
+    app.add_middleware(
+        SessionMiddleware,
+        secret_key=settings.signing_key(),
+        same_site="strict",
+        https_only=settings.secure_cookies,
+        session_cookie="deskwatch_session",
+    )
+    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    return app
+
+
+def _add_error_handlers(app: FastAPI) -> None:
+    def status_of(code: int) -> Callable[[Request, Exception], Awaitable[JSONResponse]]:
+        async def handler(request: Request, exc: Exception) -> JSONResponse:
+            return JSONResponse({"detail": str(exc)}, status_code=code)
+
+        return handler
+
+    app.add_exception_handler(NotFoundError, status_of(404))
+    app.add_exception_handler(RefusedError, status_of(400))
+
+    async def invalid(request: Request, exc: Exception) -> JSONResponse:
+        field, _, msg = str(exc).partition(": ")
+        return JSONResponse({"detail": [{"field": field, "msg": msg or str(exc)}]}, status_code=422)
+
+    async def validation(request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, RequestValidationError)
+        return JSONResponse({"detail": [_field_error(e) for e in exc.errors()]}, status_code=422)
+
+    app.add_exception_handler(InvalidError, invalid)
+    app.add_exception_handler(RequestValidationError, validation)
+
+
+def _field_error(error: Any) -> dict[str, str]:
+    """``{"field": "events.3.peak_confidence", "msg": ...}`` from pydantic's error."""
+    loc = [str(p) for p in error.get("loc", ()) if p not in ("body", "query", "path")]
+    return {"field": ".".join(loc), "msg": str(error.get("msg", "invalid"))}
+
+
+class BodyLimit:
+    """413 for request bodies over ``max_bytes`` (declared or streamed)."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+        self.app, self.max_bytes = app, max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = dict(scope.get("headers", [])).get(b"content-length")
+        if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
+            await _too_large(send)
+            return
+        seen = 0
+
+        async def limited() -> Message:
+            nonlocal seen
+            message = await receive()
+            seen += len(message.get("body", b""))
+            if seen > self.max_bytes:
+                raise _BodyTooLargeError
+            return message
+
+        try:
+            await self.app(scope, limited, send)
+        except _BodyTooLargeError:
+            await _too_large(send)
+
+
+class _BodyTooLargeError(Exception):
+    pass
+
+
+async def _too_large(send: Send) -> None:
+    response = JSONResponse({"detail": "request body too large"}, status_code=413)
+    await response({"type": "http"}, _no_receive, send)
+
+
+async def _no_receive() -> Message:
+    return {"type": "http.disconnect"}

@@ -1,0 +1,98 @@
+"""Request dependencies: the session, the calling device or user, and role checks."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from datetime import date, datetime
+from typing import Annotated
+
+from fastapi import Depends, HTTPException, Request, status
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from deskwatch.server.auth.security import same, token_hash
+from deskwatch.server.db import transaction
+from deskwatch.server.devices.models import Device
+from deskwatch.server.orgs.models import Role, User
+from deskwatch.server.settings import Settings
+
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+def get_session(request: Request) -> Iterator[Session]:
+    yield from transaction(request.app.state.sessions)
+
+
+def get_app_settings(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+def get_now(request: Request) -> datetime:
+    """The server's clock (replaceable in tests)."""
+    now: datetime = request.app.state.clock()
+    return now
+
+
+SessionDep = Annotated[Session, Depends(get_session)]
+NowDep = Annotated[datetime, Depends(get_now)]
+SettingsDep = Annotated[Settings, Depends(get_app_settings)]
+
+
+def current_device(request: Request, session: SessionDep) -> Device:
+    """The device whose bearer token came with the request: 401 if none or bad, 403 revoked."""
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not token:
+        raise HTTPException(status.HTTP_401_UNAUTHORIZED, "device token required")
+    device = session.scalar(select(Device).where(Device.token_hash == token_hash(token)))
+    if device is None:
+        raise HTTPException(status.HTTP_401_UNAUTHORIZED, "unknown device token")
+    if device.revoked_at is not None:
+        raise HTTPException(status.HTTP_403_FORBIDDEN, "device token revoked")
+    return device
+
+
+def current_user(request: Request, session: SessionDep) -> User:
+    """The logged-in user (session cookie); unsafe methods also need the CSRF token."""
+    user_id = request.session.get("user_id")
+    user = session.get(User, user_id) if isinstance(user_id, int) else None
+    if user is None or not user.active:
+        raise HTTPException(status.HTTP_401_UNAUTHORIZED, "login required")
+    if request.method not in SAFE_METHODS:
+        sent = request.headers.get("x-csrf-token", "")
+        expected = str(request.session.get("csrf", ""))
+        if not expected or not same(sent, expected):
+            raise HTTPException(status.HTTP_403_FORBIDDEN, "missing or bad CSRF token")
+    return user
+
+
+DeviceDep = Annotated[Device, Depends(current_device)]
+UserDep = Annotated[User, Depends(current_user)]
+
+
+def require(*roles: Role) -> Callable[[User], User]:
+    """A dependency that admits only users with one of ``roles``."""
+
+    def check(user: UserDep) -> User:
+        if user.role not in roles:
+            raise HTTPException(status.HTTP_403_FORBIDDEN, "not allowed for your role")
+        return user
+
+    return check
+
+
+AdminDep = Annotated[User, Depends(require(Role.ADMIN))]
+
+OverseerDep = Annotated[User, Depends(require(Role.SUPERVISOR, Role.ADMIN))]
+PolicyReaderDep = Annotated[
+    User, Depends(require(Role.ADMIN, Role.PRIVACY_OFFICER, Role.SUPERVISOR))
+]
+AuditReaderDep = Annotated[User, Depends(require(Role.ADMIN, Role.PRIVACY_OFFICER))]
+
+
+def day_param(day: date | None = None, *, now: NowDep) -> date:
+    """``?day=YYYY-MM-DD``, today (UTC) by default."""
+    return day or now.date()
+
+
+DayDep = Annotated[date, Depends(day_param)]

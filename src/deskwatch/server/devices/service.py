@@ -1,0 +1,62 @@
+"""Enrolment codes, enrolment and revocation."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from deskwatch.server.auth.security import new_code, new_token, token_hash
+from deskwatch.server.devices.models import Device, EnrolmentCode
+from deskwatch.server.errors import NotFoundError, RefusedError
+from deskwatch.server.orgs.models import Role, User
+
+
+def create_code(
+    session: Session, *, admin: User, agent_id: int, now: datetime, ttl_s: float
+) -> tuple[str, EnrolmentCode]:
+    agent = session.get(User, agent_id)
+    if agent is None or agent.role != Role.AGENT:
+        raise NotFoundError(f"no agent {agent_id}")
+    code = new_code()
+    row = EnrolmentCode(
+        code_hash=token_hash(code),
+        agent_id=agent_id,
+        created_by=admin.id,
+        created_at=now,
+        expires_at=now + timedelta(seconds=ttl_s),
+    )
+    session.add(row)
+    return code, row
+
+
+def enrol(session: Session, *, code: str, hostname: str, now: datetime) -> tuple[Device, str]:
+    """Exchange a valid, unused, unexpired code for a new device and its token."""
+    row = session.get(EnrolmentCode, token_hash(code.strip().upper()), with_for_update=True)
+    if row is None or row.used_at is not None or row.expires_at <= now:
+        raise RefusedError("enrolment code is unknown, used or expired")
+    row.used_at = now
+    token = new_token()
+    device = Device(
+        id=str(uuid.uuid4()),
+        agent_id=row.agent_id,
+        hostname=hostname,
+        token_hash=token_hash(token),
+        enrolled_at=now,
+    )
+    session.add(device)
+    return device, token
+
+
+def revoke(session: Session, *, device_id: str, now: datetime) -> Device:
+    device = session.get(Device, device_id)
+    if device is None:
+        raise NotFoundError(f"no device {device_id}")
+    device.revoked_at = device.revoked_at or now
+    return device
+
+
+def list_devices(session: Session) -> list[Device]:
+    return list(session.scalars(select(Device).order_by(Device.enrolled_at)))

@@ -1,0 +1,50 @@
+"""Event ingest (devices) and event reads (people, scoped by role)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Response
+
+from deskwatch.server.audit.service import record_read
+from deskwatch.server.deps import DayDep, DeviceDep, NowDep, SessionDep, SettingsDep, UserDep
+from deskwatch.server.events import service
+from deskwatch.server.events.models import EventRecord
+from deskwatch.server.events.schemas import EventOut, IngestBatch, IngestResult
+from deskwatch.server.orgs.service import agent_for
+from deskwatch.server.reports.service import day_bounds, events_csv
+
+router = APIRouter(prefix="/api/v1", tags=["events"])
+
+
+@router.post("/events")
+def ingest(
+    body: IngestBatch, device: DeviceDep, session: SessionDep, now: NowDep, settings: SettingsDep
+) -> IngestResult:
+    return service.ingest(
+        session, device=device, events=body.events, now=now, future_skew_s=settings.future_skew_s
+    )
+
+
+def _agent_events(
+    agent_id: int, day: DayDep, user: UserDep, session: SessionDep, now: NowDep, what: str
+) -> list[EventRecord]:
+    agent = agent_for(session, user=user, agent_id=agent_id)
+    record_read(session, reader=user, agent=agent, what=what, now=now)
+    start, end = day_bounds(day)
+    return service.events_between(session, agent_ids=[agent.id], start=start, end=end)
+
+
+@router.get("/agents/{agent_id}/events")
+def agent_events(
+    agent_id: int, day: DayDep, user: UserDep, session: SessionDep, now: NowDep
+) -> list[EventOut]:
+    rows = _agent_events(agent_id, day, user, session, now, "events")
+    return [EventOut.model_validate(e) for e in rows]
+
+
+@router.get("/agents/{agent_id}/events.csv")
+def agent_events_csv(
+    agent_id: int, day: DayDep, user: UserDep, session: SessionDep, now: NowDep
+) -> Response:
+    rows = _agent_events(agent_id, day, user, session, now, "events.csv")
+    headers = {"content-disposition": f'attachment; filename="events-{agent_id}-{day}.csv"'}
+    return Response(events_csv(rows), media_type="text/csv", headers=headers)

@@ -1,0 +1,92 @@
+"""Idempotent batch ingest and event queries."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+
+from sqlalchemy import insert, select
+from sqlalchemy.orm import Session
+
+from deskwatch.server.devices.models import Device
+from deskwatch.server.errors import InvalidError
+from deskwatch.server.events.models import EventRecord
+from deskwatch.server.events.schemas import DeviceEvent, IngestResult
+
+
+def ingest(
+    session: Session,
+    *,
+    device: Device,
+    events: Sequence[DeviceEvent],
+    now: datetime,
+    future_skew_s: float,
+) -> IngestResult:
+    """Store new events, complete ones whose end arrived later; count re-sends once."""
+    _refuse_future(events, now, future_skew_s)
+    latest = {str(e.id): e for e in events}  # a batch may carry a start and its end
+    existing = {
+        row.id: row
+        for row in session.scalars(select(EventRecord).where(EventRecord.id.in_(latest)))
+    }
+    rows, updated = [], 0
+    for key, event in latest.items():
+        row = existing.get(key)
+        if row is None:
+            rows.append(_row(device, event, now))
+        elif row.agent_id == device.agent_id and _apply_end(row, event, now):
+            updated += 1
+    if rows:
+        session.execute(insert(EventRecord), rows)
+    duplicates = len(events) - len(rows) - updated
+    return IngestResult(new=len(rows), duplicates=duplicates, updated=updated)
+
+
+def _refuse_future(events: Sequence[DeviceEvent], now: datetime, skew_s: float) -> None:
+    limit = now + timedelta(seconds=skew_s)
+    for i, event in enumerate(events):
+        if event.started_at is not None and event.started_at > limit:
+            raise InvalidError(f"events.{i}.started_at: more than {skew_s:.0f} s in the future")
+
+
+def _row(device: Device, event: DeviceEvent, now: datetime) -> dict[str, object]:
+    return {
+        "id": str(event.id),
+        "agent_id": device.agent_id,
+        "device_id": device.id,
+        "type": event.type,
+        "started_at": event.started_at,
+        "ended_at": event.ended_at,
+        "start_s": event.start_s,
+        "end_s": event.end_s,
+        "peak_confidence": event.peak_confidence,
+        "evidence": dict(event.evidence),
+        "received_at": now,
+        "updated_at": now,
+    }
+
+
+def _apply_end(row: EventRecord, event: DeviceEvent, now: datetime) -> bool:
+    """An end (or a higher peak) that the stored copy lacks; False for a plain re-send."""
+    if event.end_s is None or row.end_s is not None:
+        return False
+    row.end_s, row.ended_at = event.end_s, event.ended_at
+    row.peak_confidence = max(row.peak_confidence, event.peak_confidence)
+    row.evidence = dict(event.evidence)
+    row.updated_at = now
+    return True
+
+
+def events_between(
+    session: Session, *, agent_ids: Sequence[int], start: datetime, end: datetime
+) -> list[EventRecord]:
+    query = (
+        select(EventRecord)
+        .where(
+            EventRecord.agent_id.in_(agent_ids),
+            EventRecord.started_at >= start,
+            EventRecord.started_at < end,
+        )
+        .order_by(EventRecord.started_at)
+    )
+    return list(session.scalars(query))

@@ -1,0 +1,89 @@
+"""Who may see whom: the single place where data access is scoped by role."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from deskwatch.server.auth.security import hash_password
+from deskwatch.server.errors import NotFoundError
+from deskwatch.server.orgs.models import Role, Site, Team, User, team_supervisors
+
+
+def visible_team_ids(session: Session, *, user: User) -> set[int]:
+    """Teams whose agents ``user`` may see: supervisors their own, admins all."""
+    if user.role == Role.ADMIN:
+        return set(session.scalars(select(Team.id)))
+    if user.role == Role.SUPERVISOR:
+        rows = session.scalars(
+            select(team_supervisors.c.team_id).where(team_supervisors.c.user_id == user.id)
+        )
+        return set(rows)
+    return set()
+
+
+def visible_agents(session: Session, *, user: User) -> list[User]:
+    """Agents ``user`` may see: an agent only themself."""
+    if user.role == Role.AGENT:
+        return [user]
+    teams = visible_team_ids(session, user=user)
+    query = select(User).where(User.role == Role.AGENT, User.team_id.in_(teams))
+    return list(session.scalars(query.order_by(User.display_name)))
+
+
+def agent_for(session: Session, *, user: User, agent_id: int) -> User:
+    """The agent if ``user`` may see them; otherwise NotFoundError (no existence leak)."""
+    agent = session.get(User, agent_id)
+    if agent is None or agent.role != Role.AGENT:
+        raise NotFoundError(f"no agent {agent_id}")
+    if user.id == agent.id:
+        return agent
+    if agent.team_id is None or agent.team_id not in visible_team_ids(session, user=user):
+        raise NotFoundError(f"no agent {agent_id}")
+    return agent
+
+
+def team_for(session: Session, *, user: User, team_id: int) -> Team:
+    team = session.get(Team, team_id)
+    if team is None or team_id not in visible_team_ids(session, user=user):
+        raise NotFoundError(f"no team {team_id}")
+    return team
+
+
+def create_site(session: Session, *, name: str) -> Site:
+    site = Site(name=name)
+    session.add(site)
+    session.flush()
+    return site
+
+
+def create_team(session: Session, *, site: Site, name: str) -> Team:
+    team = Team(site_id=site.id, name=name)
+    session.add(team)
+    session.flush()
+    return team
+
+
+def create_user(
+    session: Session,
+    *,
+    username: str,
+    password: str,
+    role: Role,
+    display_name: str | None = None,
+    team: Team | None = None,
+    supervises: list[Team] | None = None,
+) -> User:
+    user = User(
+        username=username,
+        display_name=display_name or username,
+        role=role,
+        password_hash=hash_password(password),
+        team_id=team.id if team else None,
+    )
+    session.add(user)
+    session.flush()
+    for supervised in supervises or []:
+        supervised.supervisors.append(user)
+    session.flush()
+    return user

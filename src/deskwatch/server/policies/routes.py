@@ -1,0 +1,48 @@
+"""Policy fetch (devices) and the policy editor (admins)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from deskwatch.server.audit.service import record
+from deskwatch.server.deps import AdminDep, DeviceDep, NowDep, PolicyReaderDep, SessionDep
+from deskwatch.server.errors import NotFoundError
+from deskwatch.server.orgs.models import Role, Team, User
+from deskwatch.server.orgs.service import team_for
+from deskwatch.server.policies import service
+from deskwatch.server.policies.schemas import PolicyIn, PolicyOut
+
+router = APIRouter(prefix="/api/v1", tags=["policies"])
+
+
+@router.get("/policy")
+def device_policy(device: DeviceDep, session: SessionDep) -> PolicyOut:
+    agent = session.get(User, device.agent_id)
+    return service.current(session, team_id=agent.team_id if agent else None)
+
+
+@router.get("/teams/{team_id}/policy")
+def team_policy(team_id: int, user: PolicyReaderDep, session: SessionDep) -> PolicyOut:
+    if user.role == Role.PRIVACY_OFFICER:
+        if session.get(Team, team_id) is None:
+            raise NotFoundError(f"no team {team_id}")
+    else:
+        team_for(session, user=user, team_id=team_id)
+    return service.current(session, team_id=team_id)
+
+
+@router.put("/teams/{team_id}/policy")
+def publish_policy(
+    team_id: int, body: PolicyIn, admin: AdminDep, session: SessionDep, now: NowDep
+) -> PolicyOut:
+    team_for(session, user=admin, team_id=team_id)
+    out = service.publish(session, team_id=team_id, toml=body.toml, actor=admin, now=now)
+    record(
+        session,
+        actor=admin,
+        action="policy:published",
+        subject=f"team:{team_id}",
+        now=now,
+        detail={"version": out.version},
+    )
+    return out

@@ -1,0 +1,45 @@
+"""Versioned team policies, validated by the edge pipeline's own loader."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from deskwatch.config import load_policy_text
+from deskwatch.errors import PolicyError
+from deskwatch.server.errors import InvalidError
+from deskwatch.server.orgs.models import User
+from deskwatch.server.policies.models import PolicyVersion
+from deskwatch.server.policies.schemas import PolicyOut
+
+# Version 1 of every team's policy is the built-in default (an empty TOML).
+DEFAULT = PolicyOut(version=1, toml="")
+
+
+def current(session: Session, *, team_id: int | None) -> PolicyOut:
+    if team_id is None:
+        return DEFAULT
+    row = session.scalar(
+        select(PolicyVersion)
+        .where(PolicyVersion.team_id == team_id)
+        .order_by(PolicyVersion.version.desc())
+        .limit(1)
+    )
+    return DEFAULT if row is None else PolicyOut(version=row.version, toml=row.toml)
+
+
+def publish(session: Session, *, team_id: int, toml: str, actor: User, now: datetime) -> PolicyOut:
+    """Validate and store a new version; an invalid policy is refused, naming the key."""
+    try:
+        load_policy_text(toml)
+    except PolicyError as exc:
+        raise InvalidError(str(exc)) from None
+    version = current(session, team_id=team_id).version + 1
+    session.add(
+        PolicyVersion(
+            team_id=team_id, version=version, toml=toml, created_by=actor.id, created_at=now
+        )
+    )
+    return PolicyOut(version=version, toml=toml)

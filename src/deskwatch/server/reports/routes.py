@@ -1,0 +1,74 @@
+"""Agent timelines and team daily reports (JSON and CSV)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Response
+
+from deskwatch.server.audit.service import OVERSEERS, record, record_read
+from deskwatch.server.deps import DayDep, NowDep, OverseerDep, SessionDep, SettingsDep, UserDep
+from deskwatch.server.orgs.models import User
+from deskwatch.server.orgs.service import agent_for, team_for, visible_agents
+from deskwatch.server.reports import service
+from deskwatch.server.reports.schemas import TeamReport, Timeline
+
+router = APIRouter(prefix="/api/v1", tags=["reports"])
+
+
+@router.get("/agents/{agent_id}/timeline")
+def timeline(
+    agent_id: int,
+    day: DayDep,
+    user: UserDep,
+    session: SessionDep,
+    now: NowDep,
+    settings: SettingsDep,
+) -> Timeline:
+    agent = agent_for(session, user=user, agent_id=agent_id)
+    record_read(session, reader=user, agent=agent, what="timeline", now=now)
+    return service.timeline(
+        session, agent=agent, day=day, now=now, offline_after_s=settings.offline_after_s
+    )
+
+
+def _report(
+    team_id: int, day: DayDep, user: User, session: SessionDep, now: NowDep, settings: SettingsDep
+) -> TeamReport:
+    team = team_for(session, user=user, team_id=team_id)
+    agents = [a for a in visible_agents(session, user=user) if a.team_id == team_id]
+    if user.role in OVERSEERS:
+        record(session, actor=user, action="read:report", subject=f"team:{team_id}", now=now)
+    return service.team_report(
+        session,
+        team=team,
+        agents=agents,
+        day=day,
+        now=now,
+        offline_after_s=settings.offline_after_s,
+        scheduled_s=settings.scheduled_hours * 3600,
+    )
+
+
+@router.get("/teams/{team_id}/report")
+def team_report(
+    team_id: int,
+    day: DayDep,
+    user: OverseerDep,
+    session: SessionDep,
+    now: NowDep,
+    settings: SettingsDep,
+) -> TeamReport:
+    return _report(team_id, day, user, session, now, settings)
+
+
+@router.get("/teams/{team_id}/report.csv")
+def team_report_csv(
+    team_id: int,
+    day: DayDep,
+    user: OverseerDep,
+    session: SessionDep,
+    now: NowDep,
+    settings: SettingsDep,
+) -> Response:
+    report = _report(team_id, day, user, session, now, settings)
+    headers = {"content-disposition": f'attachment; filename="report-{team_id}-{day}.csv"'}
+    return Response(service.report_csv(report), media_type="text/csv", headers=headers)

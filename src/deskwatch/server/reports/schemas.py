@@ -1,0 +1,43 @@
+"""Timeline and report bodies."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from pydantic import BaseModel
+
+from deskwatch.server.events.schemas import EventOut
+
+
+class Segment(BaseModel):
+    status: str
+    start: datetime
+    end: datetime
+
+    @property
+    def seconds(self) -> float:
+        return (self.end - self.start).total_seconds()
+
+
+class Timeline(BaseModel):
+    agent_id: int
+    name: str
+    day: date
+    segments: list[Segment]
+    events: list[EventOut]
+
+
+class AgentReport(BaseModel):
+    agent_id: int
+    name: str
+    seconds: dict[str, float]
+    adherence: float
+    events: dict[str, int]
+
+
+class TeamReport(BaseModel):
+    team_id: int
+    team: str
+    day: date
+    scheduled_s: float
+    agents: list[AgentReport]

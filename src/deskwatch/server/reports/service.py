@@ -1,0 +1,151 @@
+"""Agent day timelines and team daily reports, from status history and events."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections import Counter
+from collections.abc import Iterable
+from datetime import UTC, date, datetime, time, timedelta
+
+from sqlalchemy.orm import Session
+
+from deskwatch.server.events.models import EventRecord
+from deskwatch.server.events.schemas import EventOut
+from deskwatch.server.events.service import events_between
+from deskwatch.server.orgs.models import Team, User
+from deskwatch.server.reports.schemas import AgentReport, Segment, TeamReport, Timeline
+from deskwatch.server.status.models import AgentStatus
+from deskwatch.server.status.service import changes_between
+
+
+def day_bounds(day: date) -> tuple[datetime, datetime]:
+    start = datetime.combine(day, time.min, tzinfo=UTC)
+    return start, start + timedelta(days=1)
+
+
+def segments(
+    session: Session, *, agent_id: int, day: date, now: datetime, offline_after_s: float
+) -> list[Segment]:
+    """The day cut into status periods; before the first heartbeat and after silence: offline."""
+    start, end = day_bounds(day)
+    end = min(end, now)
+    if end <= start:
+        return []
+    marks = [
+        (max(c.at, start), c.status)
+        for c in changes_between(session, agent_id=agent_id, start=start, end=end)
+    ]
+    latest = session.get(AgentStatus, agent_id)
+    if latest is not None:
+        silent_from = latest.last_seen_at + timedelta(seconds=offline_after_s)
+        if start < silent_from < end:
+            marks.append((silent_from, "offline"))
+    if not marks or marks[0][0] > start:
+        marks.insert(0, (start, "offline"))
+    bounds = [m[0] for m in marks[1:]] + [end]
+    out = [Segment(status=s, start=a, end=b) for (a, s), b in zip(marks, bounds, strict=True)]
+    return _merge(s for s in out if s.end > s.start)
+
+
+def _merge(parts: Iterable[Segment]) -> list[Segment]:
+    merged: list[Segment] = []
+    for part in parts:
+        if merged and merged[-1].status == part.status:
+            merged[-1] = Segment(status=part.status, start=merged[-1].start, end=part.end)
+        else:
+            merged.append(part)
+    return merged
+
+
+def timeline(
+    session: Session, *, agent: User, day: date, now: datetime, offline_after_s: float
+) -> Timeline:
+    start, end = day_bounds(day)
+    events = events_between(session, agent_ids=[agent.id], start=start, end=end)
+    return Timeline(
+        agent_id=agent.id,
+        name=agent.display_name,
+        day=day,
+        segments=segments(
+            session, agent_id=agent.id, day=day, now=now, offline_after_s=offline_after_s
+        ),
+        events=[EventOut.model_validate(e) for e in events],
+    )
+
+
+def team_report(
+    session: Session,
+    *,
+    team: Team,
+    agents: list[User],
+    day: date,
+    now: datetime,
+    offline_after_s: float,
+    scheduled_s: float,
+) -> TeamReport:
+    """Adherence (time at desk ÷ scheduled time) and event counts per agent."""
+    start, end = day_bounds(day)
+    events = events_between(session, agent_ids=[a.id for a in agents], start=start, end=end)
+    counts: dict[int, Counter[str]] = {a.id: Counter() for a in agents}
+    for event in events:
+        counts[event.agent_id][event.type] += 1
+    rows = []
+    for agent in agents:
+        seconds: dict[str, float] = {}
+        for seg in segments(
+            session, agent_id=agent.id, day=day, now=now, offline_after_s=offline_after_s
+        ):
+            seconds[seg.status] = seconds.get(seg.status, 0.0) + seg.seconds
+        at_desk = seconds.get("at_desk", 0.0)
+        rows.append(
+            AgentReport(
+                agent_id=agent.id,
+                name=agent.display_name,
+                seconds={k: round(v, 1) for k, v in seconds.items()},
+                adherence=round(min(1.0, at_desk / scheduled_s), 4) if scheduled_s else 0.0,
+                events=dict(counts[agent.id]),
+            )
+        )
+    return TeamReport(
+        team_id=team.id, team=team.name, day=day, scheduled_s=scheduled_s, agents=rows
+    )
+
+
+EVENT_COLUMNS = [
+    "id",
+    "agent_id",
+    "type",
+    "started_at",
+    "ended_at",
+    "duration_s",
+    "peak_confidence",
+]
+
+
+def events_csv(events: Iterable[EventRecord]) -> str:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(EVENT_COLUMNS)
+    for e in events:
+        writer.writerow([getattr(e, c) for c in EVENT_COLUMNS])
+    return buffer.getvalue()
+
+
+def report_csv(report: TeamReport) -> str:
+    types = sorted({t for a in report.agents for t in a.events})
+    statuses = ["at_desk", "away", "paused", "camera_problem", "offline"]
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(["agent_id", "name", "adherence", *[f"{s}_s" for s in statuses], *types])
+    for a in report.agents:
+        writer.writerow(
+            [
+                a.agent_id,
+                a.name,
+                a.adherence,
+                *[a.seconds.get(s, 0.0) for s in statuses],
+                *[a.events.get(t, 0) for t in types],
+            ]
+        )
+    return buffer.getvalue()

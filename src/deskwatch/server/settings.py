@@ -1,0 +1,46 @@
+"""Server settings from ``DESKWATCH_*`` environment variables, built once by a factory."""
+
+from __future__ import annotations
+
+import secrets
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Everything the server needs to start; nothing is read at import time."""
+
+    model_config = SettingsConfigDict(env_prefix="DESKWATCH_", extra="ignore")
+
+    database_url: str = Field(
+        default="sqlite:///./deskwatch.db", description="SQLite file or postgresql+psycopg URL"
+    )
+    secret_key: str = Field(default="", description="session signing key; generated if empty")
+    secret_key_file: Path = Field(default=Path("./deskwatch.secret"))
+    max_body_bytes: int = Field(default=2 * 1024 * 1024, description="larger requests get 413")
+    max_batch_events: int = 1000
+    offline_after_s: float = Field(default=90.0, description="no heartbeat this long: offline")
+    future_skew_s: float = Field(default=300.0, description="events further ahead are refused")
+    enrolment_code_ttl_s: float = 24 * 3600
+    scheduled_hours: float = Field(default=8.0, description="scheduled time per agent per day")
+    secure_cookies: bool = False
+
+    def signing_key(self) -> str:
+        """The configured key, else one kept in ``secret_key_file`` (created 0600 once)."""
+        if self.secret_key:
+            return self.secret_key
+        path = self.secret_key_file
+        if path.exists():
+            return path.read_text().strip()
+        key = secrets.token_urlsafe(48)
+        path.touch(mode=0o600)
+        path.write_text(key)
+        return key
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()

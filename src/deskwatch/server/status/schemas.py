@@ -1,0 +1,33 @@
+"""Heartbeat and live-board bodies."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+DeviceStatus = Literal["at_desk", "away", "paused", "camera_problem"]
+BoardStatus = Literal["at_desk", "away", "paused", "camera_problem", "offline"]
+
+
+class Heartbeat(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    status: DeviceStatus
+    sent_at: datetime
+    paused_for_s: float | None = Field(default=None, ge=0)
+    detectors: dict[str, bool] = Field(default_factory=dict, max_length=32)
+
+
+class HeartbeatReply(BaseModel):
+    policy_version: int
+
+
+class BoardRow(BaseModel):
+    agent_id: int
+    name: str
+    team_id: int | None
+    status: BoardStatus
+    since: datetime | None
+    last_seen_at: datetime | None

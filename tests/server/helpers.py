@@ -1,0 +1,56 @@
+"""Helpers for server tests: enrolled devices and events in the edge pipeline's format."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime, timedelta
+from typing import Any
+
+from fastapi.testclient import TestClient
+
+from deskwatch.events.event import Event
+from tests.server.conftest import login
+
+
+def enrol(client: TestClient, agent_id: int, hostname: str = "pc-1") -> TestClient:
+    """A fresh client acting as a device enrolled for ``agent_id`` through the real API."""
+    admin = login(TestClient(client.app), "admin")
+    code = admin.post("/api/v1/admin/enrolment-codes", json={"agent_id": agent_id})
+    assert code.status_code == 201, code.text
+    device = TestClient(client.app)
+    reply = device.post(
+        "/api/v1/devices/enroll", json={"code": code.json()["code"], "hostname": hostname}
+    )
+    assert reply.status_code == 201, reply.text
+    device.headers["authorization"] = f"Bearer {reply.json()['token']}"
+    return device
+
+
+def event(
+    kind: str, at: datetime, start_s: float = 0.0, length_s: float | None = 40.0, **extra: Any
+) -> dict[str, Any]:
+    """One event as the agent sends it (``Event.to_json_dict``)."""
+    e = Event(
+        id=extra.pop("id", uuid.uuid4()),
+        type=kind,
+        start_s=start_s,
+        peak_confidence=0.9,
+        evidence={"faces": 0.0},
+        started_at=at,
+    )
+    if length_s is not None:
+        e = e.closed(start_s + length_s)
+    data = e.to_json_dict()
+    data.update(extra)
+    return data
+
+
+def beat(device: TestClient, status: str, at: datetime) -> dict[str, Any]:
+    reply = device.post("/api/v1/heartbeat", json={"status": status, "sent_at": at.isoformat()})
+    assert reply.status_code == 200, reply.text
+    data: dict[str, Any] = reply.json()
+    return data
+
+
+def hours(n: float) -> timedelta:
+    return timedelta(hours=n)

@@ -1,0 +1,76 @@
+"""Timelines, daily reports, CSV exports and the audit trail of reads."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+from fastapi.testclient import TestClient
+
+from tests.server.conftest import Clock, Org, login
+from tests.server.helpers import beat, enrol, event
+
+
+def _keep(device: TestClient, clock: Clock, status: str, seconds: int) -> None:
+    """Heartbeats every 30 s, as the agent sends them, for ``seconds``."""
+    for _ in range(seconds // 30):
+        beat(device, status, clock.now)
+        clock.advance(30)
+
+
+def _day(client: TestClient, clock: Clock, org: Org) -> None:
+    """09:00 at desk, 10:00 away, 10:30 at desk, then silent from 11:00 (offline at 11:01)."""
+    device = enrol(client, org.agent_a1.id)
+    _keep(device, clock, "at_desk", 3600)
+    device.post("/api/v1/events", json={"events": [event("away", clock.now, length_s=1800)]})
+    _keep(device, clock, "away", 1800)
+    _keep(device, clock, "at_desk", 1800)
+    clock.advance(3600)  # silent for an hour
+
+
+def test_timeline_segments_and_events(app_client: TestClient, org: Org, clock: Clock) -> None:
+    _day(app_client, clock, org)
+    sup = login(TestClient(app_client.app), "sup_a")
+    tl = sup.get(f"/api/v1/agents/{org.agent_a1.id}/timeline", params={"day": "2026-11-02"}).json()
+    got = [(s["status"], s["start"][11:16], s["end"][11:16]) for s in tl["segments"]]
+    assert got == [
+        ("offline", "00:00", "09:00"),
+        ("at_desk", "09:00", "10:00"),
+        ("away", "10:00", "10:30"),
+        ("at_desk", "10:30", "11:01"),
+        ("offline", "11:01", "12:00"),
+    ]
+    assert [e["type"] for e in tl["events"]] == ["away"]
+
+
+def test_team_report_adherence_and_csv(app_client: TestClient, org: Org, clock: Clock) -> None:
+    _day(app_client, clock, org)
+    sup = login(TestClient(app_client.app), "sup_a")
+    report = sup.get(f"/api/v1/teams/{org.team_a.id}/report", params={"day": "2026-11-02"}).json()
+    rows = {a["agent_id"]: a for a in report["agents"]}
+    a1 = rows[org.agent_a1.id]
+    # 09:00-10:00 and 10:30 until offline, 90 s after the last heartbeat at 10:59:30.
+    assert a1["seconds"]["at_desk"] == 3600 + 1800 + 60
+    assert a1["adherence"] == round(5460 / (8 * 3600), 4)
+    assert a1["events"] == {"away": 1}
+    assert rows[org.agent_a2.id]["adherence"] == 0.0 and org.agent_b1.id not in rows
+    csv_reply = sup.get(f"/api/v1/teams/{org.team_a.id}/report.csv", params={"day": "2026-11-02"})
+    assert csv_reply.headers["content-type"].startswith("text/csv")
+    table = list(csv.DictReader(io.StringIO(csv_reply.text)))
+    assert {r["name"] for r in table} == {"Agent_A1", "Agent_A2"}
+    events = sup.get(f"/api/v1/agents/{org.agent_a1.id}/events.csv", params={"day": "2026-11-02"})
+    (row,) = list(csv.DictReader(io.StringIO(events.text)))
+    assert row["type"] == "away" and float(row["duration_s"]) == 1800
+
+
+def test_reads_of_personal_data_are_audited(app_client: TestClient, org: Org, clock: Clock) -> None:
+    sup = login(TestClient(app_client.app), "sup_a")
+    sup.get(f"/api/v1/agents/{org.agent_a1.id}/timeline")
+    agent = login(TestClient(app_client.app), "agent_a1")
+    agent.get(f"/api/v1/agents/{org.agent_a1.id}/timeline")  # own data: not an overseer read
+    privacy = login(TestClient(app_client.app), "privacy")
+    log = privacy.get("/api/v1/audit").json()
+    reads = [e for e in log if e["action"] == "read:timeline"]
+    assert [(e["actor_id"], e["subject"]) for e in reads] == [
+        (org.sup_a.id, f"agent:{org.agent_a1.id}")
+    ]
