@@ -212,6 +212,17 @@ def demo_clip(path: Annotated[Path, typer.Argument(help="MP4 file to write")]) -
 
 
 @app.command()
+def demo(
+    host: Annotated[str, typer.Option(help="interface to listen on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="port")] = 8000,
+) -> None:
+    """Start a seeded server with simulated agents and one real pipeline (the main job)."""
+    from deskwatch.server.demo import run_demo
+
+    run_demo(host, port)
+
+
+@app.command()
 def server(
     host: Annotated[str, typer.Option(help="interface to listen on")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="port")] = 8000,

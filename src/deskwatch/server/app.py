@@ -4,13 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from fastapi.staticfiles import StaticFiles
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.middleware.sessions import SessionMiddleware
+from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from deskwatch.server.audit.routes import router as audit_router
@@ -26,6 +29,8 @@ from deskwatch.server.reports.routes import router as reports_router
 from deskwatch.server.settings import Settings
 from deskwatch.server.status.live import Changes
 from deskwatch.server.status.routes import router as status_router
+from deskwatch.server.web.admin import router as admin_web_router
+from deskwatch.server.web.routes import router as web_router
 
 ROUTERS = (
     auth_router,
@@ -36,7 +41,19 @@ ROUTERS = (
     reports_router,
     audit_router,
     orgs_router,
+    web_router,
+    admin_web_router,
 )
+STATIC = Path(__file__).parent / "web" / "static"
+SECURITY_HEADERS = {
+    "content-security-policy": (
+        "default-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
+        "frame-ancestors 'none'"
+    ),
+    "x-frame-options": "DENY",
+    "x-content-type-options": "nosniff",
+    "referrer-policy": "no-referrer",
+}
 
 
 def create_app(
@@ -57,7 +74,17 @@ def create_app(
     app.state.changes = Changes()
     for router in ROUTERS:
         app.include_router(router)
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
     _add_error_handlers(app)
+
+    @app.middleware("http")
+    async def security_headers(
+        request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
+        response = await call_next(request)
+        response.headers.update(SECURITY_HEADERS)
+        return response
+
     app.add_middleware(
         SessionMiddleware,
         secret_key=settings.signing_key(),

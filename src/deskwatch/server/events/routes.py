@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Request, Response
 
 from deskwatch.server.audit.service import record_read
 from deskwatch.server.deps import DayDep, DeviceDep, NowDep, SessionDep, SettingsDep, UserDep
@@ -17,11 +17,19 @@ router = APIRouter(prefix="/api/v1", tags=["events"])
 
 @router.post("/events")
 def ingest(
-    body: IngestBatch, device: DeviceDep, session: SessionDep, now: NowDep, settings: SettingsDep
+    body: IngestBatch,
+    request: Request,
+    device: DeviceDep,
+    session: SessionDep,
+    now: NowDep,
+    settings: SettingsDep,
 ) -> IngestResult:
-    return service.ingest(
+    result = service.ingest(
         session, device=device, events=body.events, now=now, future_skew_s=settings.future_skew_s
     )
+    if result.new or result.updated:
+        request.app.state.changes.notify()
+    return result
 
 
 def _agent_events(

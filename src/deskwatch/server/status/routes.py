@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+import asyncio
+from collections.abc import AsyncIterator
+
+from fastapi import APIRouter, HTTPException, Request, status
+from fastapi.responses import StreamingResponse
 
 from deskwatch.server.audit.service import OVERSEERS, record
 from deskwatch.server.deps import DeviceDep, NowDep, SessionDep, SettingsDep, UserDep
@@ -42,3 +46,33 @@ def board(user: UserDep, session: SessionDep, now: NowDep, settings: SettingsDep
     if user.role in OVERSEERS:
         record(session, actor=user, action="read:board", subject=f"agents:{len(agents)}", now=now)
     return service.board(session, agents=agents, now=now, offline_after_s=settings.offline_after_s)
+
+
+@router.get("/board/stream")
+async def board_stream(request: Request) -> StreamingResponse:
+    """Server-sent events: ``change`` whenever a heartbeat or event changed something.
+
+    The stream carries only a counter, no personal data; the page then re-reads
+    ``/api/v1/board``, which applies the role checks.
+    """
+    if not isinstance(request.session.get("user_id"), int):
+        raise HTTPException(status.HTTP_401_UNAUTHORIZED, "login required")
+    return StreamingResponse(_changes(request), media_type="text/event-stream")
+
+
+async def _changes(
+    request: Request, poll_s: float = 0.5, keepalive_s: float = 15.0
+) -> AsyncIterator[str]:
+    changes = request.app.state.changes
+    seen, quiet = changes.value, 0.0
+    yield "retry: 3000\n\n"
+    while not await request.is_disconnected():
+        await asyncio.sleep(poll_s)
+        if changes.value != seen:
+            seen, quiet = changes.value, 0.0
+            yield f"event: change\ndata: {seen}\n\n"
+        else:
+            quiet += poll_s
+            if quiet >= keepalive_s:
+                quiet = 0.0
+                yield ": keepalive\n\n"

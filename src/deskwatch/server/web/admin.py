@@ -1,0 +1,135 @@
+"""The admin page: devices and enrolment codes, users, team policies."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Form, HTTPException, Request, status
+from fastapi.responses import HTMLResponse
+from sqlalchemy import select
+
+from deskwatch.server.audit.service import record
+from deskwatch.server.deps import NowDep, SessionDep, SettingsDep
+from deskwatch.server.devices import service as devices
+from deskwatch.server.errors import InvalidError
+from deskwatch.server.orgs import service as orgs
+from deskwatch.server.orgs.models import Role, Team, User
+from deskwatch.server.policies import service as policies
+from deskwatch.server.web.routes import Csrf, WebUser, page
+
+router = APIRouter(prefix="/admin", include_in_schema=False)
+
+
+def web_admin(user: WebUser) -> User:
+    if user.role != Role.ADMIN:
+        raise HTTPException(status.HTTP_403_FORBIDDEN, "admins only")
+    return user
+
+
+Admin = Annotated[User, Depends(web_admin)]
+
+
+def admin_page(
+    request: Request, admin: User, session: SessionDep, message: str = "", error: bool = False
+) -> HTMLResponse:
+    users = list(session.scalars(select(User).order_by(User.id)))
+    teams = list(session.scalars(select(Team).order_by(Team.name)))
+    return page(
+        request,
+        "admin.html",
+        admin,
+        session,
+        message=message,
+        error=error,
+        users=users,
+        agents=[u for u in users if u.role == Role.AGENT],
+        names={u.id: u.display_name for u in users},
+        devices=devices.list_devices(session),
+        all_teams=teams,
+        team_names={t.id: t.name for t in teams},
+        policies={t.id: policies.current(session, team_id=t.id) for t in teams},
+        roles=[r.value for r in Role],
+    )
+
+
+@router.get("")
+def admin_home(request: Request, admin: Admin, session: SessionDep) -> HTMLResponse:
+    return admin_page(request, admin, session)
+
+
+@router.post("/codes", dependencies=[Csrf])
+def create_code(
+    request: Request,
+    admin: Admin,
+    session: SessionDep,
+    now: NowDep,
+    settings: SettingsDep,
+    agent_id: Annotated[int, Form()],
+) -> HTMLResponse:
+    code, row = devices.create_code(
+        session, admin=admin, agent_id=agent_id, now=now, ttl_s=settings.enrolment_code_ttl_s
+    )
+    record(session, actor=admin, action="device:code", subject=f"agent:{agent_id}", now=now)
+    message = f"One-time code {code} (valid until {row.expires_at:%Y-%m-%d %H:%M} UTC)"
+    return admin_page(request, admin, session, message)
+
+
+@router.post("/devices/{device_id}/revoke", dependencies=[Csrf])
+def revoke(
+    device_id: str, request: Request, admin: Admin, session: SessionDep, now: NowDep
+) -> HTMLResponse:
+    devices.revoke(session, device_id=device_id, now=now)
+    record(session, actor=admin, action="device:revoked", subject=f"device:{device_id}", now=now)
+    return admin_page(request, admin, session, "Device revoked.")
+
+
+@router.post("/users", dependencies=[Csrf])
+def add_user(
+    request: Request,
+    admin: Admin,
+    session: SessionDep,
+    now: NowDep,
+    username: Annotated[str, Form(min_length=2, max_length=100)],
+    password: Annotated[str, Form(min_length=10, max_length=200)],
+    role: Annotated[Role, Form()],
+    team_id: Annotated[str, Form()] = "",
+) -> HTMLResponse:
+    team = session.get(Team, int(team_id)) if team_id.isdigit() else None
+    if session.scalar(select(User).where(User.username == username)) is not None:
+        return admin_page(request, admin, session, f"Username {username} is taken.", error=True)
+    user = orgs.create_user(session, username=username, password=password, role=role, team=team)
+    record(
+        session,
+        actor=admin,
+        action="user:created",
+        subject=f"user:{user.id}",
+        now=now,
+        detail={"role": role.value},
+    )
+    return admin_page(request, admin, session, f"User {username} added.")
+
+
+@router.post("/teams/{team_id}/policy", dependencies=[Csrf])
+def publish_policy(
+    team_id: int,
+    request: Request,
+    admin: Admin,
+    session: SessionDep,
+    now: NowDep,
+    toml: Annotated[str, Form(max_length=64_000)] = "",
+) -> HTMLResponse:
+    if session.get(Team, team_id) is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "no such team")
+    try:
+        out = policies.publish(session, team_id=team_id, toml=toml, actor=admin, now=now)
+    except InvalidError as exc:
+        return admin_page(request, admin, session, f"Policy not published: {exc}", error=True)
+    record(
+        session,
+        actor=admin,
+        action="policy:published",
+        subject=f"team:{team_id}",
+        now=now,
+        detail={"version": out.version},
+    )
+    return admin_page(request, admin, session, f"Policy version {out.version} published.")

@@ -1,0 +1,191 @@
+"""HTML pages over the same services as the JSON API; forms carry a CSRF token."""
+
+from __future__ import annotations
+
+import secrets
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Form, HTTPException, Request, status
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.templating import Jinja2Templates
+from sqlalchemy import select
+
+from deskwatch.server.audit.service import OVERSEERS, entries, record, record_read
+from deskwatch.server.auth.routes import log_in
+from deskwatch.server.auth.security import same
+from deskwatch.server.deps import DayDep, NowDep, SessionDep, SettingsDep
+from deskwatch.server.errors import NotFoundError
+from deskwatch.server.orgs import service as orgs
+from deskwatch.server.orgs.models import Role, Team, User
+from deskwatch.server.reports import service as reports
+from deskwatch.server.status import service as status_service
+
+TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
+router = APIRouter(include_in_schema=False)
+DAY_UNITS = 1000 / 86400  # SVG units per second of the day
+
+
+def csrf_of(request: Request) -> str:
+    """The session's CSRF token, created for anonymous visitors too (login form)."""
+    if "csrf" not in request.session:
+        request.session["csrf"] = secrets.token_urlsafe(24)
+    return str(request.session["csrf"])
+
+
+def check_csrf(request: Request, csrf_token: Annotated[str, Form()] = "") -> None:
+    expected = str(request.session.get("csrf", ""))
+    if not expected or not same(csrf_token, expected):
+        raise HTTPException(status.HTTP_403_FORBIDDEN, "missing or bad CSRF token")
+
+
+def web_user(request: Request, session: SessionDep) -> User:
+    user_id = request.session.get("user_id")
+    user = session.get(User, user_id) if isinstance(user_id, int) else None
+    if user is None or not user.active:
+        raise HTTPException(status.HTTP_303_SEE_OTHER, headers={"location": "/login"})
+    return user
+
+
+WebUser = Annotated[User, Depends(web_user)]
+Csrf = Depends(check_csrf)
+
+
+def page(
+    request: Request, name: str, user: User | None, session: SessionDep, **ctx: Any
+) -> HTMLResponse:
+    teams: list[Team] = []
+    if user is not None and user.role in OVERSEERS:
+        ids = orgs.visible_team_ids(session, user=user)
+        teams = list(session.scalars(select(Team).where(Team.id.in_(ids)).order_by(Team.name)))
+    context = {"user": user, "csrf": csrf_of(request), "teams": teams, **ctx}
+    return TEMPLATES.TemplateResponse(request, name, context)
+
+
+def home_of(user: User) -> str:
+    if user.role == Role.AGENT:
+        return f"/agents/{user.id}"
+    if user.role == Role.PRIVACY_OFFICER:
+        return "/audit"
+    return "/"
+
+
+@router.get("/login")
+def login_page(request: Request, session: SessionDep) -> HTMLResponse:
+    return page(request, "login.html", None, session)
+
+
+@router.post("/login", dependencies=[Csrf])
+def login_form(
+    request: Request,
+    session: SessionDep,
+    now: NowDep,
+    username: Annotated[str, Form()],
+    password: Annotated[str, Form()],
+) -> Response:
+    try:
+        user = log_in(request, session, username, password)
+    except HTTPException:
+        return page(request, "login.html", None, session, error="Wrong username or password.")
+    record(session, actor=user, action="login", subject=f"user:{user.id}", now=now)
+    return RedirectResponse(home_of(user), status_code=303)
+
+
+@router.post("/logout", dependencies=[Csrf])
+def logout_form(request: Request) -> Response:
+    request.session.clear()
+    return RedirectResponse("/login", status_code=303)
+
+
+@router.get("/")
+def board_page(
+    request: Request, user: WebUser, session: SessionDep, now: NowDep, settings: SettingsDep
+) -> Response:
+    if user.role not in (Role.SUPERVISOR, Role.ADMIN):
+        return RedirectResponse(home_of(user), status_code=303)
+    agents = orgs.visible_agents(session, user=user)
+    record(session, actor=user, action="read:board", subject=f"agents:{len(agents)}", now=now)
+    rows = status_service.board(
+        session, agents=agents, now=now, offline_after_s=settings.offline_after_s
+    )
+    return page(request, "board.html", user, session, rows=rows)
+
+
+@router.get("/agents/{agent_id}")
+def timeline_page(
+    agent_id: int,
+    day: DayDep,
+    request: Request,
+    user: WebUser,
+    session: SessionDep,
+    now: NowDep,
+    settings: SettingsDep,
+) -> HTMLResponse:
+    try:
+        agent = orgs.agent_for(session, user=user, agent_id=agent_id)
+    except NotFoundError:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "no such agent") from None
+    record_read(session, reader=user, agent=agent, what="timeline", now=now)
+    tl = reports.timeline(
+        session, agent=agent, day=day, now=now, offline_after_s=settings.offline_after_s
+    )
+    start = reports.day_bounds(day)[0]
+    segments = [
+        {
+            "status": s.status,
+            "x": _x(s.start, start),
+            "w": max(0.5, s.seconds * DAY_UNITS),
+            "start": s.start.strftime("%H:%M"),
+            "end": s.end.strftime("%H:%M"),
+        }
+        for s in tl.segments
+    ]
+    markers = [
+        {"x": _x(e.started_at, start), "label": f"{e.type} {e.started_at:%H:%M:%S}"}
+        for e in tl.events
+    ]
+    return page(request, "timeline.html", user, session, tl=tl, segments=segments, markers=markers)
+
+
+def _x(at: datetime, day_start: datetime) -> float:
+    return round((at - day_start).total_seconds() * DAY_UNITS, 2)
+
+
+@router.get("/teams/{team_id}/report")
+def report_page(
+    team_id: int,
+    day: DayDep,
+    request: Request,
+    user: WebUser,
+    session: SessionDep,
+    now: NowDep,
+    settings: SettingsDep,
+) -> HTMLResponse:
+    if user.role not in (Role.SUPERVISOR, Role.ADMIN):
+        raise HTTPException(status.HTTP_403_FORBIDDEN, "not allowed for your role")
+    try:
+        team = orgs.team_for(session, user=user, team_id=team_id)
+    except NotFoundError:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "no such team") from None
+    agents = [a for a in orgs.visible_agents(session, user=user) if a.team_id == team_id]
+    record(session, actor=user, action="read:report", subject=f"team:{team_id}", now=now)
+    report = reports.team_report(
+        session,
+        team=team,
+        agents=agents,
+        day=day,
+        now=now,
+        offline_after_s=settings.offline_after_s,
+        scheduled_s=settings.scheduled_hours * 3600,
+    )
+    types = sorted({t for a in report.agents for t in a.events})
+    return page(request, "report.html", user, session, report=report, types=types)
+
+
+@router.get("/audit")
+def audit_page(request: Request, user: WebUser, session: SessionDep) -> HTMLResponse:
+    if user.role not in (Role.ADMIN, Role.PRIVACY_OFFICER):
+        raise HTTPException(status.HTTP_403_FORBIDDEN, "not allowed for your role")
+    names = {u.id: u.display_name for u in session.scalars(select(User))}
+    return page(request, "audit.html", user, session, entries=entries(session), names=names)

@@ -1,0 +1,185 @@
+"""Real-browser tests: Playwright driving Debian's Chromium against a real server process."""
+
+from __future__ import annotations
+
+import os
+import re
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import httpx
+import pytest
+from playwright.sync_api import Page, expect, sync_playwright
+
+from deskwatch.server.db import make_engine, session_factory
+from deskwatch.server.devices.service import create_code
+from deskwatch.server.migrate import upgrade
+from deskwatch.server.orgs.models import Role
+from deskwatch.server.orgs.service import create_site, create_team, create_user
+
+CHROMIUM = Path("/usr/bin/chromium")
+pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian chromium not installed")
+PASSWORD = "browser test password"
+
+
+@dataclass
+class Site:
+    url: str
+    agent_a: int
+    agent_b: int
+    code_a: str
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _seed(url: str) -> tuple[int, int, str]:
+    engine = make_engine(url)
+    upgrade(engine)
+    with session_factory(engine).begin() as s:
+        site = create_site(s, name="Leeds")
+        alpha, bravo = (
+            create_team(s, site=site, name="Alpha"),
+            create_team(s, site=site, name="Bravo"),
+        )
+        admin = create_user(s, username="admin", password=PASSWORD, role=Role.ADMIN)
+        create_user(s, username="sup", password=PASSWORD, role=Role.SUPERVISOR, supervises=[alpha])
+        a = create_user(
+            s, username="anna", password=PASSWORD, role=Role.AGENT, display_name="Anna", team=alpha
+        )
+        b = create_user(
+            s, username="bob", password=PASSWORD, role=Role.AGENT, display_name="Bob", team=bravo
+        )
+        code, _ = create_code(s, admin=admin, agent_id=a.id, now=datetime.now(UTC), ttl_s=600)
+        ids = (a.id, b.id, code)
+    engine.dispose()
+    return ids
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
+    folder = tmp_path_factory.mktemp("browser")
+    db = f"sqlite:///{folder / 'server.db'}"
+    agent_a, agent_b, code = _seed(db)
+    port = _free_port()
+    env = {
+        **os.environ,
+        "DESKWATCH_DATABASE_URL": db,
+        "DESKWATCH_SECRET_KEY_FILE": str(folder / "key"),
+    }
+    server = subprocess.Popen(
+        [sys.executable, "-m", "deskwatch", "server", "--port", str(port)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    url = f"http://127.0.0.1:{port}"
+    for _ in range(100):
+        try:
+            httpx.get(f"{url}/login", timeout=1)
+            break
+        except httpx.HTTPError:
+            time.sleep(0.2)
+    yield Site(url, agent_a, agent_b, code)
+    server.terminate()
+    server.wait(timeout=10)
+
+
+@pytest.fixture
+def page(site: Site) -> Iterator[Page]:
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=["--no-sandbox"])
+        context = browser.new_context(accept_downloads=True)
+        yield context.new_page()
+        browser.close()
+
+
+def _login(page: Page, site: Site, username: str) -> None:
+    page.goto(f"{site.url}/login")
+    page.fill("#username", username)
+    page.fill("#password", PASSWORD)
+    page.click("button[type=submit]")
+
+
+def test_live_board_changes_when_a_device_reports(page: Page, site: Site) -> None:
+    _login(page, site, "sup")
+    tile = page.locator(f'#board .tile[data-agent="{site.agent_a}"]')
+    expect(tile).to_have_class(re.compile("s-offline"))
+    assert page.locator(f'#board .tile[data-agent="{site.agent_b}"]').count() == 0  # other team
+    device = httpx.Client(base_url=site.url)
+    token = device.post(
+        "/api/v1/devices/enroll", json={"code": site.code_a, "hostname": "pc"}
+    ).json()["token"]
+    device.headers["authorization"] = f"Bearer {token}"
+    beat = {"status": "away", "sent_at": datetime.now(UTC).isoformat()}
+    assert device.post("/api/v1/heartbeat", json=beat).status_code == 200
+    expect(tile).to_have_class(re.compile("s-away"), timeout=10_000)  # no reload: SSE
+    event = {
+        "id": "6f1c1e0e-2b7a-4d2c-9d7e-0a6a8f1e2d3c",
+        "type": "away",
+        "start_s": 0.0,
+        "end_s": 45.0,
+        "peak_confidence": 1.0,
+        "evidence": {"faces": 0.0},
+        "started_at": datetime.now(UTC).isoformat(),
+        "ended_at": None,
+    }
+    assert device.post("/api/v1/events", json={"events": [event]}).json()["new"] == 1
+
+    # The timeline shows the event; its CSV downloads.
+    tile.locator("a").click()
+    expect(page.locator("#events")).to_contain_text("away")
+    with page.expect_download() as download:
+        page.click("#csv")
+    csv_text = Path(download.value.path()).read_text()
+    assert csv_text.splitlines()[0].startswith("id,agent_id,type")
+    assert str(event["id"]) in csv_text
+
+
+def test_supervisor_is_refused_another_teams_agent(page: Page, site: Site) -> None:
+    _login(page, site, "sup")
+    response = page.goto(f"{site.url}/agents/{site.agent_b}")
+    assert response is not None and response.status == 404
+    assert "Bob" not in page.content()
+
+
+def test_agent_sees_only_their_own_day(page: Page, site: Site) -> None:
+    _login(page, site, "anna")
+    expect(page).to_have_url(re.compile(f"/agents/{site.agent_a}$"))
+    page.goto(f"{site.url}/")  # no board for agents: back to their own day
+    expect(page).to_have_url(re.compile(f"/agents/{site.agent_a}$"))
+    response = page.goto(f"{site.url}/admin")
+    assert response is not None and response.status == 403
+
+
+def test_wrong_password_and_logout(page: Page, site: Site) -> None:
+    page.goto(f"{site.url}/login")
+    page.fill("#username", "sup")
+    page.fill("#password", "wrong password")
+    page.click("button[type=submit]")
+    expect(page.locator(".error")).to_contain_text("Wrong username or password")
+    _login(page, site, "sup")
+    page.click("text=Log out")
+    expect(page).to_have_url(re.compile("/login$"))
+    page.goto(f"{site.url}/")
+    expect(page).to_have_url(re.compile("/login$"))
+
+
+def test_admin_policy_editor_validates(page: Page, site: Site) -> None:
+    _login(page, site, "admin")
+    page.goto(f"{site.url}/admin")
+    page.fill("#policy-1", "[rules.away]\nmin_awy_s = 3\n")
+    page.locator("#policy-1").locator("xpath=..").locator("button").click()
+    expect(page.locator("#message")).to_contain_text("min_awy_s: unknown key")
+    page.fill("#policy-1", "[rules.away]\nmin_away_s = 60\n")
+    page.locator("#policy-1").locator("xpath=..").locator("button").click()
+    expect(page.locator("#message")).to_contain_text("Policy version 2 published")
