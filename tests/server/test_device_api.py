@@ -6,6 +6,7 @@ import hashlib
 import uuid
 
 from fastapi.testclient import TestClient
+from sqlalchemy import event as sa_event
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -162,3 +163,22 @@ def test_events_of_another_device_id_are_not_overwritten(
     )
     reply = theirs.post("/api/v1/events", json={"events": [event("away", clock.now, id=shared_id)]})
     assert reply.json() == {"new": 0, "duplicates": 1, "updated": 0}
+
+
+def test_a_failed_commit_is_never_acknowledged(
+    app_client: TestClient, org: Org, clock: Clock
+) -> None:
+    """The transaction commits before the reply: a commit error is a 500, never a 200."""
+    device = enrol(app_client, org.agent_a1.id)
+
+    def fail_commit(session: Session) -> None:
+        raise RuntimeError("disk full")
+
+    client = TestClient(app_client.app, raise_server_exceptions=False)
+    client.headers.update(device.headers)
+    sa_event.listen(Session, "before_commit", fail_commit)
+    try:
+        reply = client.post("/api/v1/events", json={"events": [event("away", clock.now)]})
+    finally:
+        sa_event.remove(Session, "before_commit", fail_commit)
+    assert reply.status_code == 500

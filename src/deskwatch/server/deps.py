@@ -34,7 +34,9 @@ def get_now(request: Request) -> datetime:
     return now
 
 
-SessionDep = Annotated[Session, Depends(get_session)]
+# Function scope: the transaction commits before the response is sent, so a device is
+# told "stored" only for what is stored (the default scope would commit afterwards).
+SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 NowDep = Annotated[datetime, Depends(get_now)]
 SettingsDep = Annotated[Settings, Depends(get_app_settings)]
 

@@ -51,6 +51,30 @@ def teams(user: UserDep, session: SessionDep) -> list[TeamOut]:
     return [TeamOut.model_validate(t) for t in rows]
 
 
+class TeamIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1, max_length=200)
+    site_id: int
+    supervisor_ids: list[int] = Field(default_factory=list, max_length=50)
+
+
+@router.post("/admin/teams", status_code=201)
+def create_team(body: TeamIn, admin: AdminDep, session: SessionDep, now: NowDep) -> TeamOut:
+    team = service.create_team_with_supervisors(
+        session, site_id=body.site_id, name=body.name, supervisor_ids=body.supervisor_ids
+    )
+    record(
+        session,
+        actor=admin,
+        action="team:created",
+        subject=f"team:{team.id}",
+        now=now,
+        detail={"supervisors": body.supervisor_ids},
+    )
+    return TeamOut.model_validate(team)
+
+
 @router.get("/admin/users")
 def users(admin: AdminDep, session: SessionDep) -> list[UserOut]:
     return [UserOut.model_validate(u) for u in session.scalars(select(User).order_by(User.id))]

@@ -64,6 +64,23 @@ def create_team(session: Session, *, site: Site, name: str) -> Team:
     return team
 
 
+def create_team_with_supervisors(
+    session: Session, *, site_id: int, name: str, supervisor_ids: list[int]
+) -> Team:
+    """A new team; every id given must be a supervisor."""
+    site = session.get(Site, site_id)
+    if site is None:
+        raise NotFoundError(f"no site {site_id}")
+    team = create_team(session, site=site, name=name)
+    for user_id in supervisor_ids:
+        user = session.get(User, user_id)
+        if user is None or user.role != Role.SUPERVISOR:
+            raise NotFoundError(f"no supervisor {user_id}")
+        team.supervisors.append(user)
+    session.flush()
+    return team
+
+
 def create_user(
     session: Session,
     *,

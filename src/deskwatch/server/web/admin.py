@@ -13,7 +13,7 @@ from deskwatch.server.deps import NowDep, SessionDep, SettingsDep
 from deskwatch.server.devices import service as devices
 from deskwatch.server.errors import InvalidError
 from deskwatch.server.orgs import service as orgs
-from deskwatch.server.orgs.models import Role, Team, User
+from deskwatch.server.orgs.models import Role, Site, Team, User
 from deskwatch.server.policies import service as policies
 from deskwatch.server.web.routes import Csrf, WebUser, page
 
@@ -49,6 +49,7 @@ def admin_page(
         team_names={t.id: t.name for t in teams},
         policies={t.id: policies.current(session, team_id=t.id) for t in teams},
         roles=[r.value for r in Role],
+        supervisors=[u for u in users if u.role == Role.SUPERVISOR],
     )
 
 
@@ -107,6 +108,26 @@ def add_user(
         detail={"role": role.value},
     )
     return admin_page(request, admin, session, f"User {username} added.")
+
+
+@router.post("/teams", dependencies=[Csrf])
+def add_team(
+    request: Request,
+    admin: Admin,
+    session: SessionDep,
+    now: NowDep,
+    name: Annotated[str, Form(min_length=1, max_length=200)],
+    supervisor_id: Annotated[str, Form()] = "",
+) -> HTMLResponse:
+    site = session.scalar(select(Site).order_by(Site.id))
+    if site is None:
+        site = orgs.create_site(session, name="Main site")
+    ids = [int(supervisor_id)] if supervisor_id.isdigit() else []
+    team = orgs.create_team_with_supervisors(
+        session, site_id=site.id, name=name, supervisor_ids=ids
+    )
+    record(session, actor=admin, action="team:created", subject=f"team:{team.id}", now=now)
+    return admin_page(request, admin, session, f"Team {name} added.")
 
 
 @router.post("/teams/{team_id}/policy", dependencies=[Csrf])
