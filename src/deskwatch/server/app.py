@@ -13,7 +13,6 @@ from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.middleware.sessions import SessionMiddleware
-from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from deskwatch.server.audit.routes import router as audit_router
@@ -25,6 +24,7 @@ from deskwatch.server.events.routes import router as events_router
 from deskwatch.server.migrate import upgrade
 from deskwatch.server.orgs.routes import router as orgs_router
 from deskwatch.server.policies.routes import router as policies_router
+from deskwatch.server.policies.service import VersionCache
 from deskwatch.server.reports.routes import router as reports_router
 from deskwatch.server.settings import Settings
 from deskwatch.server.status.live import Changes
@@ -72,18 +72,11 @@ def create_app(
     )
     app.state.settings, app.state.sessions, app.state.clock = settings, sessions, clock
     app.state.changes = Changes()
+    app.state.policy_versions = VersionCache()
     for router in ROUTERS:
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     _add_error_handlers(app)
-
-    @app.middleware("http")
-    async def security_headers(
-        request: Request, call_next: Callable[[Request], Awaitable[Response]]
-    ) -> Response:
-        response = await call_next(request)
-        response.headers.update(SECURITY_HEADERS)
-        return response
 
     app.add_middleware(
         SessionMiddleware,
@@ -93,6 +86,7 @@ def create_app(
         session_cookie="deskwatch_session",
     )
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(SecurityHeaders)
     return app
 
 
@@ -152,6 +146,26 @@ class BodyLimit:
             await self.app(scope, limited, send)
         except _BodyTooLargeError:
             await _too_large(send)
+
+
+class SecurityHeaders:
+    """Adds the security headers to every HTTP response (plain ASGI: no per-request task)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+        self.raw = [(k.encode(), v.encode()) for k, v in SECURITY_HEADERS.items()]
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message["headers"] = [*message.get("headers", []), *self.raw]
+            await send(message)
+
+        await self.app(scope, receive, with_headers)
 
 
 class _BodyTooLargeError(Exception):

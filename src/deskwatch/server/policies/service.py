@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -16,6 +16,26 @@ from deskwatch.server.policies.schemas import PolicyOut
 
 # Version 1 of every team's policy is the built-in default (an empty TOML).
 DEFAULT = PolicyOut(version=1, toml="")
+
+
+class VersionCache:
+    """Each team's current policy version, re-read at most every ``ttl_s`` seconds.
+
+    Heartbeats answer with the version; devices re-fetch the policy when it changes, so a
+    new version reaches them within ``ttl_s`` plus one heartbeat.
+    """
+
+    def __init__(self, ttl_s: float = 5.0) -> None:
+        self._ttl = timedelta(seconds=ttl_s)
+        self._seen: dict[int | None, tuple[datetime, int]] = {}
+
+    def version(self, session: Session, *, team_id: int | None, now: datetime) -> int:
+        hit = self._seen.get(team_id)
+        if hit is not None and now - hit[0] < self._ttl:
+            return hit[1]
+        version = current(session, team_id=team_id).version
+        self._seen[team_id] = (now, version)
+        return version
 
 
 def current(session: Session, *, team_id: int | None) -> PolicyOut:

@@ -7,12 +7,13 @@ from collections.abc import AsyncIterator
 
 from fastapi import APIRouter, HTTPException, Request, status
 from fastapi.responses import StreamingResponse
+from sqlalchemy import select
 
 from deskwatch.server.audit.service import OVERSEERS, record
 from deskwatch.server.deps import DeviceDep, NowDep, SessionDep, SettingsDep, UserDep
 from deskwatch.server.orgs.models import User
 from deskwatch.server.orgs.service import visible_agents
-from deskwatch.server.policies.service import current
+from deskwatch.server.policies.service import VersionCache
 from deskwatch.server.status import service
 from deskwatch.server.status.schemas import BoardRow, Heartbeat, HeartbeatReply
 
@@ -33,10 +34,9 @@ def heartbeat(
     )
     if changed:
         request.app.state.changes.notify()
-    agent = session.get(User, device.agent_id)
-    return HeartbeatReply(
-        policy_version=current(session, team_id=agent.team_id if agent else None).version
-    )
+    team_id = session.scalar(select(User.team_id).where(User.id == device.agent_id))
+    cache: VersionCache = request.app.state.policy_versions
+    return HeartbeatReply(policy_version=cache.version(session, team_id=team_id, now=now))
 
 
 @router.get("/board")

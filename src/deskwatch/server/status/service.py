@@ -12,6 +12,8 @@ from deskwatch.server.orgs.models import User
 from deskwatch.server.status.models import AgentStatus, StatusChange
 from deskwatch.server.status.schemas import BoardRow, BoardStatus, Heartbeat
 
+DEVICE_SEEN_RESOLUTION = timedelta(minutes=1)
+
 
 def heartbeat(
     session: Session, *, device: Device, beat: Heartbeat, now: datetime, offline_after_s: float
@@ -21,7 +23,8 @@ def heartbeat(
     A silence longer than ``offline_after_s`` is written into the history as an offline
     period, so past timelines show it.
     """
-    device.last_seen_at = now
+    if device.last_seen_at is None or now - device.last_seen_at > DEVICE_SEEN_RESOLUTION:
+        device.last_seen_at = now  # per device, minute resolution is enough: fewer writes
     current = session.get(AgentStatus, device.agent_id, with_for_update=True)
     if current is None:
         current = AgentStatus(agent_id=device.agent_id, status=beat.status, since=now)

@@ -1,0 +1,252 @@
+"""Server load on PostgreSQL: batched ingest rate, heartbeat latency, board render time.
+
+Run: ``.venv/bin/python -m benchmarks.ingest [--devices 10000 --seconds 30]``. Starts a real
+``deskwatch server`` process on a fresh PostgreSQL schema (127.0.0.1:5432, database test),
+creates devices directly in the database, and loads the server over loopback only.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import time
+import uuid
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+from sqlalchemy import insert, text
+
+from deskwatch.server.auth.security import hash_password, token_hash
+from deskwatch.server.db import make_engine
+from deskwatch.server.devices.models import Device
+from deskwatch.server.migrate import upgrade
+from deskwatch.server.orgs.models import Role, Site, Team, User, team_supervisors
+
+PG = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+PASSWORD = "benchmark password"
+
+
+def prepare(schema: str, devices: int) -> tuple[str, list[str]]:
+    """A migrated schema with one team of ``devices`` agents, each with a device token."""
+    admin = make_engine(PG)
+    with admin.begin() as conn:
+        conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE; CREATE SCHEMA "{schema}"'))
+    admin.dispose()
+    url = f"{PG}?options=-csearch_path%3D{schema}"
+    engine = make_engine(url)
+    upgrade(engine)
+    tokens = [uuid.uuid4().hex for _ in range(devices)]
+    now = datetime.now(UTC)
+    with engine.begin() as conn:
+        site = conn.execute(insert(Site).values(name="bench").returning(Site.id)).scalar_one()
+        team = conn.execute(
+            insert(Team).values(site_id=site, name="big").returning(Team.id)
+        ).scalar_one()
+        hashed = hash_password(PASSWORD)
+        sup = conn.execute(
+            insert(User)
+            .values(
+                username="sup",
+                display_name="Sup",
+                role=Role.SUPERVISOR,
+                password_hash=hashed,
+                active=True,
+                created_at=now,
+            )
+            .returning(User.id)
+        ).scalar_one()
+        conn.execute(insert(team_supervisors).values(team_id=team, user_id=sup))
+        agents = [
+            {
+                "username": f"a{i}",
+                "display_name": f"Agent {i}",
+                "role": Role.AGENT,
+                "password_hash": hashed,
+                "team_id": team,
+                "active": True,
+                "created_at": now,
+            }
+            for i in range(devices)
+        ]
+        ids = conn.execute(insert(User).returning(User.id), agents).scalars().all()
+        conn.execute(
+            insert(Device),
+            [
+                {
+                    "id": str(uuid.uuid4()),
+                    "agent_id": a,
+                    "hostname": f"pc{a}",
+                    "token_hash": token_hash(t),
+                    "enrolled_at": now,
+                }
+                for a, t in zip(ids, tokens, strict=True)
+            ],
+        )
+    engine.dispose()
+    return url, tokens
+
+
+def start_server(url: str, folder: Path) -> tuple[subprocess.Popen[bytes], str]:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = {
+        **os.environ,
+        "DESKWATCH_DATABASE_URL": url,
+        "DESKWATCH_SECRET_KEY_FILE": str(folder / "key"),
+    }
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "deskwatch", "server", "--port", str(port)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    base = f"http://127.0.0.1:{port}"
+    for _ in range(150):
+        try:
+            httpx.get(f"{base}/login", timeout=1)
+            return proc, base
+        except httpx.HTTPError:
+            time.sleep(0.2)
+    proc.kill()
+    raise SystemExit("server did not start")
+
+
+def batch(n: int, at: datetime) -> dict[str, Any]:
+    return {
+        "events": [
+            {
+                "id": str(uuid.uuid4()),
+                "type": "away",
+                "start_s": 0.0,
+                "end_s": 40.0,
+                "peak_confidence": 1.0,
+                "evidence": {"faces": 0.0},
+                "started_at": at.isoformat(),
+                "ended_at": (at + timedelta(seconds=40)).isoformat(),
+            }
+            for _ in range(n)
+        ]
+    }
+
+
+async def ingest_rate(base: str, tokens: list[str], batches: int, size: int, clients: int) -> float:
+    """Events per second over ``batches`` batches of ``size`` from ``clients`` devices at once."""
+    bodies = [batch(size, datetime.now(UTC)) for _ in range(batches)]
+    queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+    for body in bodies:
+        queue.put_nowait(body)
+
+    async def worker(token: str) -> None:
+        async with httpx.AsyncClient(
+            base_url=base, timeout=60, headers={"authorization": f"Bearer {token}"}
+        ) as client:
+            while not queue.empty():
+                reply = await client.post("/api/v1/events", json=queue.get_nowait())
+                assert reply.status_code == 200, reply.text
+
+    start = time.perf_counter()
+    await asyncio.gather(*(worker(t) for t in tokens[:clients]))
+    return batches * size / (time.perf_counter() - start)
+
+
+async def heartbeats(
+    base: str, tokens: list[str], seconds: float, period_s: float
+) -> tuple[list[float], int]:
+    """Every device beats once per ``period_s``, spread evenly: (latencies in ms, failures).
+
+    A heartbeat that fails or takes over 10 s counts as a failure (the load was not held).
+    """
+    latencies: list[float] = []
+    failures = 0
+    interval = period_s / len(tokens)
+    limits = httpx.Limits(max_connections=200, max_keepalive_connections=200)
+    async with httpx.AsyncClient(base_url=base, timeout=10, limits=limits) as client:
+
+        async def one(token: str) -> None:
+            nonlocal failures
+            body = {"status": "at_desk", "sent_at": datetime.now(UTC).isoformat()}
+            t0 = time.perf_counter()
+            try:
+                reply = await client.post(
+                    "/api/v1/heartbeat", json=body, headers={"authorization": f"Bearer {token}"}
+                )
+            except httpx.HTTPError:
+                failures += 1
+                return
+            latencies.append((time.perf_counter() - t0) * 1000)
+            failures += reply.status_code != 200
+
+        tasks, start, i = [], time.perf_counter(), 0
+        while (elapsed := time.perf_counter() - start) < seconds:
+            due = int(elapsed / interval)
+            while i < due:
+                tasks.append(asyncio.create_task(one(tokens[i % len(tokens)])))
+                i += 1
+            await asyncio.sleep(0.005)
+        await asyncio.gather(*tasks)
+    return latencies, failures
+
+
+def board_times(base: str, rounds: int = 5) -> tuple[float, float]:
+    """Median ms for the JSON board and the HTML board page of the whole team."""
+    client = httpx.Client(base_url=base, timeout=60, follow_redirects=True)
+    login = client.post("/api/v1/auth/login", json={"username": "sup", "password": PASSWORD})
+    login.raise_for_status()
+    times: dict[str, list[float]] = {"/api/v1/board": [], "/": []}
+    for _ in range(rounds):
+        for path, bucket in times.items():
+            t0 = time.perf_counter()
+            client.get(path).raise_for_status()
+            bucket.append((time.perf_counter() - t0) * 1000)
+    return statistics.median(times["/api/v1/board"]), statistics.median(times["/"])
+
+
+def pct(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--devices", type=int, default=10_000)
+    parser.add_argument("--seconds", type=float, default=30.0, help="heartbeat load duration")
+    parser.add_argument("--batches", type=int, default=40)
+    args = parser.parse_args()
+    schema = f"bench_{uuid.uuid4().hex[:8]}"
+    url, tokens = prepare(schema, args.devices)
+    proc, base = start_server(url, Path("/tmp"))
+    try:
+        rate = asyncio.run(ingest_rate(base, tokens, args.batches, 1000, clients=4))
+        print(f"ingest: {rate:,.0f} events/s ({args.batches} batches of 1,000, 4 devices at once)")
+        lat, failed = asyncio.run(heartbeats(base, tokens, args.seconds, 30.0))
+        print(
+            f"heartbeats: {args.devices:,} devices every 30 s ({args.devices / 30:.0f}/s) for "
+            f"{args.seconds:.0f} s: {len(lat)} answered, {failed} failed or over 10 s, "
+            f"p50 {pct(lat, 0.5):.1f} ms, p99 {pct(lat, 0.99):.1f} ms, max {max(lat):.0f} ms"
+        )
+        api_ms, page_ms = board_times(base)
+        print(
+            f"board for {args.devices:,} agents: JSON {api_ms:.0f} ms, HTML page {page_ms:.0f} ms"
+        )
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        admin = make_engine(PG)
+        with admin.begin() as conn:
+            conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+        admin.dispose()
+
+
+if __name__ == "__main__":
+    main()
