@@ -28,6 +28,7 @@ from deskwatch.server.db import make_engine
 from deskwatch.server.devices.models import Device
 from deskwatch.server.migrate import upgrade
 from deskwatch.server.orgs.models import Role, Site, Team, User, team_supervisors
+from deskwatch.server.probe import wait_until_up
 
 PG = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 PASSWORD = "benchmark password"
@@ -109,14 +110,12 @@ def start_server(url: str, folder: Path) -> tuple[subprocess.Popen[bytes], str]:
         stderr=subprocess.DEVNULL,
     )
     base = f"http://127.0.0.1:{port}"
-    for _ in range(150):
-        try:
-            httpx.get(f"{base}/login", timeout=1)
-            return proc, base
-        except httpx.HTTPError:
-            time.sleep(0.2)
-    proc.kill()
-    raise SystemExit("server did not start")
+    try:
+        wait_until_up(f"{base}/login", timeout_s=30)
+    except RuntimeError as exc:
+        proc.kill()
+        raise SystemExit(str(exc)) from None
+    return proc, base
 
 
 def batch(n: int, at: datetime) -> dict[str, Any]:

@@ -7,7 +7,6 @@ import re
 import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -22,6 +21,7 @@ from deskwatch.server.devices.service import create_code
 from deskwatch.server.migrate import upgrade
 from deskwatch.server.orgs.models import Role
 from deskwatch.server.orgs.service import create_site, create_team, create_user
+from deskwatch.server.probe import wait_until_up
 
 CHROMIUM = Path("/usr/bin/chromium")
 pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian chromium not installed")
@@ -83,12 +83,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
         stderr=subprocess.PIPE,
     )
     url = f"http://127.0.0.1:{port}"
-    for _ in range(100):
-        try:
-            httpx.get(f"{url}/login", timeout=1)
-            break
-        except httpx.HTTPError:
-            time.sleep(0.2)
+    wait_until_up(f"{url}/login")
     yield Site(url, agent_a, agent_b, code)
     server.terminate()
     server.wait(timeout=10)

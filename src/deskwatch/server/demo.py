@@ -22,6 +22,7 @@ from deskwatch.pipeline import Pipeline
 from deskwatch.server.devices.service import create_code
 from deskwatch.server.orgs.models import Role, User
 from deskwatch.server.orgs.service import create_site, create_team, create_user
+from deskwatch.server.probe import wait_until_up
 from deskwatch.server.status.models import StatusChange
 
 AGENTS = [
@@ -184,12 +185,7 @@ def run_demo(host: str = "127.0.0.1", port: int = 8000, db_path: Path | None = N
 
 
 def _when_up(base_url: str, seeded: Seeded, stop: threading.Event) -> None:
-    for _ in range(100):
-        try:
-            httpx.get(f"{base_url}/login", timeout=1)
-            break
-        except httpx.HTTPError:
-            time.sleep(0.2)
+    wait_until_up(f"{base_url}/login")
     simulate(base_url, seeded, stop)
 
 

@@ -6,9 +6,7 @@ from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 
-from deskwatch.server.audit.service import record
 from deskwatch.server.deps import AdminDep, NowDep, SessionDep, UserDep
-from deskwatch.server.errors import NotFoundError
 from deskwatch.server.orgs import service
 from deskwatch.server.orgs.models import Role, Team, User
 
@@ -61,16 +59,13 @@ class TeamIn(BaseModel):
 
 @router.post("/admin/teams", status_code=201)
 def create_team(body: TeamIn, admin: AdminDep, session: SessionDep, now: NowDep) -> TeamOut:
-    team = service.create_team_with_supervisors(
-        session, site_id=body.site_id, name=body.name, supervisor_ids=body.supervisor_ids
-    )
-    record(
+    team = service.add_team(
         session,
         actor=admin,
-        action="team:created",
-        subject=f"team:{team.id}",
         now=now,
-        detail={"supervisors": body.supervisor_ids},
+        site_id=body.site_id,
+        name=body.name,
+        supervisor_ids=body.supervisor_ids,
     )
     return TeamOut.model_validate(team)
 
@@ -82,23 +77,14 @@ def users(admin: AdminDep, session: SessionDep) -> list[UserOut]:
 
 @router.post("/admin/users", status_code=201)
 def create_user(body: UserIn, admin: AdminDep, session: SessionDep, now: NowDep) -> UserOut:
-    team = session.get(Team, body.team_id) if body.team_id is not None else None
-    if body.team_id is not None and team is None:
-        raise NotFoundError(f"no team {body.team_id}")
-    user = service.create_user(
+    user = service.add_user(
         session,
+        actor=admin,
+        now=now,
         username=body.username,
         password=body.password,
         role=body.role,
+        team_id=body.team_id,
         display_name=body.display_name,
-        team=team,
-    )
-    record(
-        session,
-        actor=admin,
-        action="user:created",
-        subject=f"user:{user.id}",
-        now=now,
-        detail={"role": body.role.value},
     )
     return UserOut.model_validate(user)

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from deskwatch.server.audit.service import record
 from deskwatch.server.auth.security import hash_password
-from deskwatch.server.errors import NotFoundError
+from deskwatch.server.errors import NotFoundError, RefusedError
 from deskwatch.server.orgs.models import Role, Site, Team, User, team_supervisors
 
 
@@ -104,3 +107,63 @@ def create_user(
         supervised.supervisors.append(user)
     session.flush()
     return user
+
+
+def add_user(
+    session: Session,
+    *,
+    actor: User,
+    now: datetime,
+    username: str,
+    password: str,
+    role: Role,
+    team_id: int | None = None,
+    display_name: str | None = None,
+) -> User:
+    """An admin adds a user (recorded in the audit log)."""
+    team = session.get(Team, team_id) if team_id is not None else None
+    if team_id is not None and team is None:
+        raise NotFoundError(f"no team {team_id}")
+    if session.scalar(select(User.id).where(User.username == username)) is not None:
+        raise RefusedError(f"username {username} is taken")
+    user = create_user(
+        session,
+        username=username,
+        password=password,
+        role=role,
+        display_name=display_name,
+        team=team,
+    )
+    record(
+        session,
+        actor=actor,
+        action="user:created",
+        subject=f"user:{user.id}",
+        now=now,
+        detail={"role": role.value},
+    )
+    return user
+
+
+def add_team(
+    session: Session,
+    *,
+    actor: User,
+    now: datetime,
+    site_id: int,
+    name: str,
+    supervisor_ids: list[int],
+) -> Team:
+    """An admin adds a team (recorded in the audit log)."""
+    team = create_team_with_supervisors(
+        session, site_id=site_id, name=name, supervisor_ids=supervisor_ids
+    )
+    record(
+        session,
+        actor=actor,
+        action="team:created",
+        subject=f"team:{team.id}",
+        now=now,
+        detail={"supervisors": supervisor_ids},
+    )
+    return team

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from deskwatch.server.audit.service import record
 from deskwatch.server.deps import AdminDep, DeviceDep, NowDep, PolicyReaderDep, SessionDep
 from deskwatch.server.errors import NotFoundError
 from deskwatch.server.orgs.models import Role, Team, User
@@ -36,13 +35,4 @@ def publish_policy(
     team_id: int, body: PolicyIn, admin: AdminDep, session: SessionDep, now: NowDep
 ) -> PolicyOut:
     team_for(session, user=admin, team_id=team_id)
-    out = service.publish(session, team_id=team_id, toml=body.toml, actor=admin, now=now)
-    record(
-        session,
-        actor=admin,
-        action="policy:published",
-        subject=f"team:{team_id}",
-        now=now,
-        detail={"version": out.version},
-    )
-    return out
+    return service.publish(session, team_id=team_id, toml=body.toml, actor=admin, now=now)

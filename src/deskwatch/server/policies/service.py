@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 
 from deskwatch.config import load_policy_text
 from deskwatch.errors import PolicyError
+from deskwatch.server.audit.service import record
 from deskwatch.server.errors import InvalidError
 from deskwatch.server.orgs.models import User
 from deskwatch.server.policies.models import PolicyVersion
@@ -51,12 +52,20 @@ def current(session: Session, *, team_id: int | None) -> PolicyOut:
 
 
 def publish(session: Session, *, team_id: int, toml: str, actor: User, now: datetime) -> PolicyOut:
-    """Validate and store a new version; an invalid policy is refused, naming the key."""
+    """Validate and store a new version (audited); an invalid policy is refused, naming the key."""
     try:
         load_policy_text(toml)
     except PolicyError as exc:
         raise InvalidError(str(exc)) from None
     version = current(session, team_id=team_id).version + 1
+    record(
+        session,
+        actor=actor,
+        action="policy:published",
+        subject=f"team:{team_id}",
+        now=now,
+        detail={"version": version},
+    )
     session.add(
         PolicyVersion(
             team_id=team_id, version=version, toml=toml, created_by=actor.id, created_at=now

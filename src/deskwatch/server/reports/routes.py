@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Response
 
-from deskwatch.server.audit.service import OVERSEERS, record, record_read
+from deskwatch.server.audit.service import record_read
 from deskwatch.server.deps import DayDep, NowDep, OverseerDep, SessionDep, SettingsDep, UserDep
 from deskwatch.server.orgs.models import User
-from deskwatch.server.orgs.service import agent_for, team_for, visible_agents
+from deskwatch.server.orgs.service import agent_for
 from deskwatch.server.reports import service
 from deskwatch.server.reports.schemas import TeamReport, Timeline
 
@@ -33,14 +33,10 @@ def timeline(
 def _report(
     team_id: int, day: DayDep, user: User, session: SessionDep, now: NowDep, settings: SettingsDep
 ) -> TeamReport:
-    team = team_for(session, user=user, team_id=team_id)
-    agents = [a for a in visible_agents(session, user=user) if a.team_id == team_id]
-    if user.role in OVERSEERS:
-        record(session, actor=user, action="read:report", subject=f"team:{team_id}", now=now)
-    return service.team_report(
+    return service.report_for(
         session,
-        team=team,
-        agents=agents,
+        user=user,
+        team_id=team_id,
         day=day,
         now=now,
         offline_after_s=settings.offline_after_s,

@@ -10,10 +10,12 @@ from datetime import UTC, date, datetime, time, timedelta
 
 from sqlalchemy.orm import Session
 
+from deskwatch.server.audit.service import OVERSEERS, record
 from deskwatch.server.events.models import EventRecord
 from deskwatch.server.events.schemas import EventOut
 from deskwatch.server.events.service import events_between
 from deskwatch.server.orgs.models import Team, User
+from deskwatch.server.orgs.service import team_for, visible_agents
 from deskwatch.server.reports.schemas import AgentReport, Segment, TeamReport, Timeline
 from deskwatch.server.status.models import AgentStatus
 from deskwatch.server.status.service import changes_between
@@ -109,6 +111,32 @@ def team_report(
         )
     return TeamReport(
         team_id=team.id, team=team.name, day=day, scheduled_s=scheduled_s, agents=rows
+    )
+
+
+def report_for(
+    session: Session,
+    *,
+    user: User,
+    team_id: int,
+    day: date,
+    now: datetime,
+    offline_after_s: float,
+    scheduled_s: float,
+) -> TeamReport:
+    """The report of a team ``user`` may see (NotFoundError otherwise); the read is audited."""
+    team = team_for(session, user=user, team_id=team_id)
+    agents = [a for a in visible_agents(session, user=user) if a.team_id == team_id]
+    if user.role in OVERSEERS:
+        record(session, actor=user, action="read:report", subject=f"team:{team_id}", now=now)
+    return team_report(
+        session,
+        team=team,
+        agents=agents,
+        day=day,
+        now=now,
+        offline_after_s=offline_after_s,
+        scheduled_s=scheduled_s,
     )
 
 

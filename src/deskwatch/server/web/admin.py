@@ -11,7 +11,7 @@ from sqlalchemy import select
 from deskwatch.server.audit.service import record
 from deskwatch.server.deps import NowDep, SessionDep, SettingsDep
 from deskwatch.server.devices import service as devices
-from deskwatch.server.errors import InvalidError
+from deskwatch.server.errors import InvalidError, RefusedError
 from deskwatch.server.orgs import service as orgs
 from deskwatch.server.orgs.models import Role, Site, Team, User
 from deskwatch.server.policies import service as policies
@@ -95,18 +95,19 @@ def add_user(
     role: Annotated[Role, Form()],
     team_id: Annotated[str, Form()] = "",
 ) -> HTMLResponse:
-    team = session.get(Team, int(team_id)) if team_id.isdigit() else None
-    if session.scalar(select(User).where(User.username == username)) is not None:
-        return admin_page(request, admin, session, f"Username {username} is taken.", error=True)
-    user = orgs.create_user(session, username=username, password=password, role=role, team=team)
-    record(
-        session,
-        actor=admin,
-        action="user:created",
-        subject=f"user:{user.id}",
-        now=now,
-        detail={"role": role.value},
-    )
+    team = int(team_id) if team_id.isdigit() else None
+    try:
+        orgs.add_user(
+            session,
+            actor=admin,
+            now=now,
+            username=username,
+            password=password,
+            role=role,
+            team_id=team,
+        )
+    except RefusedError as exc:
+        return admin_page(request, admin, session, f"User not added: {exc}.", error=True)
     return admin_page(request, admin, session, f"User {username} added.")
 
 
@@ -119,14 +120,9 @@ def add_team(
     name: Annotated[str, Form(min_length=1, max_length=200)],
     supervisor_id: Annotated[str, Form()] = "",
 ) -> HTMLResponse:
-    site = session.scalar(select(Site).order_by(Site.id))
-    if site is None:
-        site = orgs.create_site(session, name="Main site")
+    site = session.scalar(select(Site).order_by(Site.id)) or orgs.create_site(session, name="Main")
     ids = [int(supervisor_id)] if supervisor_id.isdigit() else []
-    team = orgs.create_team_with_supervisors(
-        session, site_id=site.id, name=name, supervisor_ids=ids
-    )
-    record(session, actor=admin, action="team:created", subject=f"team:{team.id}", now=now)
+    orgs.add_team(session, actor=admin, now=now, site_id=site.id, name=name, supervisor_ids=ids)
     return admin_page(request, admin, session, f"Team {name} added.")
 
 
@@ -145,12 +141,4 @@ def publish_policy(
         out = policies.publish(session, team_id=team_id, toml=toml, actor=admin, now=now)
     except InvalidError as exc:
         return admin_page(request, admin, session, f"Policy not published: {exc}", error=True)
-    record(
-        session,
-        actor=admin,
-        action="policy:published",
-        subject=f"team:{team_id}",
-        now=now,
-        detail={"version": out.version},
-    )
     return admin_page(request, admin, session, f"Policy version {out.version} published.")

@@ -16,7 +16,6 @@ from deskwatch.server.audit.service import OVERSEERS, entries, record, record_re
 from deskwatch.server.auth.routes import log_in
 from deskwatch.server.auth.security import same
 from deskwatch.server.deps import DayDep, NowDep, SessionDep, SettingsDep
-from deskwatch.server.errors import NotFoundError
 from deskwatch.server.orgs import service as orgs
 from deskwatch.server.orgs.models import Role, Team, User
 from deskwatch.server.reports import service as reports
@@ -122,10 +121,7 @@ def timeline_page(
     now: NowDep,
     settings: SettingsDep,
 ) -> HTMLResponse:
-    try:
-        agent = orgs.agent_for(session, user=user, agent_id=agent_id)
-    except NotFoundError:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, "no such agent") from None
+    agent = orgs.agent_for(session, user=user, agent_id=agent_id)
     record_read(session, reader=user, agent=agent, what="timeline", now=now)
     tl = reports.timeline(
         session, agent=agent, day=day, now=now, offline_after_s=settings.offline_after_s
@@ -164,16 +160,10 @@ def report_page(
 ) -> HTMLResponse:
     if user.role not in (Role.SUPERVISOR, Role.ADMIN):
         raise HTTPException(status.HTTP_403_FORBIDDEN, "not allowed for your role")
-    try:
-        team = orgs.team_for(session, user=user, team_id=team_id)
-    except NotFoundError:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, "no such team") from None
-    agents = [a for a in orgs.visible_agents(session, user=user) if a.team_id == team_id]
-    record(session, actor=user, action="read:report", subject=f"team:{team_id}", now=now)
-    report = reports.team_report(
+    report = reports.report_for(
         session,
-        team=team,
-        agents=agents,
+        user=user,
+        team_id=team_id,
         day=day,
         now=now,
         offline_after_s=settings.offline_after_s,
