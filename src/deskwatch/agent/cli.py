@@ -92,6 +92,7 @@ def run(
     ] = False,
     page_port: Annotated[int, typer.Option(help="local page port on 127.0.0.1 (-1: off)")] = 8765,
     batch_size: Annotated[int, typer.Option(help="events per upload (≤ 500)")] = 500,
+    max_backoff_s: Annotated[float, typer.Option(help="longest wait between retries")] = 60.0,
     heartbeat_s: Annotated[float, typer.Option(help="seconds between heartbeats")] = 30.0,
     capacity: Annotated[int, typer.Option(help="outbox size bound")] = DEFAULT_CAPACITY,
     directory: DirOpt = None,
@@ -111,6 +112,7 @@ def run(
     if rate is not None and not 0 < rate <= 30:
         raise fail("--rate must be in (0, 30]")
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    logging.getLogger("httpx").setLevel(logging.WARNING)
     options = RunOptions(
         source=spec,
         rate=rate,
@@ -118,6 +120,7 @@ def run(
         repeat=repeat,
         exit_when_done=exit_when_done,
         batch_size=batch_size,
+        max_backoff_s=max_backoff_s,
         heartbeat_s=heartbeat_s,
         capacity=capacity,
         page_port=None if page_port < 0 else page_port,

@@ -42,6 +42,7 @@ class RunOptions:
     repeat: int = 1  # file sources: passes over the file (0: forever)
     exit_when_done: bool = False  # file sources: exit once analysed and delivered
     batch_size: int = MAX_BATCH
+    max_backoff_s: float = 60.0
     heartbeat_s: float = HEARTBEAT_S
     capacity: int = DEFAULT_CAPACITY
     page_port: int | None = 8765
@@ -70,7 +71,12 @@ class AgentRunner:
         self.control = Control(directory)
         self.outbox = Outbox(directory / "outbox.db", options.capacity)
         self.policy = PolicyKeeper(client, directory, options.rate)
-        self.uploader = Uploader(self.outbox, client, batch_size=options.batch_size)
+        self.uploader = Uploader(
+            self.outbox,
+            client,
+            batch_size=options.batch_size,
+            backoff=Backoff(cap_s=options.max_backoff_s),
+        )
         self.heartbeat = Heartbeat(client, self.beat, self.policy, interval_s=options.heartbeat_s)
         self.state = AgentState()
         self.source: FrameSource | None = None

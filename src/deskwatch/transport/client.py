@@ -66,6 +66,7 @@ class DeviceClient:
         self.headers = headers
         self.last_sent: dict[str, str] = {}
         self._lock = threading.Lock()
+        self._send_lock = threading.Lock()
 
     def enroll(self, code: str, hostname: str) -> Enrolment:
         data = self._call("POST", "/api/v1/devices/enroll", {"code": code, "hostname": hostname})
@@ -93,7 +94,10 @@ class DeviceClient:
         if content is not None:
             headers["content-type"] = "application/json"
         try:
-            reply = self.http.request(method, self.base + path, content=content, headers=headers)
+            with self._send_lock:  # one request at a time per device
+                reply = self.http.request(
+                    method, self.base + path, content=content, headers=headers
+                )
         except httpx.HTTPError as exc:
             raise UnreachableError(
                 f"{self.base} unreachable: {exc or type(exc).__name__}"
