@@ -240,3 +240,8 @@ def wait_for(check: Callable[[], bool], timeout: float, what: str) -> None:
             return
         time.sleep(0.1)
     raise AssertionError(f"timed out waiting for {what}")
+
+
+@pytest.fixture
+def server_url_and_code(server: Server) -> tuple[str, str]:
+    return server.url, server.code()
