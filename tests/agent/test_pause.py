@@ -56,7 +56,9 @@ def test_paused_reads_no_frame_and_releases_the_camera(
         threading.Event().wait(1.0)
         assert Counting.frames == 0 and Counting.open == 0 and agent.pipeline is None
         beat = agent.beat()
-        assert beat["status"] == "paused" and not any(beat["detectors"].values())  # type: ignore[union-attr]
+        detectors = beat["detectors"]
+        assert isinstance(detectors, dict) and not any(detectors.values())
+        assert beat["status"] == "paused"
         assert isinstance(beat["paused_for_s"], float) and beat["paused_for_s"] >= 1.0
 
         agent.control.resume()

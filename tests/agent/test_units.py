@@ -29,7 +29,7 @@ NOW = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
 
 
 def ev(kind: str = "away", end: float | None = 5.0, id: uuid.UUID | None = None) -> Event:
-    e = Event(type=kind, start_s=1.0, peak_confidence=0.9, started_at=NOW)  # type: ignore[arg-type]
+    e = Event(type=kind, start_s=1.0, peak_confidence=0.9, started_at=NOW)
     if id is not None:
         e = e.model_copy(update={"id": id})
     return e if end is None else e.closed(end)
@@ -136,8 +136,17 @@ def test_cli_bad_input_is_one_line_and_exit_2(tmp_path: Path) -> None:
     cli = CliRunner()
     port = free_port()  # nothing listens there
     down = cli.invoke(
-        app, ["agent", "enroll", "--server", f"http://127.0.0.1:{port}", "--code", "X",
-              "--state-dir", str(tmp_path)],  # fmt: skip
+        app,
+        [
+            "agent",
+            "enroll",
+            "--server",
+            f"http://127.0.0.1:{port}",
+            "--code",
+            "X",
+            "--state-dir",
+            str(tmp_path),
+        ],
     )
     assert down.exit_code == 2 and "unreachable" in down.output
     missing = cli.invoke(app, ["agent", "run", "--state-dir", str(tmp_path / "none")])
@@ -151,7 +160,9 @@ def test_cli_bad_input_is_one_line_and_exit_2(tmp_path: Path) -> None:
     assert shown.exit_code == 0 and "yes, for" in shown.output
 
 
-def test_enroll_with_a_bad_code_exits_2(server_url_and_code: tuple[str, str], tmp_path: Path) -> None:
+def test_enroll_with_a_bad_code_exits_2(
+    server_url_and_code: tuple[str, str], tmp_path: Path
+) -> None:
     url, _ = server_url_and_code
     result = CliRunner().invoke(
         app, ["agent", "enroll", "--server", url, "--code", "WRONG", "--state-dir", str(tmp_path)]
