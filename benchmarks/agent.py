@@ -49,7 +49,7 @@ def measure(cmd: list[str], seconds: float) -> tuple[float, float]:
     start = time.monotonic()
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     time.sleep(seconds)
-    proc.send_signal(signal.SIGINT)
+    os.kill(proc.pid, signal.SIGINT)  # not send_signal: it may reap the child first
     _, _, usage = os.wait4(proc.pid, 0)
     wall = time.monotonic() - start
     cpu = usage.ru_utime + usage.ru_stime
@@ -57,7 +57,7 @@ def measure(cmd: list[str], seconds: float) -> tuple[float, float]:
 
 
 def steady(clip: str, seconds: float, work: Path) -> None:
-    alone = measure([sys.executable, "-c", PIPELINE_ALONE, clip, str(seconds)], seconds + 5)
+    alone = measure([sys.executable, "-c", PIPELINE_ALONE, clip, str(seconds + 60)], seconds)
     server = Server(work / "server.db")
     seed(server.db_url)
     server.start()
