@@ -14,6 +14,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
 from deskwatch import analysis
+from deskwatch.agent.cli import agent_app
 from deskwatch.arrays import as_image
 from deskwatch.capture.frame import Frame
 from deskwatch.capture.source import FrameSource, open_source
@@ -29,6 +30,7 @@ if TYPE_CHECKING:
     from deskwatch.annotate import Annotator
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
+app.add_typer(agent_app, name="agent")
 err = Console(stderr=True)
 out = Console()
 

@@ -1,0 +1,60 @@
+"""The 30 s heartbeat: status only (at desk, away, paused, camera problem), never pictures."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+from deskwatch.agent.policy import PolicyKeeper
+from deskwatch.transport.client import DeviceClient, TransportError
+
+log = logging.getLogger(__name__)
+
+HEARTBEAT_S = 30.0
+POLICY_REFRESH_S = 300.0
+
+
+class Heartbeat:
+    """Sends ``beat()`` every ``interval_s`` (or at once when woken); refreshes the policy
+    when the server reports a new version, and every ``policy_refresh_s`` anyway."""
+
+    def __init__(
+        self,
+        client: DeviceClient,
+        beat: Callable[[], dict[str, object]],
+        policy: PolicyKeeper,
+        *,
+        interval_s: float = HEARTBEAT_S,
+        policy_refresh_s: float = POLICY_REFRESH_S,
+    ) -> None:
+        self.client, self.beat, self.policy = client, beat, policy
+        self.interval_s, self.policy_refresh_s = interval_s, policy_refresh_s
+        self.wake = threading.Event()
+        self.last_error: str | None = None
+        self.sent = 0
+
+    def send_once(self) -> None:
+        body = self.beat()
+        try:
+            version = self.client.heartbeat(body)
+        except TransportError as exc:
+            self.last_error = str(exc)
+            log.info("heartbeat not delivered: %s", exc)
+            return
+        self.sent, self.last_error = self.sent + 1, None
+        if version != self.policy.current.version:
+            self.policy.refresh()
+
+    def run(self, stop: threading.Event) -> None:
+        since_policy = 0.0
+        while not stop.is_set():
+            self.send_once()
+            started = datetime.now(UTC)
+            self.wake.wait(self.interval_s)
+            self.wake.clear()
+            since_policy += (datetime.now(UTC) - started).total_seconds()
+            if since_policy >= self.policy_refresh_s and not stop.is_set():
+                self.policy.refresh()
+                since_policy = 0.0

@@ -1,0 +1,184 @@
+"""The worker's own page at http://127.0.0.1:PORT — loopback only, never another interface.
+
+Shows each detector's state in plain words, the exact JSON last sent, the outbox length and
+a pause button. Pause/resume are POSTs carrying a per-process token (CSRF-safe); requests
+whose Host is not loopback are refused (DNS rebinding).
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import secrets
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qs
+
+from deskwatch.agent.config import write_private
+
+if TYPE_CHECKING:
+    from deskwatch.agent.runner import AgentRunner
+
+HOST = "127.0.0.1"
+PAGE_FILE = "page.json"
+
+
+class LocalPage:
+    """Serves one runner's state on 127.0.0.1 in a background thread."""
+
+    def __init__(self, runner: AgentRunner, port: int = 8765) -> None:
+        self.runner = runner
+        self.token = secrets.token_urlsafe(24)
+        handler = type("Handler", (_Handler,), {"page": self})
+        self.server = ThreadingHTTPServer((HOST, port), handler)
+        self.server.daemon_threads = True
+        self.port = int(self.server.server_address[1])
+        self.url = f"http://{HOST}:{self.port}/"
+        self._thread = threading.Thread(target=self.server.serve_forever, name="page", daemon=True)
+
+    def start(self) -> LocalPage:
+        self._thread.start()
+        write_private(self.runner.dir / PAGE_FILE, json.dumps({"url": self.url}))
+        return self
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+        (self.runner.dir / PAGE_FILE).unlink(missing_ok=True)
+
+    def snapshot(self) -> dict[str, Any]:
+        """Everything the page shows, as JSON."""
+        r = self.runner
+        pause = r.control.state()
+        policy = r.policy.current
+        running = dict(r.state.detectors)
+        detectors = {
+            c.type: running.get(c.type, {"state": "off", "last": "not running"})
+            for c in policy.policy.detectors.values()
+            if c.enabled
+        }
+        level = r.outbox.level()
+        return {
+            "status": "paused" if pause.paused else r.state.status,
+            "paused_for_s": pause.paused_for_s(),
+            "source": r.state.source_note,
+            "detectors": detectors,
+            "outbox": {
+                "length": level.length,
+                "capacity": level.capacity,
+                "warning": level.warning,
+            },
+            "uploads": {"sent": r.uploader.stats.sent, "last_error": r.uploader.stats.last_error},
+            "policy": {"version": policy.version, "note": policy.note},
+            "last_sent": dict(r.client.last_sent),
+            "recent_events": list(r.state.recent_events),
+            "my_data": f"{r.config.server_url.rstrip('/')}/api/v1/agents/"
+            f"{r.config.agent_id}/events",
+        }
+
+    def render(self) -> str:
+        s = self.snapshot()
+        esc = html.escape
+        rows = "".join(
+            f"<tr><td>{esc(k)}</td><td>{esc(v['state'])}</td><td>{esc(v['last'])}</td></tr>"
+            for k, v in s["detectors"].items()
+        )
+        sent = (
+            "".join(
+                f"<h3>last {esc(k)} sent</h3><pre>{esc(_pretty(v))}</pre>"
+                for k, v in s["last_sent"].items()
+            )
+            or "<p>nothing sent yet</p>"
+        )
+        paused = s["status"] == "paused"
+        action = "resume" if paused else "pause"
+        warning = f"<p><b>{esc(s['outbox']['warning'])}</b></p>" if s["outbox"]["warning"] else ""
+        return _PAGE.format(
+            status=esc(s["status"].replace("_", " ")),
+            source=esc(s["source"]),
+            action=action,
+            label="Resume monitoring" if paused else "Pause for a break",
+            token=esc(self.token),
+            rows=rows,
+            outbox=s["outbox"]["length"],
+            warning=warning,
+            policy=esc(f"v{s['policy']['version']} ({s['policy']['note']})"),
+            sent=sent,
+            my_data=esc(s["my_data"]),
+        )
+
+
+def _pretty(body: str) -> str:
+    try:
+        return json.dumps(json.loads(body), indent=2)
+    except ValueError:
+        return body
+
+
+class _Handler(BaseHTTPRequestHandler):
+    page: LocalPage
+
+    def log_message(self, format: str, *args: Any) -> None:
+        """Quiet: no access log."""
+
+    def _host_ok(self) -> bool:
+        host = self.headers.get("host", "")
+        return host in (f"{HOST}:{self.page.port}", f"localhost:{self.page.port}")
+
+    def do_GET(self) -> None:
+        if not self._host_ok():
+            return self._send(403, "text/plain", "loopback only")
+        if self.path == "/":
+            return self._send(200, "text/html; charset=utf-8", self.page.render())
+        if self.path == "/state.json":
+            return self._send(200, "application/json", json.dumps(self.page.snapshot()))
+        return self._send(404, "text/plain", "not found")
+
+    def do_POST(self) -> None:
+        if not self._host_ok() or self.path not in ("/pause", "/resume"):
+            return self._send(403, "text/plain", "refused")
+        length = min(int(self.headers.get("content-length") or 0), 4096)
+        form = parse_qs(self.rfile.read(length).decode(errors="replace"))
+        token = self.headers.get("x-deskwatch-token") or form.get("token", [""])[0]
+        if not secrets.compare_digest(token, self.page.token):
+            return self._send(403, "text/plain", "bad or missing token")
+        control = self.page.runner.control
+        control.pause() if self.path == "/pause" else control.resume()
+        self.page.runner.heartbeat.wake.set()
+        self.send_response(303)
+        self.send_header("location", "/")
+        self.send_header("content-length", "0")
+        self.end_headers()
+
+    def _send(self, code: int, kind: str, body: str) -> None:
+        data = body.encode()
+        self.send_response(code)
+        self.send_header("content-type", kind)
+        self.send_header("content-length", str(len(data)))
+        self.send_header("cache-control", "no-store")
+        self.send_header("x-frame-options", "DENY")
+        self.send_header("content-security-policy", "default-src 'self'; frame-ancestors 'none'")
+        self.end_headers()
+        self.wfile.write(data)
+
+
+_PAGE = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>deskwatch — what this PC sends</title>
+<meta http-equiv="refresh" content="5"></head>
+<body style="font-family: sans-serif; max-width: 50em; margin: 1em auto">
+<h1>deskwatch on this PC</h1>
+<p>Status: <b>{status}</b> — {source}</p>
+<form method="post" action="/{action}"><input type="hidden" name="token" value="{token}">
+<button style="font-size: 1.3em">{label}</button></form>
+<p>No reason is asked. While paused the camera is off and nothing is analysed; the server
+only learns that you are paused and for how long.</p>
+<h2>Detectors</h2>
+<table border="1" cellpadding="4"><tr><th>detector</th><th>on/off</th><th>last value</th></tr>
+{rows}</table>
+<h2>Waiting to be sent</h2><p>{outbox} event(s) in the outbox.</p>{warning}
+<p>Policy: {policy}</p>
+<h2>Exactly what was sent</h2>{sent}
+<p><a href="{my_data}">Your data on the server</a></p>
+</body></html>
+"""

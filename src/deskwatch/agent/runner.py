@@ -1,0 +1,295 @@
+"""The agent loop: source → pipeline → outbox, with pause, camera retries and the uploader,
+heartbeat and local page running beside it. Frames never leave this process."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections import deque
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+from deskwatch.agent.config import AgentConfig
+from deskwatch.agent.control import Control
+from deskwatch.agent.heartbeat import HEARTBEAT_S, Heartbeat
+from deskwatch.agent.local_page import LocalPage
+from deskwatch.agent.outbox import DEFAULT_CAPACITY, Outbox
+from deskwatch.agent.policy import PolicyKeeper
+from deskwatch.capture.frame import Frame
+from deskwatch.capture.source import FrameSource, open_source
+from deskwatch.errors import SourceError
+from deskwatch.events.event import Event
+from deskwatch.perception.observation import Observation
+from deskwatch.pipeline import Pipeline
+from deskwatch.transport.client import DeviceClient
+from deskwatch.transport.uploader import MAX_BATCH, Backoff, Uploader
+
+log = logging.getLogger(__name__)
+
+CAMERA_RETRY = Backoff(base_s=1.0, cap_s=30.0)
+PAUSE_POLL_S = 0.2
+DRAIN_POLL_S = 0.1
+
+
+@dataclass
+class RunOptions:
+    source: str
+    rate: float | None = None
+    realtime: bool = False
+    repeat: int = 1  # file sources: passes over the file (0: forever)
+    exit_when_done: bool = False  # file sources: exit once analysed and delivered
+    batch_size: int = MAX_BATCH
+    max_backoff_s: float = 60.0
+    heartbeat_s: float = HEARTBEAT_S
+    capacity: int = DEFAULT_CAPACITY
+    page_port: int | None = 8765
+
+
+@dataclass
+class AgentState:
+    """What the worker's page shows; numbers and words only."""
+
+    status: str = "at_desk"
+    source_note: str = ""
+    detectors: dict[str, dict[str, str]] = field(default_factory=dict)
+    frames: int = 0
+    recent_events: deque[str] = field(default_factory=lambda: deque(maxlen=10))
+    open_types: set[str] = field(default_factory=set)
+
+
+class AgentRunner:
+    """Owns the threads; ``run()`` returns an exit code."""
+
+    def __init__(
+        self, config: AgentConfig, directory: Path, options: RunOptions, client: DeviceClient
+    ) -> None:
+        self.config, self.dir, self.opts, self.client = config, directory, options, client
+        self.stop = threading.Event()
+        self.control = Control(directory)
+        self.outbox = Outbox(directory / "outbox.db", options.capacity)
+        self.policy = PolicyKeeper(client, directory, options.rate)
+        self.uploader = Uploader(
+            self.outbox,
+            client,
+            batch_size=options.batch_size,
+            backoff=Backoff(cap_s=options.max_backoff_s),
+        )
+        self.heartbeat = Heartbeat(client, self.beat, self.policy, interval_s=options.heartbeat_s)
+        self.state = AgentState()
+        self.source: FrameSource | None = None
+        self.pipeline: Pipeline | None = None
+        self._frames: Iterator[Frame] | None = None
+        self._opened_at = 0.0
+        self._camera_attempt = 0
+        self._retry_at = 0.0
+        self._passes = 0
+        self._done = False
+        self._is_file = not options.source.startswith("camera:") and "://" not in options.source
+
+    # --- status -------------------------------------------------------------------------
+    def beat(self) -> dict[str, object]:
+        """The heartbeat body: the device API's Heartbeat, nothing more."""
+        pause = self.control.state()
+        running = self.pipeline is not None and not pause.paused
+        keys = {d.key for d in self.pipeline.detectors} if self.pipeline else set()
+        enabled = [c.type for c in self.policy.current.policy.detectors.values() if c.enabled]
+        paused_for = pause.paused_for_s()
+        return {
+            "status": "paused" if pause.paused else self.state.status,
+            "sent_at": datetime.now(UTC).isoformat(),
+            "paused_for_s": None if paused_for is None else round(paused_for, 1),
+            "detectors": {name: running and name in keys for name in sorted(set(enabled))},
+        }
+
+    # --- main loop ----------------------------------------------------------------------
+    def run(self) -> int:
+        log.info("policy: %s", self.policy.refresh().note)
+        threads = [
+            threading.Thread(target=self.uploader.run, args=(self.stop,), name="uploader"),
+            threading.Thread(target=self.heartbeat.run, args=(self.stop,), name="heartbeat"),
+        ]
+        for t in threads:
+            t.daemon = True
+            t.start()
+        page = self._start_page()
+        try:
+            while not self.stop.is_set():
+                self.tick()
+        finally:
+            self._end_pipeline()
+            self._close_source()
+            self.stop.set()
+            self.uploader.wake.set()
+            self.heartbeat.wake.set()
+            for t in threads:
+                t.join(timeout=15)
+            if page is not None:
+                page.close()
+            self.outbox.close()
+        return 0
+
+    def _start_page(self) -> LocalPage | None:
+        if self.opts.page_port is None:
+            return None
+        try:
+            page = LocalPage(self, self.opts.page_port).start()
+        except OSError as exc:
+            log.warning("local page not started (port %s: %s)", self.opts.page_port, exc)
+            return None
+        log.info("your page: %s", page.url)
+        return page
+
+    def tick(self) -> None:
+        """One step: a pause check, then one frame (or one attempt to open the camera)."""
+        if self.control.state().paused:
+            self._paused()
+            return
+        if self._done:
+            self._drain_or_wait()
+            return
+        if self.policy.changed.is_set():
+            self.policy.changed.clear()
+            self._end_pipeline()
+        if self._frames is None:
+            self._open()
+            return
+        self._next_frame()
+
+    def _paused(self) -> None:
+        if self.source is not None or self.pipeline is not None:
+            self._end_pipeline()
+            self._close_source()
+            self.state.detectors = {}
+            self.heartbeat.wake.set()
+            log.info("paused: camera released, detectors stopped")
+        self.stop.wait(PAUSE_POLL_S)
+
+    def _open(self) -> None:
+        now = time.monotonic()
+        if now < self._retry_at:
+            self.stop.wait(min(PAUSE_POLL_S, self._retry_at - now))
+            return
+        policy = self.policy.current.policy
+        try:
+            self.source = open_source(self.opts.source, policy.analysis.fps)
+            self._frames = iter(self.source)
+        except SourceError as exc:
+            self._camera_problem(str(exc))
+            return
+        self._opened_at, self._camera_attempt = time.monotonic(), 0
+        self.state.status, self.state.source_note = "at_desk", f"watching {self.source.name}"
+        self.pipeline = Pipeline(policy, origin=datetime.now(UTC))
+        self.heartbeat.wake.set()
+
+    def _camera_problem(self, why: str) -> None:
+        self._end_pipeline()
+        self._close_source()
+        delay = CAMERA_RETRY.ceiling(self._camera_attempt) * (0.5 + CAMERA_RETRY.delay(0) / 2)
+        self._camera_attempt += 1
+        self._retry_at = time.monotonic() + delay
+        if self.state.status != "camera_problem":
+            self.heartbeat.wake.set()
+        self.state.status = "camera_problem"
+        self.state.source_note = f"camera problem: {why}; retrying in {delay:.0f} s"
+        log.warning(self.state.source_note)
+
+    def _next_frame(self) -> None:
+        assert self._frames is not None and self.pipeline is not None
+        try:
+            frame = next(self._frames)
+        except StopIteration:
+            self._source_ended()
+            return
+        except SourceError as exc:
+            self._camera_problem(str(exc))
+            return
+        if self.opts.realtime:
+            ahead = self._opened_at + frame.ts - time.monotonic()
+            if ahead > 0:
+                self.stop.wait(ahead)
+        obs, events = self.pipeline.process(frame)
+        self._record(obs, events)
+
+    def _record(self, obs: Observation, events: list[Event]) -> None:
+        self.state.frames += 1
+        self.state.detectors = describe(obs, self.pipeline)
+        if events:
+            self.outbox.put(events)
+            self.uploader.wake.set()
+            self._track(events)
+
+    def _track(self, events: list[Event]) -> None:
+        for event in events:
+            self.state.recent_events.append(event.model_dump_json())
+            if event.is_open:
+                self.state.open_types.add(event.type)
+            else:
+                self.state.open_types.discard(event.type)
+        before = self.state.status
+        if "camera_obstructed" in self.state.open_types:
+            self.state.status = "camera_problem"
+        elif "away" in self.state.open_types:
+            self.state.status = "away"
+        else:
+            self.state.status = "at_desk"
+        if self.state.status != before:
+            self.heartbeat.wake.set()
+
+    def _source_ended(self) -> None:
+        self._end_pipeline()
+        self._close_source()
+        if not self._is_file:
+            self._camera_problem("the stream ended")
+            return
+        self._passes += 1
+        if self.opts.repeat and self._passes >= self.opts.repeat:
+            self._done = True
+            self.state.source_note = f"finished {self.opts.source} ({self._passes} pass(es))"
+            log.info(self.state.source_note)
+
+    def _drain_or_wait(self) -> None:
+        if self.opts.exit_when_done and len(self.outbox) == 0:
+            self.stop.set()
+            return
+        self.stop.wait(DRAIN_POLL_S)
+
+    def _end_pipeline(self) -> None:
+        if self.pipeline is None:
+            return
+        final = self.pipeline.finish()
+        self.pipeline.close()
+        self.pipeline = None
+        if final:
+            self.outbox.put(final)
+            self._track(final)
+            self.uploader.wake.set()
+
+    def _close_source(self) -> None:
+        if self.source is not None:
+            self.source.close()
+        self.source, self._frames = None, None
+
+
+def describe(obs: Observation, pipeline: Pipeline | None) -> dict[str, dict[str, str]]:
+    """Each running detector's last value, in plain words."""
+    words: dict[str, str] = {}
+    if obs.camera is not None:
+        cam = obs.camera
+        problems = [n for n in ("dark", "uniform", "blurry", "frozen") if getattr(cam, n, False)]
+        words["camera_health"] = "picture looks fine" if not problems else ", ".join(problems)
+    words["face"] = f"{obs.face_count} face(s) in view"
+    if obs.head is not None:
+        words["face_mesh"] = f"head turned {obs.head.yaw_deg:+.0f}° sideways"
+    if obs.hands is not None:
+        words["hands"] = f"{obs.hands.count} hand(s) in view"
+    if obs.objects is not None:
+        o = obs.objects
+        words["objects"] = f"phone {o.phone:.2f}, drink {o.drink:.2f}, food {o.food:.2f}"
+    keys = [d.key for d in pipeline.detectors] if pipeline else []
+    return {
+        k: {"state": "on", "last": words.get(k, "no reading yet"), "ran": str(k in obs.stages)}
+        for k in keys
+    }

@@ -1,0 +1,132 @@
+"""Drains the outbox into the server: batches, exponential backoff with full jitter, and
+deletion of exactly what the server acknowledged."""
+
+from __future__ import annotations
+
+import logging
+import random
+import re
+import threading
+from dataclasses import dataclass, field
+
+from deskwatch.agent.outbox import Outbox, Pending
+from deskwatch.transport.client import (
+    AuthError,
+    DeviceClient,
+    RefusedError,
+    ServerError,
+    UnreachableError,
+)
+
+log = logging.getLogger(__name__)
+
+MAX_BATCH = 500
+_INDEX = re.compile(r"^events\.(\d+)")
+
+
+@dataclass(frozen=True)
+class Backoff:
+    """Full jitter: attempt n waits uniform(0, min(cap, base * 2**n)) seconds."""
+
+    base_s: float = 1.0
+    cap_s: float = 60.0
+
+    def ceiling(self, attempt: int) -> float:
+        return min(self.cap_s, self.base_s * 2.0 ** min(attempt, 32))
+
+    def delay(self, attempt: int, rng: random.Random | None = None) -> float:
+        return float((rng or random).uniform(0.0, self.ceiling(attempt)))
+
+
+@dataclass
+class UploadStats:
+    sent: int = 0
+    batches: int = 0
+    failures: int = 0
+    last_error: str | None = None
+    blocked: str | None = None  # set when the device is unknown or revoked
+    replies: list[tuple[int, int, int]] = field(default_factory=list)
+
+
+class Uploader:
+    """``step()`` makes one attempt and says how long to wait; ``run()`` loops until stopped."""
+
+    def __init__(
+        self,
+        outbox: Outbox,
+        client: DeviceClient,
+        *,
+        batch_size: int = MAX_BATCH,
+        backoff: Backoff | None = None,
+        idle_s: float = 1.0,
+    ) -> None:
+        self.outbox, self.client = outbox, client
+        self.batch_size = max(1, min(batch_size, MAX_BATCH))
+        self.backoff = backoff or Backoff()
+        self.idle_s = idle_s
+        self.stats = UploadStats()
+        self.wake = threading.Event()
+        self._attempt = 0
+
+    def step(self) -> float:
+        """Send one batch; returns seconds to wait before the next step (0: more to send)."""
+        batch = self.outbox.batch(self.batch_size)
+        if not batch:
+            return self.idle_s
+        try:
+            reply = self.client.send_events([p.body for p in batch])
+        except (UnreachableError, ServerError) as exc:
+            return self._failed(str(exc))
+        except AuthError as exc:
+            self.stats.blocked = str(exc)
+            return self._failed(str(exc))
+        except RefusedError as exc:
+            return self._refused(batch, exc)
+        self.outbox.ack(batch)
+        self.stats.sent += len(batch)
+        self.stats.batches += 1
+        self.stats.replies.append((reply.new, reply.duplicates, reply.updated))
+        del self.stats.replies[:-20]
+        self._attempt, self.stats.last_error, self.stats.blocked = 0, None, None
+        return 0.0
+
+    def _failed(self, error: str) -> float:
+        self.stats.failures += 1
+        self.stats.last_error = error
+        delay = self.backoff.delay(self._attempt)
+        self._attempt += 1
+        log.warning("upload failed (%s); retrying in %.1f s", error, delay)
+        return delay
+
+    def _refused(self, batch: list[Pending], exc: RefusedError) -> float:
+        if exc.status == 413 and self.batch_size > 1:
+            self.batch_size = max(1, self.batch_size // 2)
+            return 0.0
+        if exc.status != 422:
+            return self._failed(str(exc))
+        bad = _bad_indexes(exc.detail, len(batch)) or set(range(len(batch)))
+        self.outbox.bury([batch[i] for i in sorted(bad)], str(exc))
+        return 0.0
+
+    def run(self, stop: threading.Event) -> None:
+        while not stop.is_set():
+            try:
+                wait = self.step()
+            except Exception as exc:  # a broken outbox must not kill delivery silently
+                log.exception("uploader step failed")
+                wait = self._failed(f"internal: {exc}")
+            if wait > 0:
+                self.wake.wait(wait)
+                self.wake.clear()
+
+
+def _bad_indexes(detail: object, size: int) -> set[int]:
+    """Batch positions named by the server's 422 ``detail[].field`` paths."""
+    found: set[int] = set()
+    if isinstance(detail, list):
+        for item in detail:
+            where = item.get("field", "") if isinstance(item, dict) else ""
+            match = _INDEX.match(str(where))
+            if match and int(match.group(1)) < size:
+                found.add(int(match.group(1)))
+    return found

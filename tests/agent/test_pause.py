@@ -1,0 +1,76 @@
+"""While paused no frame is read, no detector exists and the camera is released."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from deskwatch.agent import runner as runner_module
+from deskwatch.agent.config import load_credentials
+from deskwatch.agent.runner import AgentRunner, RunOptions
+from deskwatch.capture.frame import Frame
+from deskwatch.capture.source import FrameSource, open_source
+from deskwatch.transport.client import DeviceClient
+from tests.agent.conftest import Server, enroll, wait_for
+
+
+class Counting:
+    """Wraps the real source: counts frames read and whether it is open."""
+
+    frames = 0
+    open = 0
+
+    def __init__(self, inner: FrameSource) -> None:
+        self.inner, self.name, self.duration_s = inner, inner.name, inner.duration_s
+        Counting.open += 1
+
+    def __iter__(self) -> Iterator[Frame]:
+        for frame in self.inner:
+            Counting.frames += 1
+            yield frame
+
+    def close(self) -> None:
+        Counting.open -= 1
+        self.inner.close()
+
+
+def test_paused_reads_no_frame_and_releases_the_camera(
+    server: Server, clip: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(
+        runner_module, "open_source", lambda spec, fps: Counting(open_source(spec, fps))
+    )
+    state = tmp_path / "agent"
+    enroll(server.url, state, server.code())
+    config = load_credentials(state)
+    opts = RunOptions(source=str(clip), realtime=True, rate=5, heartbeat_s=0.3, page_port=None)
+    agent = AgentRunner(config, state, opts, DeviceClient(config.server_url, config.token))
+    agent.control.pause()
+    thread = threading.Thread(target=agent.run, daemon=True)
+    thread.start()
+    try:
+        wait_for(lambda: '"paused"' in agent.client.last_sent.get("heartbeat", ""), 10, "beat")
+        threading.Event().wait(1.0)
+        assert Counting.frames == 0 and Counting.open == 0 and agent.pipeline is None
+        beat = agent.beat()
+        detectors = beat["detectors"]
+        assert isinstance(detectors, dict) and not any(detectors.values())
+        assert beat["status"] == "paused"
+        assert isinstance(beat["paused_for_s"], float) and beat["paused_for_s"] >= 1.0
+
+        agent.control.resume()
+        wait_for(lambda: Counting.frames >= 3, 20, "frames after resume")
+        assert Counting.open == 1
+
+        agent.control.pause()
+        wait_for(lambda: Counting.open == 0, 5, "camera released")
+        frozen = Counting.frames
+        threading.Event().wait(1.0)
+        assert Counting.frames == frozen and agent.pipeline is None
+    finally:
+        agent.stop.set()
+        thread.join(timeout=20)
+    assert not thread.is_alive()
