@@ -74,3 +74,33 @@ def test_paused_reads_no_frame_and_releases_the_camera(
         agent.stop.set()
         thread.join(timeout=20)
     assert not thread.is_alive()
+
+
+def test_missing_camera_is_a_camera_problem_not_a_crash(server: Server, tmp_path: Path) -> None:
+    opened: list[str] = []
+
+    def no_camera(spec: str, fps: float) -> FrameSource:
+        opened.append(spec)
+        return open_source(spec, fps)  # camera:63 does not exist: SourceError
+
+    state = tmp_path / "agent"
+    enroll(server.url, state, server.code())
+    config = load_credentials(state)
+    opts = RunOptions(source="camera:63", heartbeat_s=0.3, page_port=None)
+    agent = AgentRunner(config, state, opts, DeviceClient(config.server_url, config.token))
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(runner_module, "open_source", no_camera)
+        thread = threading.Thread(target=agent.run, daemon=True)
+        thread.start()
+        try:
+            wait_for(
+                lambda: '"camera_problem"' in agent.client.last_sent.get("heartbeat", ""),
+                10,
+                "camera_problem heartbeat",
+            )
+            wait_for(lambda: len(opened) >= 2, 10, "a retry")  # retried in the background
+            assert thread.is_alive() and agent.pipeline is None
+        finally:
+            agent.stop.set()
+            thread.join(timeout=20)
+    assert not thread.is_alive()
