@@ -228,15 +228,30 @@ def demo(
 def server(
     host: Annotated[str, typer.Option(help="interface to listen on")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="port")] = 8000,
+    workers: Annotated[int, typer.Option(min=1, max=64, help="processes (PostgreSQL)")] = 1,
 ) -> None:
     """Run the deskwatch server (DESKWATCH_DATABASE_URL, default ./deskwatch.db)."""
     import uvicorn
 
-    from deskwatch.server.app import create_app
+    from deskwatch.server.db import make_engine
+    from deskwatch.server.migrate import upgrade
     from deskwatch.server.settings import get_settings
 
+    settings = get_settings()
+    if workers > 1 and not settings.database_url.startswith("postgresql"):
+        raise fail("--workers above 1 needs PostgreSQL (SQLite is for one process)")
     try:
-        application = create_app(get_settings())
+        engine = make_engine(settings.database_url)
+        upgrade(engine)  # once, before any worker starts
+        engine.dispose()
+        settings.signing_key()  # create the key file once, shared by the workers
     except Exception as exc:  # a database that cannot be reached or migrated
         raise fail(f"cannot start the server: {exc}") from None
-    uvicorn.run(application, host=host, port=port, log_level="info")
+    uvicorn.run(
+        "deskwatch.server.app:app_from_environment",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_level="info",
+    )

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -61,17 +62,31 @@ def create_app(
     *,
     sessions: sessionmaker[Session] | None = None,
     clock: Callable[[], datetime] = utcnow,
+    migrate: bool = True,
 ) -> FastAPI:
-    """Build the app; without ``sessions`` it opens ``settings.database_url`` and migrates it."""
+    """Build the app; without ``sessions`` it opens ``settings.database_url`` (and migrates it)."""
+    engine = None
     if sessions is None:
         engine = make_engine(settings.database_url)
-        upgrade(engine)
+        if migrate:
+            upgrade(engine)
         sessions = session_factory(engine)
+    changes = Changes(engine)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        yield
+        changes.close()
+
     app = FastAPI(
-        title="deskwatch", version="1", docs_url="/api/docs", openapi_url="/api/openapi.json"
+        lifespan=lifespan,
+        title="deskwatch",
+        version="1",
+        docs_url="/api/docs",
+        openapi_url="/api/openapi.json",
     )
     app.state.settings, app.state.sessions, app.state.clock = settings, sessions, clock
-    app.state.changes = Changes()
+    app.state.changes = changes
     app.state.policy_versions = VersionCache()
     for router in ROUTERS:
         app.include_router(router)
@@ -179,3 +194,11 @@ async def _too_large(send: Send) -> None:
 
 async def _no_receive() -> Message:
     return {"type": "http.disconnect"}
+
+
+def app_from_environment() -> FastAPI:
+    """For ``uvicorn --factory`` worker processes: settings from the environment; the parent
+    process has already migrated the database and made the signing key."""
+    from deskwatch.server.settings import get_settings
+
+    return create_app(get_settings(), migrate=False)

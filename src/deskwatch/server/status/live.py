@@ -1,17 +1,58 @@
-"""A change counter the live board's streams watch (heartbeats and events bump it)."""
+"""Change signals for the live board: a counter each SSE stream watches.
+
+``publish(session)`` is called by a request that changed something. The signal fires only
+once the transaction commits: on SQLite (one process) by bumping the local counter after
+commit; on PostgreSQL with a transactional ``NOTIFY``, which a listener thread in every
+server process turns into a local bump, so any number of worker processes stay in step.
+"""
 
 from __future__ import annotations
 
+import logging
 import threading
+
+import psycopg
+from sqlalchemy import Engine, event, text
+from sqlalchemy.orm import Session
+
+CHANNEL = "deskwatch_changes"
+log = logging.getLogger(__name__)
 
 
 class Changes:
-    """Thread-safe counter: request handlers bump it, board streams poll it."""
+    """Thread-safe counter: bumped on committed changes, polled by board streams."""
 
-    def __init__(self) -> None:
+    def __init__(self, engine: Engine | None = None) -> None:
         self._lock = threading.Lock()
         self.value = 0
+        self._postgres = engine is not None and engine.dialect.name == "postgresql"
+        self._stop = threading.Event()
+        if engine is not None and self._postgres:
+            url = engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+            threading.Thread(target=self._listen, args=(url,), daemon=True).start()
 
     def notify(self) -> None:
         with self._lock:
             self.value += 1
+
+    def publish(self, session: Session) -> None:
+        """Signal a change that becomes visible when ``session`` commits."""
+        if self._postgres:
+            session.execute(text(f"NOTIFY {CHANNEL}"))
+        else:
+            event.listen(session, "after_commit", lambda _s: self.notify(), once=True)
+
+    def _listen(self, url: str) -> None:
+        while not self._stop.is_set():
+            try:
+                with psycopg.connect(url, autocommit=True) as conn:
+                    conn.execute(f"LISTEN {CHANNEL}")
+                    while not self._stop.is_set():
+                        for _ in conn.notifies(timeout=1.0):
+                            self.notify()
+            except psycopg.Error as exc:
+                log.warning("live-board listener reconnecting: %s", exc)
+                self._stop.wait(2.0)
+
+    def close(self) -> None:
+        self._stop.set()

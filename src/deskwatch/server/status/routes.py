@@ -33,7 +33,7 @@ def heartbeat(
         session, device=device, beat=beat, now=now, offline_after_s=settings.offline_after_s
     )
     if changed:
-        request.app.state.changes.notify()
+        request.app.state.changes.publish(session)
     team_id = session.scalar(select(User.team_id).where(User.id == device.agent_id))
     cache: VersionCache = request.app.state.policy_versions
     return HeartbeatReply(policy_version=cache.version(session, team_id=team_id, now=now))
