@@ -94,7 +94,7 @@ def prepare(schema: str, devices: int) -> tuple[str, list[str]]:
     return url, tokens
 
 
-def start_server(url: str, folder: Path) -> tuple[subprocess.Popen[bytes], str]:
+def start_server(url: str, folder: Path, workers: int) -> tuple[subprocess.Popen[bytes], str]:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
@@ -104,7 +104,16 @@ def start_server(url: str, folder: Path) -> tuple[subprocess.Popen[bytes], str]:
         "DESKWATCH_SECRET_KEY_FILE": str(folder / "key"),
     }
     proc = subprocess.Popen(
-        [sys.executable, "-m", "deskwatch", "server", "--port", str(port)],
+        [
+            sys.executable,
+            "-m",
+            "deskwatch",
+            "server",
+            "--port",
+            str(port),
+            "--workers",
+            str(workers),
+        ],
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
@@ -218,10 +227,12 @@ def main() -> None:
     parser.add_argument("--devices", type=int, default=10_000)
     parser.add_argument("--seconds", type=float, default=30.0, help="heartbeat load duration")
     parser.add_argument("--batches", type=int, default=40)
+    parser.add_argument("--workers", type=int, default=2, help="server processes")
     args = parser.parse_args()
     schema = f"bench_{uuid.uuid4().hex[:8]}"
     url, tokens = prepare(schema, args.devices)
-    proc, base = start_server(url, Path("/tmp"))
+    proc, base = start_server(url, Path("/tmp"), args.workers)
+    print(f"server: {args.workers} worker process(es) on PostgreSQL, load from this process")
     try:
         rate = asyncio.run(ingest_rate(base, tokens, args.batches, 1000, clients=4))
         print(f"ingest: {rate:,.0f} events/s ({args.batches} batches of 1,000, 4 devices at once)")

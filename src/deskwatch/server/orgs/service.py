@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from deskwatch.server.audit.service import record
@@ -25,13 +25,19 @@ def visible_team_ids(session: Session, *, user: User) -> set[int]:
     return set()
 
 
-def visible_agents(session: Session, *, user: User) -> list[User]:
-    """Agents ``user`` may see: an agent only themself."""
+def visible_agent_ids(session: Session, *, user: User) -> Select[int]:
+    """A query of the ids of the agents ``user`` may see: an agent only themself."""
     if user.role == Role.AGENT:
-        return [user]
+        return select(User.id).where(User.id == user.id)
     teams = visible_team_ids(session, user=user)
-    query = select(User).where(User.role == Role.AGENT, User.team_id.in_(teams))
-    return list(session.scalars(query.order_by(User.display_name)))
+    return select(User.id).where(User.role == Role.AGENT, User.team_id.in_(teams))
+
+
+def visible_agents(session: Session, *, user: User) -> list[User]:
+    """Agents ``user`` may see, by name."""
+    ids = visible_agent_ids(session, user=user)
+    query = select(User).where(User.id.in_(ids.scalar_subquery())).order_by(User.display_name)
+    return list(session.scalars(query))
 
 
 def agent_for(session: Session, *, user: User, agent_id: int) -> User:

@@ -12,7 +12,7 @@ from sqlalchemy import select
 from deskwatch.server.audit.service import OVERSEERS, record
 from deskwatch.server.deps import DeviceDep, NowDep, SessionDep, SettingsDep, UserDep
 from deskwatch.server.orgs.models import User
-from deskwatch.server.orgs.service import visible_agents
+from deskwatch.server.orgs.service import visible_agent_ids
 from deskwatch.server.policies.service import VersionCache
 from deskwatch.server.status import service
 from deskwatch.server.status.schemas import BoardRow, Heartbeat, HeartbeatReply
@@ -42,10 +42,11 @@ def heartbeat(
 @router.get("/board")
 def board(user: UserDep, session: SessionDep, now: NowDep, settings: SettingsDep) -> list[BoardRow]:
     """Each visible agent's status and since when (offline after missed heartbeats)."""
-    agents = visible_agents(session, user=user)
+    agents = visible_agent_ids(session, user=user)
+    rows = service.board(session, agents=agents, now=now, offline_after_s=settings.offline_after_s)
     if user.role in OVERSEERS:
-        record(session, actor=user, action="read:board", subject=f"agents:{len(agents)}", now=now)
-    return service.board(session, agents=agents, now=now, offline_after_s=settings.offline_after_s)
+        record(session, actor=user, action="read:board", subject=f"agents:{len(rows)}", now=now)
+    return rows
 
 
 @router.get("/board/stream")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from deskwatch.server.devices.models import Device
@@ -45,36 +45,46 @@ def heartbeat(
     return changed
 
 
-def effective(row: AgentStatus | None, now: datetime, offline_after_s: float) -> BoardStatus:
-    if row is None or now - row.last_seen_at > timedelta(seconds=offline_after_s):
+def effective(
+    status: str | None, last_seen_at: datetime | None, now: datetime, offline_after_s: float
+) -> BoardStatus:
+    if status is None or last_seen_at is None:
         return "offline"
-    status: BoardStatus = row.status  # type: ignore[assignment]
-    return status
+    if now - last_seen_at > timedelta(seconds=offline_after_s):
+        return "offline"
+    return status  # type: ignore[return-value]
 
 
 def board(
-    session: Session, *, agents: list[User], now: datetime, offline_after_s: float
+    session: Session, *, agents: Select[int], now: datetime, offline_after_s: float
 ) -> list[BoardRow]:
-    ids = [a.id for a in agents]
-    rows = {
-        s.agent_id: s
-        for s in session.scalars(select(AgentStatus).where(AgentStatus.agent_id.in_(ids)))
-    }
+    """One row per agent id that ``agents`` selects: one joined query, no ORM objects."""
+    query = (
+        select(
+            User.id,
+            User.display_name,
+            User.team_id,
+            AgentStatus.status,
+            AgentStatus.since,
+            AgentStatus.last_seen_at,
+        )
+        .outerjoin(AgentStatus, AgentStatus.agent_id == User.id)
+        .where(User.id.in_(agents.scalar_subquery()))
+        .order_by(User.display_name)
+    )
     out = []
-    for agent in agents:
-        row = rows.get(agent.id)
-        status = effective(row, now, offline_after_s)
-        since = None if row is None else row.since
-        if status == "offline" and row is not None:
-            since = row.last_seen_at + timedelta(seconds=offline_after_s)
+    for agent_id, name, team_id, status, since, last_seen in session.execute(query):
+        state = effective(status, last_seen, now, offline_after_s)
+        if state == "offline" and last_seen is not None:
+            since = last_seen + timedelta(seconds=offline_after_s)
         out.append(
-            BoardRow(
-                agent_id=agent.id,
-                name=agent.display_name,
-                team_id=agent.team_id,
-                status=status,
+            BoardRow.model_construct(
+                agent_id=agent_id,
+                name=name,
+                team_id=team_id,
+                status=state,
                 since=since,
-                last_seen_at=None if row is None else row.last_seen_at,
+                last_seen_at=last_seen,
             )
         )
     return out

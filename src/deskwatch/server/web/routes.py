@@ -103,11 +103,11 @@ def board_page(
 ) -> Response:
     if user.role not in (Role.SUPERVISOR, Role.ADMIN):
         return RedirectResponse(home_of(user), status_code=303)
-    agents = orgs.visible_agents(session, user=user)
-    record(session, actor=user, action="read:board", subject=f"agents:{len(agents)}", now=now)
+    agents = orgs.visible_agent_ids(session, user=user)
     rows = status_service.board(
         session, agents=agents, now=now, offline_after_s=settings.offline_after_s
     )
+    record(session, actor=user, action="read:board", subject=f"agents:{len(rows)}", now=now)
     return page(request, "board.html", user, session, rows=rows)
 
 
