@@ -109,6 +109,7 @@ class DemoDevice:
         reply.raise_for_status()
         self.http.headers["authorization"] = f"Bearer {reply.json()['token']}"
         self.status, self.last_beat = "at_desk", 0.0
+        self.since: datetime | None = None  # when the current status began
 
     def send(self, events: list[Event]) -> None:
         if events:
@@ -136,7 +137,23 @@ def simulate(base_url: str, seeded: Seeded, stop: threading.Event) -> None:
     rng = random.Random(42)
     while not stop.wait(1.0):
         for device in devices[1:]:
-            device.beat(_next_status(device.status, rng))
+            _step(device, rng)
+
+
+def _step(device: DemoDevice, rng: random.Random) -> None:
+    """One second of a simulated agent: status changes, and the events they imply."""
+    now = datetime.now(UTC)
+    new = _next_status(device.status, rng)
+    if device.status == "away" and new != "away" and device.since is not None:
+        away_s = (now - device.since).total_seconds()
+        if away_s >= 30:  # the pipeline's default min_away_s
+            device.send([_past("away", device.since, away_s)])
+    if new == "at_desk" and rng.random() < 0.0005:
+        seconds = rng.uniform(3, 20)
+        device.send([_past("phone_in_use", now - timedelta(seconds=seconds), seconds)])
+    if new != device.status:
+        device.since = now
+    device.beat(new)
 
 
 def _next_status(status: str, rng: random.Random) -> str:
@@ -190,7 +207,6 @@ def _when_up(base_url: str, seeded: Seeded, stop: threading.Event) -> None:
 
 
 def _print_logins(logins: list[Login], url: str, db: Path) -> None:
-    print(f"deskwatch demo at {url}  (database {db})")
-    for login in logins[:3] + logins[3:5]:
+    print(f"deskwatch demo at {url}  (database {db}; Ctrl-C stops)")
+    for login in logins:
         print(f"  {login.role:<16} {login.username:<12} {login.password}")
-    print(f"  ... and {len(logins) - 5} more agents with their own passwords; Ctrl-C stops.")

@@ -1,0 +1,54 @@
+"""``deskwatch demo``, the README's main job: seeded, simulated, and the real pipeline."""
+
+from __future__ import annotations
+
+import re
+import socket
+import subprocess
+import sys
+import time
+from collections import Counter
+
+import httpx
+
+from deskwatch.server.probe import wait_until_up
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def test_demo_serves_a_working_board() -> None:
+    port = _free_port()
+    demo = subprocess.Popen(
+        [sys.executable, "-u", "-m", "deskwatch", "demo", "--port", str(port)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    try:
+        assert demo.stdout is not None
+        lines = [demo.stdout.readline() for _ in range(16)]
+        logins = dict(re.findall(r"^\s+supervisor\s+(\S+)\s+(\S+)$", "".join(lines), re.M))
+        assert len([line for line in lines if line.strip().startswith("agent ")]) == 12
+        base = f"http://127.0.0.1:{port}"
+        wait_until_up(f"{base}/login")
+        client = httpx.Client(base_url=base)
+        reply = client.post(
+            "/api/v1/auth/login", json={"username": "supervisor", "password": logins["supervisor"]}
+        )
+        assert reply.status_code == 200
+        deadline, statuses = time.monotonic() + 60, Counter[str]()
+        while time.monotonic() < deadline:
+            statuses = Counter(row["status"] for row in client.get("/api/v1/board").json())
+            if statuses["offline"] == 0:
+                break
+            time.sleep(1)
+        assert sum(statuses.values()) == 12 and statuses["offline"] == 0, statuses
+        teams = client.get("/api/v1/teams").json()
+        assert [t["name"] for t in teams] == ["Billing", "Support"]
+    finally:
+        demo.terminate()
+        demo.wait(timeout=20)
