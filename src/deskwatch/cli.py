@@ -255,3 +255,26 @@ def server(
         workers=workers,
         log_level="info",
     )
+
+
+audit_app = typer.Typer(no_args_is_help=True, add_completion=False, help="The audit log.")
+app.add_typer(audit_app, name="audit")
+
+
+@audit_app.command("verify")
+def audit_verify() -> None:
+    """Check the audit log's hash chain (DESKWATCH_DATABASE_URL); exit 1 if tampered."""
+    from deskwatch.server.audit.service import verify
+    from deskwatch.server.db import make_engine, session_factory
+    from deskwatch.server.settings import get_settings
+
+    try:
+        with session_factory(make_engine(get_settings().database_url))() as session:
+            result = verify(session)
+    except Exception as exc:  # unreachable database, no audit table
+        raise fail(f"cannot read the audit log: {exc}") from None
+    if result.intact:
+        out.print(f"audit log intact: {result.entries} entries")
+        return
+    err.print(f"audit log TAMPERED at entry {result.broken_at}: {result.reason}")
+    raise typer.Exit(1)

@@ -1,11 +1,14 @@
-"""Recording and reading the audit log."""
+"""Recording, reading and verifying the audit log: append-only and hash-chained."""
 
 from __future__ import annotations
 
-from datetime import datetime
+import hashlib
+import json
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from deskwatch.server.audit.models import AuditEntry
@@ -13,6 +16,23 @@ from deskwatch.server.orgs.models import Role, User
 
 # Reads by these roles of someone else's data are personal-data access worth recording.
 OVERSEERS = frozenset({Role.SUPERVISOR, Role.ADMIN, Role.PRIVACY_OFFICER})
+
+
+GENESIS = "0" * 64
+
+
+def entry_hash(prev_hash: str, entry: AuditEntry) -> str:
+    """SHA-256 of the previous hash and this entry's content, canonically serialised."""
+    content = {
+        "prev": prev_hash,
+        "at": entry.at.astimezone(UTC).isoformat(timespec="microseconds"),
+        "actor": entry.actor_id,
+        "action": entry.action,
+        "subject": entry.subject,
+        "detail": entry.detail,
+    }
+    canonical = json.dumps(content, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(canonical.encode()).hexdigest()
 
 
 def record(
@@ -24,15 +44,52 @@ def record(
     now: datetime,
     detail: dict[str, Any] | None = None,
 ) -> AuditEntry:
+    """Append an entry chained to the last one (appends are serialised)."""
+    _lock_chain(session)
+    last = session.scalar(select(AuditEntry.hash).order_by(AuditEntry.id.desc()).limit(1))
     entry = AuditEntry(
         at=now,
         actor_id=actor.id if actor else None,
         action=action,
         subject=subject,
         detail=detail or {},
+        prev_hash=last or GENESIS,
     )
+    entry.hash = entry_hash(entry.prev_hash, entry)
     session.add(entry)
+    session.flush()  # the next append in this transaction chains to it
     return entry
+
+
+def _lock_chain(session: Session) -> None:
+    """PostgreSQL: one appender at a time (SQLite's BEGIN IMMEDIATE already serialises)."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(hashtext('deskwatch_audit'))"))
+
+
+@dataclass(frozen=True)
+class Verification:
+    entries: int
+    broken_at: int | None = None
+    reason: str = ""
+
+    @property
+    def intact(self) -> bool:
+        return self.broken_at is None
+
+
+def verify(session: Session) -> Verification:
+    """Walk the chain: an edited entry breaks its own hash, a deleted one its successor's link."""
+    expected_prev, count = GENESIS, 0
+    query = select(AuditEntry).order_by(AuditEntry.id).execution_options(yield_per=1000)
+    for entry in session.scalars(query):
+        count += 1
+        if entry.prev_hash != expected_prev:
+            return Verification(count, entry.id, "the entry before it was deleted or changed")
+        if entry_hash(entry.prev_hash, entry) != entry.hash:
+            return Verification(count, entry.id, "its content was changed")
+        expected_prev = entry.hash
+    return Verification(count)
 
 
 def record_read(session: Session, *, reader: User, agent: User, what: str, now: datetime) -> None:
