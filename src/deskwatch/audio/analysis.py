@@ -17,6 +17,10 @@ FRAME_SAMPLES = SAMPLE_RATE * FRAME_MS // 1000
 SILENCE_DBFS = -100.0
 # The background floor is the level of the quietest tenth of a stretch's frames.
 _FLOOR_QUANTILE = 0.1
+# A speech frame must stand out of the steady floor (the VAD alone takes loud steady noise
+# for speech) and be audible at all (it also flags digital silence now and then).
+_SPEECH_OVER_FLOOR_DB = 6.0
+_SPEECH_MIN_DBFS = -55.0
 
 Samples = NDArray[np.int16]
 
@@ -49,20 +53,26 @@ class AudioAnalyser:
         """Levels and speech share of ``samples`` (16 kHz mono int16) starting at ``ts``."""
         n = samples.size // FRAME_SAMPLES
         frames = samples[: n * FRAME_SAMPLES].reshape(n, FRAME_SAMPLES)
-        speech = sum(self._vad.is_speech(f.tobytes(), SAMPLE_RATE) for f in frames)
-        energies = np.mean(np.square(frames, dtype=np.float64), axis=1) if n else np.zeros(0)
+        levels = _frame_dbfs(frames)
+        floor = float(np.quantile(levels, _FLOOR_QUANTILE)) if n else SILENCE_DBFS
+        loud_enough = max(_SPEECH_MIN_DBFS, floor + _SPEECH_OVER_FLOOR_DB)
+        speech = sum(
+            self._vad.is_speech(f.tobytes(), SAMPLE_RATE)
+            for f, level in zip(frames, levels, strict=True)
+            if level >= loud_enough
+        )
         return AudioObservation(
             ts=ts,
             duration_s=samples.size / SAMPLE_RATE,
             level_dbfs=level_dbfs(samples),
-            floor_dbfs=_floor_dbfs(energies),
+            floor_dbfs=floor,
             speech_ratio=speech / n if n else 0.0,
         )
 
 
-def _floor_dbfs(energies: NDArray[np.float64]) -> float:
-    if energies.size == 0:
-        return SILENCE_DBFS
-    quiet = float(np.quantile(energies, _FLOOR_QUANTILE))
-    rms = math.sqrt(quiet) / 32768.0
-    return max(SILENCE_DBFS, 20.0 * math.log10(rms)) if rms > 0 else SILENCE_DBFS
+def _frame_dbfs(frames: Samples) -> NDArray[np.float64]:
+    """dBFS level of each row of ``frames``, floored at -100."""
+    energy = np.mean(np.square(frames, dtype=np.float64), axis=1)
+    rms = np.sqrt(energy) / 32768.0
+    levels: NDArray[np.float64] = np.maximum(SILENCE_DBFS, 20.0 * np.log10(np.maximum(rms, 1e-10)))
+    return levels

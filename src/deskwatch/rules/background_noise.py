@@ -17,7 +17,7 @@ _FULL_CONFIDENCE_DB = 12.0
 
 
 class BackgroundNoiseConfig(RuleConfig):
-    min_level_dbfs: float = Field(default=-40.0, le=0)
+    min_level_dbfs: float = Field(default=-35.0, le=0)
     min_noise_s: float = Field(default=10.0, ge=0)
 
     @property
