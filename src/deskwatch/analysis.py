@@ -8,6 +8,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from types import FrameType
+from typing import TYPE_CHECKING
 
 from deskwatch.capture.frame import Frame
 from deskwatch.capture.source import FrameSource
@@ -15,6 +16,9 @@ from deskwatch.errors import SourceError
 from deskwatch.events.event import Event
 from deskwatch.perception.observation import Observation
 from deskwatch.pipeline import Pipeline
+
+if TYPE_CHECKING:
+    from deskwatch.audio.track import AudioTrack
 
 FrameHook = Callable[[Frame, Observation, list[Event]], None]
 
@@ -31,8 +35,15 @@ class Outcome:
     interrupted: bool = False
 
 
-def run(source: FrameSource, pipeline: Pipeline, on_frame: FrameHook | None = None) -> Outcome:
+def run(
+    source: FrameSource,
+    pipeline: Pipeline,
+    on_frame: FrameHook | None = None,
+    audio: AudioTrack | None = None,
+) -> Outcome:
     """Analyse every frame of ``source``; a source that breaks or Ctrl-C keeps what was found.
+
+    With ``audio``, each frame is paired with the audio stretch covering its source time.
 
     Ctrl-C stops after the current frame (a second one interrupts at once). Open events
     are ended at the last analysed frame in every case.
@@ -41,7 +52,8 @@ def run(source: FrameSource, pipeline: Pipeline, on_frame: FrameHook | None = No
     with _stop_on_sigint() as stop:
         try:
             for frame in source:
-                obs, events = pipeline.process(frame)
+                sound = audio.at(frame.ts) if audio is not None else None
+                obs, events = pipeline.process(frame, sound)
                 out.frames, out.last_ts = out.frames + 1, frame.ts
                 out.events.extend(e for e in events if not e.is_open)
                 if on_frame is not None:
@@ -55,6 +67,8 @@ def run(source: FrameSource, pipeline: Pipeline, on_frame: FrameHook | None = No
             out.interrupted = True
         finally:
             source.close()
+            if audio is not None:
+                audio.close()
     out.final = pipeline.finish()
     out.events.extend(out.final)
     return out

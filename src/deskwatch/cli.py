@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import sys
 from contextlib import ExitStack
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -28,11 +30,16 @@ from deskwatch.pipeline import Pipeline
 
 if TYPE_CHECKING:
     from deskwatch.annotate import Annotator
+    from deskwatch.audio import AudioTrack
+    from deskwatch.checks import SelfCheckResult
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
 app.add_typer(agent_app, name="agent")
 err = Console(stderr=True)
 out = Console()
+
+# Frames per second the self-check analyses (face detection and mesh on each).
+SELF_CHECK_FPS = 5.0
 
 PolicyOpt = Annotated[Path | None, typer.Option("--policy", help="policy TOML file")]
 
@@ -55,6 +62,10 @@ def analyze(
     as_json: Annotated[bool, typer.Option("--json", help="events as JSONL on stdout")] = False,
     observations: Annotated[Path | None, typer.Option(help="one JSON line per frame")] = None,
     annotate: Annotated[Path | None, typer.Option(help="write an annotated MP4")] = None,
+    audio: Annotated[
+        str | None,
+        typer.Option("--audio", help="room audio: a WAV or video file, or 'mic' (never stored)"),
+    ] = None,
 ) -> None:
     """Analyse a source and print the compliance events it contains."""
     if (source is None) == (not demo):
@@ -64,10 +75,11 @@ def analyze(
         if rate is not None:
             policy.analysis.fps = rate
         src = _open(source, demo, policy, fps)
+        track = _open_audio(audio)
     except DeskwatchError as exc:
         raise fail(str(exc)) from None
     try:
-        result = _run(src, policy, out_path, as_json, observations, annotate)
+        result = _run(src, policy, _Writes(out_path, as_json, observations, annotate), track)
     except DeskwatchError as exc:
         raise fail(str(exc)) from None
     _report(result, as_json)
@@ -112,22 +124,38 @@ class _Outputs:
                 sink.write_event(event)
 
 
+def _open_audio(spec: str | None) -> AudioTrack | None:
+    if spec is None:
+        return None
+    from deskwatch.audio import AudioAnalyser, AudioTrack, open_audio
+
+    analyser = AudioAnalyser()  # fails first, with the install hint, if the extra is missing
+    return AudioTrack(open_audio(spec), analyser)
+
+
+@dataclass(frozen=True)
+class _Writes:
+    """Where a run writes: events (file and/or stdout), observations, annotated video."""
+
+    out_path: Path | None
+    as_json: bool
+    observations: Path | None
+    annotate: Path | None
+
+
 def _run(
-    src: FrameSource,
-    policy: Policy,
-    out_path: Path | None,
-    as_json: bool,
-    observations: Path | None,
-    annotate: Path | None,
+    src: FrameSource, policy: Policy, writes: _Writes, audio: AudioTrack | None = None
 ) -> analysis.Outcome:
     with ExitStack() as stack:
-        outputs = _Outputs(stack, out_path, as_json)
-        if observations is not None:
-            outputs.observations = JsonLinesWriter(stack.enter_context(observations.open("w")))
-        if annotate is not None:
+        outputs = _Outputs(stack, writes.out_path, writes.as_json)
+        if writes.observations is not None:
+            observations = stack.enter_context(writes.observations.open("w"))
+            outputs.observations = JsonLinesWriter(observations)
+        if writes.annotate is not None:
             from deskwatch.annotate import Annotator
 
-            outputs.annotator = stack.enter_context(Annotator(annotate, policy.analysis.fps))
+            annotator = Annotator(writes.annotate, policy.analysis.fps)
+            outputs.annotator = stack.enter_context(annotator)
         pipeline = stack.enter_context(Pipeline(policy))
         progress = stack.enter_context(_progress(src))
         task = progress.add_task(src.name, total=src.duration_s)
@@ -136,7 +164,7 @@ def _run(
             outputs.frame(frame, obs, events)
             progress.update(task, completed=frame.ts)
 
-        result = analysis.run(src, pipeline, on_frame)
+        result = analysis.run(src, pipeline, on_frame, audio)
         outputs.ended(result.final)
         return result
 
@@ -173,6 +201,48 @@ def _report(result: analysis.Outcome, as_json: bool) -> None:
                 f"({event.duration_s or 0:.1f} s, peak {event.peak_confidence:.2f})",
                 highlight=False,
             )
+
+
+@app.command()
+def check(
+    source: Annotated[str, typer.Argument(help="camera:N, or a video for testing")] = "camera:0",
+    seconds: Annotated[float, typer.Option(help="how long to watch", min=1, max=60)] = 5.0,
+    as_json: Annotated[bool, typer.Option("--json", help="the result as JSON")] = False,
+) -> None:
+    """Pre-shift self-check of framing, light and focus; exit 0 on pass, 1 on fail."""
+    from deskwatch.checks import run_self_check
+
+    try:
+        src = open_source(source, SELF_CHECK_FPS)
+        try:
+            frames = list(itertools.takewhile(lambda f: f.ts < seconds, src))
+        finally:
+            src.close()
+    except DeskwatchError as exc:
+        raise fail(str(exc)) from None
+    if not frames:
+        raise fail(f"{source}: no frame to check")
+    result = run_self_check(frames)
+    if as_json:
+        out.print_json(json.dumps(result.to_dict()))
+    else:
+        _report_check(result)
+    raise typer.Exit(0 if result.passed else 1)
+
+
+def _report_check(result: SelfCheckResult) -> None:
+    n = result.numbers
+    out.print(
+        "[green]self-check passed[/green]" if result.passed else "[red]self-check failed[/red]"
+    )
+    out.print(
+        f"face found in {n.face_rate:.0%} of {n.frames} frames, {n.face_height:.0%} of the "
+        f"picture high; light on face {n.face_brightness:.0f}/255, background "
+        f"{n.background_brightness:.0f}/255; sharpness {n.sharpness:.3f}",
+        highlight=False,
+    )
+    for tip in result.tips:
+        out.print(f"  • {tip}", highlight=False)
 
 
 @app.command()

@@ -17,12 +17,14 @@ from deskwatch.events.event import Event
 from deskwatch.gating import Gate
 from deskwatch.perception.base import Detector
 from deskwatch.perception.fusion import fuse
-from deskwatch.perception.observation import Observation
+from deskwatch.perception.observation import AudioObservation, Observation
 from deskwatch.perception.quiet import native_stderr_silenced
 from deskwatch.rules import Rule, build_rules
 
 # Order matters: hands use the face; objects use the hands.
 STAGE_ORDER = ("camera_health", "face", "face_mesh", "hands", "objects")
+# Evidence key on events recorded after a failed self-check.
+LOW_CONFIDENCE = "low_confidence"
 
 
 @dataclass
@@ -54,8 +56,11 @@ class Pipeline:
         *,
         origin: datetime | None = None,
         detectors: list[Detector] | None = None,
+        low_confidence: bool = False,
     ) -> None:
         self.policy = policy
+        # Set after a failed self-check: every event then says reviewers should doubt it.
+        self.low_confidence = low_confidence
         # Small per-frame image operations cost more CPU in thread hand-offs than they save.
         cv2.setNumThreads(1)
         with native_stderr_silenced():
@@ -66,19 +71,21 @@ class Pipeline:
         self._prev: Observation | None = None
         self._last_ts: float | None = None
 
-    def process(self, frame: Frame) -> tuple[Observation, list[Event]]:
-        """Analyse one frame; frames must come in increasing time."""
+    def process(
+        self, frame: Frame, audio: AudioObservation | None = None
+    ) -> tuple[Observation, list[Event]]:
+        """Analyse one frame (and the room audio around it); frames come in increasing time."""
         if self._last_ts is not None and frame.ts <= self._last_ts:
             raise ValueError(f"frame time {frame.ts} is not after {self._last_ts}")
         self._last_ts = frame.ts
-        obs = self.observe(frame)
+        obs = self.observe(frame, audio)
         events = [e for rule in self.rules for e in rule.update(obs, frame.ts)]
-        return obs, events
+        return obs, self._marked(events)
 
-    def observe(self, frame: Frame) -> Observation:
+    def observe(self, frame: Frame, audio: AudioObservation | None = None) -> Observation:
         """Perception and fusion only."""
         prev = self._prev
-        obs = Observation(frame.ts, frame.index, frame.width, frame.height)
+        obs = Observation(frame.ts, frame.index, frame.width, frame.height, audio=audio)
         with self._timed("gate"):
             obs.motion = self.gate.measure(frame, prev)
         for det in self.detectors:
@@ -101,7 +108,15 @@ class Pipeline:
     def finish(self) -> list[Event]:
         """End every open event at the last frame's time."""
         ts = self._last_ts or 0.0
-        return [e for rule in self.rules for e in rule.flush(ts)]
+        return self._marked([e for rule in self.rules for e in rule.flush(ts)])
+
+    def _marked(self, events: list[Event]) -> list[Event]:
+        """With ``low_confidence``, events carry ``low_confidence=1.0`` in their evidence."""
+        if not self.low_confidence:
+            return events
+        return [
+            e.model_copy(update={"evidence": {**e.evidence, LOW_CONFIDENCE: 1.0}}) for e in events
+        ]
 
     def _timed(self, stage: str) -> _Timer:
         return _Timer(self.stats.setdefault(stage, StageStats()))

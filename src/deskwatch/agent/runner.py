@@ -81,6 +81,8 @@ class AgentRunner:
         self.state = AgentState()
         self.source: FrameSource | None = None
         self.pipeline: Pipeline | None = None
+        # Set after a failed pre-shift self-check: events then carry low_confidence=1.0.
+        self.low_confidence = False
         self._frames: Iterator[Frame] | None = None
         self._opened_at = 0.0
         self._camera_attempt = 0
@@ -181,7 +183,8 @@ class AgentRunner:
             return
         self._opened_at, self._camera_attempt = time.monotonic(), 0
         self.state.status, self.state.source_note = "at_desk", f"watching {self.source.name}"
-        self.pipeline = Pipeline(policy, origin=datetime.now(UTC))
+        origin = datetime.now(UTC)
+        self.pipeline = Pipeline(policy, origin=origin, low_confidence=self.low_confidence)
         self.heartbeat.wake.set()
 
     def _camera_problem(self, why: str) -> None:

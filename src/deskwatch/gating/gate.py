@@ -27,7 +27,8 @@ class Gate:
 
     Face detection and camera health run on every analysed frame. Face mesh, hands and
     objects run only when a face is present and something moved near it (objects also
-    when hands are up), while a cue they feed is live, or at the forced full check every
+    when hands are up), while a cue they feed is live (face mesh also while speech is
+    heard), or at the forced full check every
     ``full_check_every_s`` seconds, so a still scene is still verified. Without a face,
     only the object detector (a person detector) runs, and only on motion.
     """
@@ -63,7 +64,8 @@ class Gate:
             return key == "objects" and obs.motion.fraction > self._config.motion_threshold
         moved = obs.motion.near_face > self._config.face_motion_threshold
         if key == "face_mesh":
-            return moved or prev is None or prev.head is None
+            # Speech in the room: the other_voice rule needs to see whether the mouth moves.
+            return moved or prev is None or prev.head is None or _speech(obs)
         if key == "hands":
             return moved or _live_cue(prev)
         if key == "objects":
@@ -82,6 +84,10 @@ def _share_near(moved: NDArray[np.bool_], face: Box | None, scale: float) -> flo
     y2 = int((face.y2 + down * face.height) * scale) + 1
     region = moved[y1:y2, x1:x2]
     return float(region.mean()) if region.size else 0.0
+
+
+def _speech(obs: Observation) -> bool:
+    return obs.audio is not None and obs.audio.speech_ratio > 0
 
 
 def _live_cue(prev: Observation | None) -> bool:

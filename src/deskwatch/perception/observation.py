@@ -105,6 +105,22 @@ class ObjectConcepts:
 
 
 @dataclass(frozen=True, slots=True)
+class AudioObservation:
+    """Room audio over one analysed stretch (about a second): levels and a ratio, no sound.
+
+    ``level_dbfs`` is the RMS level of the whole stretch, ``floor_dbfs`` the level of its
+    quietest tenth (the steady background under any speech), ``speech_ratio`` the share of
+    30 ms frames the voice-activity detector marked as speech.
+    """
+
+    ts: float  # source seconds at the start of the stretch
+    duration_s: float
+    level_dbfs: float
+    floor_dbfs: float
+    speech_ratio: float
+
+
+@dataclass(frozen=True, slots=True)
 class Cues:
     """Fused evidence for the behaviour rules, each with its own confidence."""
 
@@ -135,6 +151,7 @@ class Observation:
     hands: HandCues | None = None
     objects: ObjectConcepts | None = None
     cues: Cues = field(default_factory=Cues)
+    audio: AudioObservation | None = None
     stages: list[str] = field(default_factory=list)
 
     @property

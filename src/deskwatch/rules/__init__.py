@@ -9,13 +9,24 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from deskwatch.events.event import EventType
-from deskwatch.rules import away, camera, eating, extra_person, looking_away, phone
+from deskwatch.rules import (
+    away,
+    background_noise,
+    camera,
+    eating,
+    extra_person,
+    looking_away,
+    other_voice,
+    phone,
+)
 from deskwatch.rules.away import AwayConfig
+from deskwatch.rules.background_noise import BackgroundNoiseConfig
 from deskwatch.rules.base import Rule, RuleConfig, SignalFn, SustainedRule
 from deskwatch.rules.camera import CameraObstructedConfig
 from deskwatch.rules.eating import EatingConfig
 from deskwatch.rules.extra_person import ExtraPersonConfig
 from deskwatch.rules.looking_away import LookingAwayConfig
+from deskwatch.rules.other_voice import OtherVoiceConfig
 from deskwatch.rules.phone import PhoneConfig
 
 
@@ -30,6 +41,8 @@ class RulesConfig(BaseModel):
     camera_obstructed: CameraObstructedConfig = Field(default_factory=CameraObstructedConfig)
     looking_away: LookingAwayConfig = Field(default_factory=LookingAwayConfig)
     eating_drinking: EatingConfig = Field(default_factory=EatingConfig)
+    background_noise: BackgroundNoiseConfig = Field(default_factory=BackgroundNoiseConfig)
+    other_voice: OtherVoiceConfig = Field(default_factory=OtherVoiceConfig)
 
 
 _SIGNALS: dict[str, Callable[[Any], SignalFn]] = {
@@ -39,6 +52,8 @@ _SIGNALS: dict[str, Callable[[Any], SignalFn]] = {
     "camera_obstructed": camera.make_signal,
     "looking_away": looking_away.make_signal,
     "eating_drinking": eating.make_signal,
+    "background_noise": background_noise.make_signal,
+    "other_voice": other_voice.make_signal,
 }
 
 
