@@ -95,6 +95,9 @@ def run(
     max_backoff_s: Annotated[float, typer.Option(help="longest wait between retries")] = 60.0,
     heartbeat_s: Annotated[float, typer.Option(help="seconds between heartbeats")] = 30.0,
     capacity: Annotated[int, typer.Option(help="outbox size bound")] = DEFAULT_CAPACITY,
+    self_check: Annotated[
+        bool, typer.Option("--self-check", help="pre-shift camera and light check at start")
+    ] = False,
     directory: DirOpt = None,
 ) -> None:
     """Watch the camera (or --source FILE), keep every event, send them to the server."""
@@ -124,6 +127,7 @@ def run(
         heartbeat_s=heartbeat_s,
         capacity=capacity,
         page_port=None if page_port < 0 else page_port,
+        self_check=self_check,
     )
     runner = AgentRunner(config, where, options, DeviceClient(config.server_url, config.token))
     _stop_on_signals(runner)
@@ -142,6 +146,13 @@ def _stop_on_signals(runner: object) -> None:
 
     signal.signal(signal.SIGINT, handler)
     signal.signal(signal.SIGTERM, handler)
+
+
+@agent_app.command()
+def check(directory: DirOpt = None) -> None:
+    """Ask the running agent for a camera and light self-check (see the local page)."""
+    Control(state_dir(directory)).request_check()
+    out.print("self-check requested: the result and tips appear on your local page")
 
 
 @agent_app.command()

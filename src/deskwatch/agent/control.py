@@ -10,6 +10,7 @@ from pathlib import Path
 from deskwatch.agent.config import ensure_dir, write_private
 
 CONTROL = "control.json"
+CHECK_REQUEST = "self_check.request"
 
 
 @dataclass(frozen=True)
@@ -28,6 +29,7 @@ class Control:
 
     def __init__(self, directory: Path) -> None:
         self.path = ensure_dir(directory) / CONTROL
+        self.check_path = directory / CHECK_REQUEST
         self._cache: tuple[tuple[int, int], PauseState] | None = None
 
     def state(self) -> PauseState:
@@ -55,6 +57,18 @@ class Control:
 
     def resume(self) -> PauseState:
         return self._write(PauseState(False))
+
+    def request_check(self) -> None:
+        """Ask the running agent for a self-check (from the CLI or the worker's page)."""
+        write_private(self.check_path, str(time.time()))
+
+    def take_check_request(self) -> bool:
+        """True once per request."""
+        try:
+            self.check_path.unlink()
+        except FileNotFoundError:
+            return False
+        return True
 
     def _write(self, state: PauseState) -> PauseState:
         write_private(self.path, json.dumps({"paused": state.paused, "since": state.since}))

@@ -73,6 +73,7 @@ class LocalPage:
             "policy": {"version": policy.version, "note": policy.note},
             "last_sent": dict(r.client.last_sent),
             "recent_events": list(r.state.recent_events),
+            "self_check": dict(r.state.self_check),
             "my_data": f"{r.config.server_url.rstrip('/')}/api/v1/agents/"
             f"{r.config.agent_id}/events",
         }
@@ -106,7 +107,22 @@ class LocalPage:
             policy=esc(f"v{s['policy']['version']} ({s['policy']['note']})"),
             sent=sent,
             my_data=esc(s["my_data"]),
+            check=_check_summary(s["self_check"]),
         )
+
+
+def _check_summary(result: dict[str, Any]) -> str:
+    """The last self-check in plain words, with its tips."""
+    if not result:
+        return "<p>Not run yet.</p>"
+    verdict = "passed" if result.get("passed") else "did not pass"
+    tips = "".join(f"<li>{html.escape(str(t))}</li>" for t in result.get("tips", []))
+    note = (
+        ""
+        if result.get("passed")
+        else "<p>Until a check passes, your events are marked low-confidence for reviewers.</p>"
+    )
+    return f"<p>The last check <b>{verdict}</b>.</p><ul>{tips}</ul>{note}"
 
 
 def _pretty(body: str) -> str:
@@ -136,7 +152,7 @@ class _Handler(BaseHTTPRequestHandler):
         return self._send(404, "text/plain", "not found")
 
     def do_POST(self) -> None:
-        if not self._host_ok() or self.path not in ("/pause", "/resume"):
+        if not self._host_ok() or self.path not in ("/pause", "/resume", "/check"):
             return self._send(403, "text/plain", "refused")
         length = min(int(self.headers.get("content-length") or 0), 4096)
         form = parse_qs(self.rfile.read(length).decode(errors="replace"))
@@ -144,7 +160,10 @@ class _Handler(BaseHTTPRequestHandler):
         if not secrets.compare_digest(token, self.page.token):
             return self._send(403, "text/plain", "bad or missing token")
         control = self.page.runner.control
-        control.pause() if self.path == "/pause" else control.resume()
+        if self.path == "/check":
+            control.request_check()
+        else:
+            control.pause() if self.path == "/pause" else control.resume()
         self.page.runner.heartbeat.wake.set()
         self.send_response(303)
         self.send_header("location", "/")
@@ -173,6 +192,9 @@ _PAGE = """<!doctype html>
 <button style="font-size: 1.3em">{label}</button></form>
 <p>No reason is asked. While paused the camera is off and nothing is analysed; the server
 only learns that you are paused and for how long.</p>
+<h2>Camera and light self-check</h2>{check}
+<form method="post" action="/check"><input type="hidden" name="token" value="{token}">
+<button>Run self-check</button></form>
 <h2>Detectors</h2>
 <table border="1" cellpadding="4"><tr><th>detector</th><th>on/off</th><th>last value</th></tr>
 {rows}</table>

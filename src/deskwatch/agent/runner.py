@@ -20,6 +20,7 @@ from deskwatch.agent.outbox import DEFAULT_CAPACITY, Outbox
 from deskwatch.agent.policy import PolicyKeeper
 from deskwatch.capture.frame import Frame
 from deskwatch.capture.source import FrameSource, open_source
+from deskwatch.checks.selfcheck import run_self_check
 from deskwatch.errors import SourceError
 from deskwatch.events.event import Event
 from deskwatch.perception.observation import Observation
@@ -46,6 +47,8 @@ class RunOptions:
     heartbeat_s: float = HEARTBEAT_S
     capacity: int = DEFAULT_CAPACITY
     page_port: int | None = 8765
+    self_check: bool = False  # run the pre-shift self-check when the camera first opens
+    check_seconds: float = 5.0
 
 
 @dataclass
@@ -57,6 +60,7 @@ class AgentState:
     detectors: dict[str, dict[str, str]] = field(default_factory=dict)
     frames: int = 0
     recent_events: deque[str] = field(default_factory=lambda: deque(maxlen=10))
+    self_check: dict[str, object] = field(default_factory=dict)  # the last result
     open_types: set[str] = field(default_factory=set)
 
 
@@ -83,6 +87,8 @@ class AgentRunner:
         self.pipeline: Pipeline | None = None
         # Set after a failed pre-shift self-check: events then carry low_confidence=1.0.
         self.low_confidence = False
+        self._check_pending = options.self_check
+        self._origin = datetime.now(UTC)
         self._frames: Iterator[Frame] | None = None
         self._opened_at = 0.0
         self._camera_attempt = 0
@@ -158,6 +164,9 @@ class AgentRunner:
         if self._frames is None:
             self._open()
             return
+        if self._check_pending or self.control.take_check_request():
+            self._self_check()
+            return
         self._next_frame()
 
     def _paused(self) -> None:
@@ -183,9 +192,41 @@ class AgentRunner:
             return
         self._opened_at, self._camera_attempt = time.monotonic(), 0
         self.state.status, self.state.source_note = "at_desk", f"watching {self.source.name}"
-        origin = datetime.now(UTC)
-        self.pipeline = Pipeline(policy, origin=origin, low_confidence=self.low_confidence)
+        self._origin = datetime.now(UTC)
+        self._new_pipeline()
         self.heartbeat.wake.set()
+
+    def _new_pipeline(self) -> None:
+        policy = self.policy.current.policy
+        self.pipeline = Pipeline(policy, origin=self._origin, low_confidence=self.low_confidence)
+
+    def _self_check(self) -> None:
+        """Framing, light, focus and detector checks on the next few seconds of frames.
+
+        One ``self_check`` event (numbers only) goes to the server; after a failed check the
+        worker's events carry ``low_confidence=1.0`` for reviewers, until a check passes.
+        """
+        assert self._frames is not None
+        self._check_pending = False
+        frames: list[Frame] = []
+        try:
+            while not frames or frames[-1].ts - frames[0].ts < self.opts.check_seconds:
+                frames.append(next(self._frames))
+                self._pace(frames[-1])
+        except (StopIteration, SourceError) as exc:
+            self._check_pending = True  # try again once the camera is back
+            self._camera_problem(f"self-check interrupted: {exc or 'end of source'}")
+            return
+        result = run_self_check(frames)
+        now = datetime.now(UTC)
+        event = result.to_event().model_copy(update={"started_at": now, "ended_at": now})
+        self.outbox.put([event])
+        self.uploader.wake.set()
+        self.state.self_check = result.to_dict()
+        self.low_confidence = not result.passed
+        self._end_pipeline()
+        self._new_pipeline()
+        log.info("self-check %s: %s", "passed" if result.passed else "failed", result.tips)
 
     def _camera_problem(self, why: str) -> None:
         self._end_pipeline()
@@ -209,12 +250,16 @@ class AgentRunner:
         except SourceError as exc:
             self._camera_problem(str(exc))
             return
+        self._pace(frame)
+        obs, events = self.pipeline.process(frame)
+        self._record(obs, events)
+
+    def _pace(self, frame: Frame) -> None:
+        """With ``realtime``, a file plays at its own speed, like a camera."""
         if self.opts.realtime:
             ahead = self._opened_at + frame.ts - time.monotonic()
             if ahead > 0:
                 self.stop.wait(ahead)
-        obs, events = self.pipeline.process(frame)
-        self._record(obs, events)
 
     def _record(self, obs: Observation, events: list[Event]) -> None:
         self.state.frames += 1
