@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -25,17 +26,29 @@ PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 PASSWORD = "correct horse battery"
 
 
-def _postgres_engine(schema: str) -> Engine:
+def _admin(sql: str) -> None:
     admin = make_engine(PG_URL)
     try:
         with admin.begin() as conn:
-            conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
-            conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    except Exception as exc:  # pragma: no cover - only when PostgreSQL is down
-        pytest.skip(f"PostgreSQL at 127.0.0.1:5432 unreachable: {exc}")
+            conn.execute(text(sql))
     finally:
         admin.dispose()
-    return make_engine(f"{PG_URL}?options=-csearch_path%3D{schema}")
+
+
+@contextmanager
+def postgres_schema(prefix: str) -> Iterator[Engine]:
+    """An engine on a fresh PostgreSQL schema, dropped afterwards (skip if unreachable)."""
+    schema = f"{prefix}_{uuid.uuid4().hex[:8]}"
+    try:
+        _admin(f'CREATE SCHEMA "{schema}"')
+    except Exception as exc:  # pragma: no cover - only when PostgreSQL is down
+        pytest.skip(f"PostgreSQL at 127.0.0.1:5432 unreachable: {exc}")
+    engine = make_engine(f"{PG_URL}?options=-csearch_path%3D{schema}")
+    try:
+        yield engine
+    finally:
+        engine.dispose()
+        _admin(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
 
 
 @pytest.fixture(scope="session", params=["sqlite", "postgresql"])
@@ -44,13 +57,14 @@ def engine(
 ) -> Iterator[Engine]:
     """A migrated database, once per backend per test session."""
     if request.param == "sqlite":
-        path = tmp_path_factory.mktemp("db") / "deskwatch.db"
-        eng = make_engine(f"sqlite:///{path}")
-    else:
-        eng = _postgres_engine(f"dw_test_{uuid.uuid4().hex[:8]}")
-    upgrade(eng)
-    yield eng
-    eng.dispose()
+        eng = make_engine(f"sqlite:///{tmp_path_factory.mktemp('db') / 'deskwatch.db'}")
+        upgrade(eng)
+        yield eng
+        eng.dispose()
+        return
+    with postgres_schema("dw_test") as eng:
+        upgrade(eng)
+        yield eng
 
 
 class Clock:

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import time
-import uuid
 from pathlib import Path
 
+from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from deskwatch.server.db import make_engine, session_factory
 from deskwatch.server.status.live import Changes
-from tests.server.conftest import _postgres_engine
+from tests.server.conftest import postgres_schema
 
 
 def _wait_for(changes: Changes, value: int, timeout_s: float = 5.0) -> bool:
@@ -46,7 +46,11 @@ def test_sqlite_signal_fires_after_commit_only(tmp_path: Path) -> None:
 
 
 def test_postgresql_notify_reaches_another_process_listener() -> None:
-    engine = _postgres_engine(f"dw_live_{uuid.uuid4().hex[:8]}")
+    with postgres_schema("dw_live") as engine:
+        _notify_across(engine)
+
+
+def _notify_across(engine: Engine) -> None:
     writer, listener = Changes(engine), Changes(engine)  # two "worker processes"
     try:
         time.sleep(0.5)  # let both LISTEN

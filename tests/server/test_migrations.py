@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from pathlib import Path
 
 from sqlalchemy import inspect
@@ -10,7 +9,7 @@ from sqlalchemy import inspect
 from deskwatch.server.db import make_engine
 from deskwatch.server.migrate import upgrade
 from deskwatch.server.models import Base
-from tests.server.conftest import _postgres_engine
+from tests.server.conftest import postgres_schema
 
 
 def _check(url_engine: object) -> None:
@@ -34,5 +33,5 @@ def test_sqlite_from_empty(tmp_path: Path) -> None:
 
 
 def test_postgresql_from_empty() -> None:
-    engine = _postgres_engine(f"dw_mig_{uuid.uuid4().hex[:8]}")
-    _check(engine)
+    with postgres_schema("dw_mig") as engine:
+        _check(engine)
