@@ -8,6 +8,7 @@ import subprocess
 import sys
 import time
 from collections import Counter
+from pathlib import Path
 
 import httpx
 
@@ -20,12 +21,12 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def test_demo_serves_a_working_board() -> None:
+def test_demo_serves_a_working_board(tmp_path: Path) -> None:
     port = _free_port()
     demo = subprocess.Popen(
         [sys.executable, "-u", "-m", "deskwatch", "demo", "--port", str(port)],
         stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
+        stderr=(log := (tmp_path / "demo.log").open("w")),
         text=True,
     )
     try:
@@ -46,7 +47,9 @@ def test_demo_serves_a_working_board() -> None:
             if statuses["offline"] == 0:
                 break
             time.sleep(1)
-        assert sum(statuses.values()) == 12 and statuses["offline"] == 0, statuses
+        log.flush()
+        why = (tmp_path / "demo.log").read_text()[-3000:]
+        assert sum(statuses.values()) == 12 and statuses["offline"] == 0, (statuses, why)
         teams = client.get("/api/v1/teams").json()
         assert [t["name"] for t in teams] == ["Billing", "Support"]
     finally:

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import logging
 import random
 import secrets
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -24,6 +26,8 @@ from deskwatch.server.orgs.models import Role, User
 from deskwatch.server.orgs.service import create_site, create_team, create_user
 from deskwatch.server.probe import wait_until_up
 from deskwatch.server.status.models import StatusChange
+
+log = logging.getLogger(__name__)
 
 AGENTS = [
     "Amira Haddad",
@@ -129,15 +133,38 @@ def _past(kind: str, at: datetime, seconds: float) -> Event:
 
 
 def simulate(base_url: str, seeded: Seeded, stop: threading.Event) -> None:
-    """Eleven simulated agents; the first agent's PC runs the real pipeline instead."""
-    devices = [DemoDevice(base_url, code, f"pc-{i:02d}") for i, code in enumerate(seeded.codes)]
+    """Eleven simulated agents; the first agent's PC runs the real pipeline instead.
+
+    Like a real agent, a simulated one survives a failed request and carries on.
+    """
+    devices = [
+        _enrolled(base_url, code, f"pc-{i:02d}", stop) for i, code in enumerate(seeded.codes)
+    ]
     for device, morning in zip(devices, seeded.mornings, strict=True):
-        device.send([_past(kind, at, secs) for kind, at, secs in morning])
+        _safely(device.send, [_past(kind, at, secs) for kind, at, secs in morning])
     threading.Thread(target=real_pipeline, args=(devices[0], stop), daemon=True).start()
     rng = random.Random(42)
     while not stop.wait(1.0):
         for device in devices[1:]:
-            _step(device, rng)
+            _safely(_step, device, rng)
+
+
+def _enrolled(base_url: str, code: str, hostname: str, stop: threading.Event) -> DemoDevice:
+    while True:
+        try:
+            return DemoDevice(base_url, code, hostname)
+        except httpx.HTTPError as exc:
+            log.warning("demo device %s: enrolment failed (%s), retrying", hostname, exc)
+            if stop.wait(1.0):
+                raise
+
+
+def _safely(action: Callable[..., None], *args: Any) -> None:
+    """A failed request (or anything else) is logged; the simulated PC carries on."""
+    try:
+        action(*args)
+    except Exception:
+        log.exception("demo device: request failed (will carry on)")
 
 
 def _step(device: DemoDevice, rng: random.Random) -> None:
@@ -173,9 +200,9 @@ def real_pipeline(device: DemoDevice, stop: threading.Event) -> None:
                 if stop.wait(max(0.0, frame.ts - (time.monotonic() - started))):
                     return
                 obs, events = pipeline.process(frame)
-                device.send(events)
-                device.beat("at_desk" if obs.face_count else "away")
-            device.send(pipeline.finish())
+                _safely(device.send, events)
+                _safely(device.beat, "at_desk" if obs.face_count else "away")
+            _safely(device.send, pipeline.finish())
 
 
 def run_demo(host: str = "127.0.0.1", port: int = 8000, db_path: Path | None = None) -> None:
@@ -202,8 +229,11 @@ def run_demo(host: str = "127.0.0.1", port: int = 8000, db_path: Path | None = N
 
 
 def _when_up(base_url: str, seeded: Seeded, stop: threading.Event) -> None:
-    wait_until_up(f"{base_url}/login")
-    simulate(base_url, seeded, stop)
+    try:
+        wait_until_up(f"{base_url}/login", timeout_s=120)
+        simulate(base_url, seeded, stop)
+    except Exception:
+        log.exception("demo: the simulated devices stopped")
 
 
 def _print_logins(logins: list[Login], url: str, db: Path) -> None:
