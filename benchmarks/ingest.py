@@ -30,6 +30,7 @@ from deskwatch.server.devices.models import Device
 from deskwatch.server.migrate import upgrade
 from deskwatch.server.orgs.models import Role, Site, Team, User, team_supervisors
 from deskwatch.server.probe import wait_until_up
+from deskwatch.server.status.models import AgentStatus
 
 PG = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 PASSWORD = "benchmark password"
@@ -78,6 +79,11 @@ def prepare(schema: str, devices: int) -> tuple[str, list[str]]:
             for i in range(devices)
         ]
         ids = conn.execute(insert(User).returning(User.id), agents).scalars().all()
+        # Devices that are already heartbeating: the steady state the target is about.
+        conn.execute(
+            insert(AgentStatus),
+            [{"agent_id": a, "status": "at_desk", "since": now, "last_seen_at": now} for a in ids],
+        )
         conn.execute(
             insert(Device),
             [

@@ -29,6 +29,16 @@ class VersionCache:
     def __init__(self, ttl_s: float = 5.0) -> None:
         self._ttl = timedelta(seconds=ttl_s)
         self._seen: dict[int | None, tuple[datetime, int]] = {}
+        self._teams: dict[int, tuple[datetime, int | None]] = {}
+
+    def for_agent(self, session: Session, *, agent_id: int, now: datetime) -> int:
+        """The policy version of the agent's team (the agent's team is cached likewise)."""
+        hit = self._teams.get(agent_id)
+        if hit is None or now - hit[0] >= self._ttl:
+            team_id = session.scalar(select(User.team_id).where(User.id == agent_id))
+            hit = (now, team_id)
+            self._teams[agent_id] = hit
+        return self.version(session, team_id=hit[1], now=now)
 
     def version(self, session: Session, *, team_id: int | None, now: datetime) -> int:
         hit = self._seen.get(team_id)

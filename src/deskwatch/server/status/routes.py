@@ -7,11 +7,9 @@ from collections.abc import AsyncIterator
 
 from fastapi import APIRouter, HTTPException, Request, status
 from fastapi.responses import StreamingResponse
-from sqlalchemy import select
 
 from deskwatch.server.audit.service import OVERSEERS, record
 from deskwatch.server.deps import DeviceDep, NowDep, SessionDep, SettingsDep, UserDep
-from deskwatch.server.orgs.models import User
 from deskwatch.server.orgs.service import visible_agent_ids
 from deskwatch.server.policies.service import VersionCache
 from deskwatch.server.status import service
@@ -34,9 +32,10 @@ def heartbeat(
     )
     if changed:
         request.app.state.changes.publish(session)
-    team_id = session.scalar(select(User.team_id).where(User.id == device.agent_id))
     cache: VersionCache = request.app.state.policy_versions
-    return HeartbeatReply(policy_version=cache.version(session, team_id=team_id, now=now))
+    return HeartbeatReply(
+        policy_version=cache.for_agent(session, agent_id=device.agent_id, now=now)
+    )
 
 
 @router.get("/board")

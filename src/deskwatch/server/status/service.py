@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, select, update
 from sqlalchemy.orm import Session
 
 from deskwatch.server.devices.models import Device
@@ -25,6 +25,10 @@ def heartbeat(
     """
     if device.last_seen_at is None or now - device.last_seen_at > DEVICE_SEEN_RESOLUTION:
         device.last_seen_at = now  # per device, minute resolution is enough: fewer writes
+    if _unchanged(
+        session, agent_id=device.agent_id, beat=beat, now=now, offline_after_s=offline_after_s
+    ):
+        return False
     current = session.get(AgentStatus, device.agent_id, with_for_update=True)
     if current is None:
         current = AgentStatus(agent_id=device.agent_id, status=beat.status, since=now)
@@ -43,6 +47,24 @@ def heartbeat(
     if changed:
         session.add(StatusChange(agent_id=device.agent_id, status=beat.status, at=now))
     return changed
+
+
+def _unchanged(
+    session: Session, *, agent_id: int, beat: Heartbeat, now: datetime, offline_after_s: float
+) -> bool:
+    """The common heartbeat: same status, still online. One UPDATE; False means full path."""
+    online_since = now - timedelta(seconds=offline_after_s)
+    result = session.execute(
+        update(AgentStatus)
+        .where(
+            AgentStatus.agent_id == agent_id,
+            AgentStatus.status == beat.status,
+            AgentStatus.last_seen_at >= online_since,
+        )
+        .values(last_seen_at=now, paused_for_s=beat.paused_for_s)
+        .execution_options(synchronize_session=False)
+    )
+    return bool(getattr(result, "rowcount", 0) == 1)
 
 
 def effective(
