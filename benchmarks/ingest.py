@@ -9,11 +9,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
-import socket
 import statistics
-import subprocess
-import sys
+import tempfile
 import time
 import uuid
 from dataclasses import dataclass
@@ -23,13 +20,13 @@ from typing import Any
 
 import httpx
 from sqlalchemy import insert, text
+from tests.server_process import ServerProcess
 
 from deskwatch.server.auth.security import hash_password, token_hash
 from deskwatch.server.db import make_engine
 from deskwatch.server.devices.models import Device
 from deskwatch.server.migrate import upgrade
 from deskwatch.server.orgs.models import Role, Site, Team, User, team_supervisors
-from deskwatch.server.probe import wait_until_up
 from deskwatch.server.status.models import AgentStatus
 
 PG = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
@@ -99,39 +96,6 @@ def prepare(schema: str, devices: int) -> tuple[str, list[str]]:
         )
     engine.dispose()
     return url, tokens
-
-
-def start_server(url: str, folder: Path, workers: int) -> tuple[subprocess.Popen[bytes], str]:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    env = {
-        **os.environ,
-        "DESKWATCH_DATABASE_URL": url,
-        "DESKWATCH_SECRET_KEY_FILE": str(folder / "key"),
-    }
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "deskwatch",
-            "server",
-            "--port",
-            str(port),
-            "--workers",
-            str(workers),
-        ],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        wait_until_up(f"{base}/login", timeout_s=30)
-    except RuntimeError as exc:
-        proc.kill()
-        raise SystemExit(str(exc)) from None
-    return proc, base
 
 
 def batch(n: int, at: datetime) -> dict[str, Any]:
@@ -249,7 +213,9 @@ def main() -> None:
     args = parser.parse_args()
     schema = f"bench_{uuid.uuid4().hex[:8]}"
     url, tokens = prepare(schema, args.devices)
-    proc, base = start_server(url, Path("/tmp"), args.workers)
+    server = ServerProcess(url, Path(tempfile.mkdtemp(prefix="deskwatch-bench-")), args.workers)
+    server.start()
+    base = server.url
     print(f"server: {args.workers} worker process(es) on PostgreSQL, load from this process")
     try:
         rate = asyncio.run(ingest_rate(base, tokens, args.batches, 1000, clients=4))
@@ -267,11 +233,7 @@ def main() -> None:
             f"board for {args.devices:,} agents: JSON {api_ms:.0f} ms, HTML page {page_ms:.0f} ms"
         )
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        server.stop()
         admin = make_engine(PG)
         with admin.begin() as conn:
             conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))

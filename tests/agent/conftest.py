@@ -3,15 +3,12 @@ standing in for the camera, and a recording reverse proxy. Only 127.0.0.1 traffi
 
 from __future__ import annotations
 
-import os
-import signal
-import socket
 import subprocess
 import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -29,60 +26,18 @@ from deskwatch.server.events.models import EventRecord
 from deskwatch.server.migrate import upgrade
 from deskwatch.server.orgs.models import Role
 from deskwatch.server.orgs.service import create_site, create_team, create_user
-
-LOCAL = "127.0.0.1"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind((LOCAL, 0))
-        return int(s.getsockname()[1])
+from tests.server_process import LOCAL, ServerProcess
 
 
-@dataclass
-class Server:
-    """``deskwatch server`` in its own process; stop() and start() keep port and database."""
+class Server(ServerProcess):
+    """The agent tests' server: SQLite next to ``db_path``; stop() and start() keep both."""
 
-    db_path: Path
-    port: int = field(default_factory=free_port)
-    proc: subprocess.Popen[bytes] | None = None
-
-    @property
-    def url(self) -> str:
-        return f"http://{LOCAL}:{self.port}"
+    def __init__(self, db_path: Path) -> None:
+        super().__init__(f"sqlite:///{db_path}", db_path.parent)
 
     @property
     def db_url(self) -> str:
-        return f"sqlite:///{self.db_path}"
-
-    def start(self) -> None:
-        env = {
-            **os.environ,
-            "DESKWATCH_DATABASE_URL": self.db_url,
-            "DESKWATCH_SECRET_KEY": "test",
-            "DESKWATCH_SECRET_KEY_FILE": str(self.db_path.with_suffix(".secret")),
-        }
-        cmd = [sys.executable, "-m", "deskwatch", "server", "--port", str(self.port)]
-        log = self.db_path.with_suffix(".log").open("ab")
-        self.proc = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT)
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(self.url + "/api/openapi.json", timeout=1).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                time.sleep(0.1)
-        raise RuntimeError("server did not start")
-
-    def stop(self) -> None:
-        if self.proc is not None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-            self.proc = None
+        return self.database_url
 
     def code(self) -> str:
         """A fresh enrolment code for the seeded agent."""

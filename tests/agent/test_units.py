@@ -23,7 +23,7 @@ from deskwatch.cli import app
 from deskwatch.events.event import Event
 from deskwatch.transport.client import DeviceClient
 from deskwatch.transport.uploader import Backoff
-from tests.agent.conftest import free_port
+from tests.server_process import free_port
 
 NOW = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
 

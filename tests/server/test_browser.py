@@ -2,11 +2,7 @@
 
 from __future__ import annotations
 
-import os
 import re
-import socket
-import subprocess
-import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -21,7 +17,7 @@ from deskwatch.server.devices.service import create_code
 from deskwatch.server.migrate import upgrade
 from deskwatch.server.orgs.models import Role
 from deskwatch.server.orgs.service import create_site, create_team, create_user
-from deskwatch.server.probe import wait_until_up
+from tests.server_process import ServerProcess
 
 CHROMIUM = Path("/usr/bin/chromium")
 pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian chromium not installed")
@@ -34,12 +30,6 @@ class Site:
     agent_a: int
     agent_b: int
     code_a: str
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def _seed(url: str) -> tuple[int, int, str]:
@@ -70,23 +60,10 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     folder = tmp_path_factory.mktemp("browser")
     db = f"sqlite:///{folder / 'server.db'}"
     agent_a, agent_b, code = _seed(db)
-    port = _free_port()
-    env = {
-        **os.environ,
-        "DESKWATCH_DATABASE_URL": db,
-        "DESKWATCH_SECRET_KEY_FILE": str(folder / "key"),
-    }
-    server = subprocess.Popen(
-        [sys.executable, "-m", "deskwatch", "server", "--port", str(port)],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
-    url = f"http://127.0.0.1:{port}"
-    wait_until_up(f"{url}/login")
-    yield Site(url, agent_a, agent_b, code)
-    server.terminate()
-    server.wait(timeout=10)
+    server = ServerProcess(db, folder)
+    server.start()
+    yield Site(server.url, agent_a, agent_b, code)
+    server.stop()
 
 
 @pytest.fixture

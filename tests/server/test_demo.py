@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import socket
 import subprocess
 import sys
 import time
@@ -13,16 +12,11 @@ from pathlib import Path
 import httpx
 
 from deskwatch.server.probe import wait_until_up
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+from tests.server_process import free_port
 
 
 def test_demo_serves_a_working_board(tmp_path: Path) -> None:
-    port = _free_port()
+    port = free_port()
     demo = subprocess.Popen(
         [sys.executable, "-u", "-m", "deskwatch", "demo", "--port", str(port)],
         stdout=subprocess.PIPE,
