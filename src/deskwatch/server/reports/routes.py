@@ -4,10 +4,8 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Response
 
-from deskwatch.server.audit.service import record_read
 from deskwatch.server.deps import DayDep, NowDep, OverseerDep, SessionDep, SettingsDep, UserDep
 from deskwatch.server.orgs.models import User
-from deskwatch.server.orgs.service import agent_for
 from deskwatch.server.reports import service
 from deskwatch.server.reports.schemas import TeamReport, Timeline
 
@@ -23,10 +21,13 @@ def timeline(
     now: NowDep,
     settings: SettingsDep,
 ) -> Timeline:
-    agent = agent_for(session, user=user, agent_id=agent_id)
-    record_read(session, reader=user, agent=agent, what="timeline", now=now)
-    return service.timeline(
-        session, agent=agent, day=day, now=now, offline_after_s=settings.offline_after_s
+    return service.timeline_for(
+        session,
+        user=user,
+        agent_id=agent_id,
+        day=day,
+        now=now,
+        offline_after_s=settings.offline_after_s,
     )
 
 

@@ -10,12 +10,12 @@ from datetime import UTC, date, datetime, time, timedelta
 
 from sqlalchemy.orm import Session
 
-from deskwatch.server.audit.service import OVERSEERS, record
+from deskwatch.server.audit.service import OVERSEERS, record, record_read
 from deskwatch.server.events.models import EventRecord
 from deskwatch.server.events.schemas import EventOut
 from deskwatch.server.events.service import events_between
 from deskwatch.server.orgs.models import Team, User
-from deskwatch.server.orgs.service import team_for, visible_agents
+from deskwatch.server.orgs.service import agent_for, team_for, visible_agents
 from deskwatch.server.reports.schemas import AgentReport, Segment, TeamReport, Timeline
 from deskwatch.server.status.models import AgentStatus
 from deskwatch.server.status.service import changes_between
@@ -74,6 +74,21 @@ def timeline(
         ),
         events=[EventOut.model_validate(e) for e in events],
     )
+
+
+def timeline_for(
+    session: Session,
+    *,
+    user: User,
+    agent_id: int,
+    day: date,
+    now: datetime,
+    offline_after_s: float,
+) -> Timeline:
+    """The day of an agent ``user`` may see (NotFoundError otherwise); the read is audited."""
+    agent = agent_for(session, user=user, agent_id=agent_id)
+    record_read(session, reader=user, agent=agent, what="timeline", now=now)
+    return timeline(session, agent=agent, day=day, now=now, offline_after_s=offline_after_s)
 
 
 def team_report(

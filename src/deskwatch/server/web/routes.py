@@ -12,7 +12,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from sqlalchemy import select
 
-from deskwatch.server.audit.service import OVERSEERS, entries, record, record_read
+from deskwatch.server.audit.service import OVERSEERS, entries, record
 from deskwatch.server.auth.routes import log_in
 from deskwatch.server.auth.security import same
 from deskwatch.server.deps import DayDep, NowDep, SessionDep, SettingsDep
@@ -121,10 +121,13 @@ def timeline_page(
     now: NowDep,
     settings: SettingsDep,
 ) -> HTMLResponse:
-    agent = orgs.agent_for(session, user=user, agent_id=agent_id)
-    record_read(session, reader=user, agent=agent, what="timeline", now=now)
-    tl = reports.timeline(
-        session, agent=agent, day=day, now=now, offline_after_s=settings.offline_after_s
+    tl = reports.timeline_for(
+        session,
+        user=user,
+        agent_id=agent_id,
+        day=day,
+        now=now,
+        offline_after_s=settings.offline_after_s,
     )
     start = reports.day_bounds(day)[0]
     segments = [
