@@ -6,18 +6,26 @@ from deskwatch.server.devices.models import Device, EnrolmentCode
 from deskwatch.server.events.models import EventRecord
 from deskwatch.server.orgs.models import Role, Site, Team, User, team_supervisors
 from deskwatch.server.policies.models import PolicyVersion
+from deskwatch.server.privacy.models import CategorySetting, DataRequest, Objection
+from deskwatch.server.reviews.models import EventComment
+from deskwatch.server.snapshots.models import Snapshot
 from deskwatch.server.status.models import AgentStatus, StatusChange
 
 __all__ = [
     "AgentStatus",
     "AuditEntry",
     "Base",
+    "CategorySetting",
+    "DataRequest",
     "Device",
     "EnrolmentCode",
+    "EventComment",
     "EventRecord",
+    "Objection",
     "PolicyVersion",
     "Role",
     "Site",
+    "Snapshot",
     "StatusChange",
     "Team",
     "User",

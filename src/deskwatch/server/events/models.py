@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, Float, ForeignKey, Index, String
+from sqlalchemy import JSON, Float, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from deskwatch.server.db import Base, UTCDateTime
@@ -28,6 +28,12 @@ class EventRecord(Base):
     evidence: Mapped[dict[str, float]] = mapped_column(JSON)
     received_at: Mapped[datetime] = mapped_column(UTCDateTime())
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    # Human review (GDPR Art. 22): none | pending | confirmed | rejected.
+    review: Mapped[str] = mapped_column(String(10), default="none", index=True)
+    disputed: Mapped[bool] = mapped_column(default=False)
+    reviewed_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    reviewed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    review_note: Mapped[str] = mapped_column(Text, default="")
 
     @property
     def duration_s(self) -> float | None:

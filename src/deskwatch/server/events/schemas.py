@@ -45,3 +45,6 @@ class EventOut(BaseModel):
     peak_confidence: float
     evidence: dict[str, float]
     received_at: datetime
+    review: str = "none"
+    disputed: bool = False
+    review_note: str = ""

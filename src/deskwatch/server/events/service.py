@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
+from deskwatch.privacy.categories import REVIEWED_TYPES
 from deskwatch.server.devices.models import Device
 from deskwatch.server.errors import InvalidError
 from deskwatch.server.events.models import EventRecord
@@ -63,6 +64,9 @@ def _row(device: Device, event: DeviceEvent, now: datetime) -> dict[str, object]
         "evidence": dict(event.evidence),
         "received_at": now,
         "updated_at": now,
+        "review": "pending" if event.type in REVIEWED_TYPES else "none",
+        "disputed": False,
+        "review_note": "",
     }
 
 

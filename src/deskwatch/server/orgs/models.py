@@ -40,6 +40,8 @@ class Team(Base):
     site_id: Mapped[int] = mapped_column(ForeignKey("sites.id"))
     name: Mapped[str] = mapped_column(String(200))
     supervisors: Mapped[list[User]] = relationship(secondary=team_supervisors)
+    # Bumped when the team's monitoring categories change; agents then re-fetch.
+    privacy_rev: Mapped[int] = mapped_column(default=0)
 
 
 class User(Base):
@@ -53,3 +55,5 @@ class User(Base):
     team_id: Mapped[int | None] = mapped_column(ForeignKey("teams.id"), index=True)
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    # Bumped when the worker's objections change; their agent then re-fetches.
+    privacy_rev: Mapped[int] = mapped_column(default=0)

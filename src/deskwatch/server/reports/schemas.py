@@ -32,7 +32,8 @@ class AgentReport(BaseModel):
     name: str
     seconds: dict[str, float]
     adherence: float
-    events: dict[str, int]
+    events: dict[str, int]  # confirmed by a reviewer where review is needed (GDPR Art. 22)
+    awaiting_review: int = 0  # events not counted: pending (or rejected: never counted)
 
 
 class TeamReport(BaseModel):

@@ -10,6 +10,7 @@ from datetime import UTC, date, datetime, time, timedelta
 
 from sqlalchemy.orm import Session
 
+from deskwatch.privacy.categories import REVIEWED_TYPES
 from deskwatch.server.audit.service import OVERSEERS, record, record_read
 from deskwatch.server.events.models import EventRecord
 from deskwatch.server.events.schemas import EventOut
@@ -105,8 +106,12 @@ def team_report(
     start, end = day_bounds(day)
     events = events_between(session, agent_ids=[a.id for a in agents], start=start, end=end)
     counts: dict[int, Counter[str]] = {a.id: Counter() for a in agents}
+    awaiting: Counter[int] = Counter()
     for event in events:
-        counts[event.agent_id][event.type] += 1
+        if event.type not in REVIEWED_TYPES or event.review == "confirmed":
+            counts[event.agent_id][event.type] += 1
+        elif event.review == "pending":
+            awaiting[event.agent_id] += 1
     rows = []
     for agent in agents:
         seconds: dict[str, float] = {}
@@ -122,6 +127,7 @@ def team_report(
                 seconds={k: round(v, 1) for k, v in seconds.items()},
                 adherence=round(min(1.0, at_desk / scheduled_s), 4) if scheduled_s else 0.0,
                 events=dict(counts[agent.id]),
+                awaiting_review=awaiting[agent.id],
             )
         )
     return TeamReport(

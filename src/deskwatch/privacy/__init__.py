@@ -1,0 +1,1 @@
+"""Monitoring categories and their enforcement."""

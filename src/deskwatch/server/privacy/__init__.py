@@ -1,0 +1,1 @@
+"""Preference centre, objections, worker self-service and data-subject requests."""

@@ -1,0 +1,215 @@
+"""The preference centre (per-team categories), objections, and data-subject requests."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from deskwatch.privacy.categories import (
+    CATEGORIES,
+    LEGAL_BASIS_WORDS,
+    SNAPSHOT_CATEGORIES,
+    Category,
+)
+from deskwatch.server.audit.service import record
+from deskwatch.server.errors import InvalidError, NotFoundError, RefusedError
+from deskwatch.server.events.models import EventRecord
+from deskwatch.server.orgs.models import Team, User
+from deskwatch.server.privacy.models import CategorySetting, DataRequest, Objection
+from deskwatch.server.privacy.schemas import (
+    CategoryIn,
+    CategoryView,
+    MyCategory,
+    RequestIn,
+    RequestUpdate,
+)
+from deskwatch.server.reviews.models import EventComment
+from deskwatch.server.snapshots.models import Snapshot
+from deskwatch.server.status.models import AgentStatus, StatusChange
+
+
+def _view(cat: Category, row: CategorySetting | None) -> CategoryView:
+    basis = row.legal_basis if row else cat.legal_basis
+    return CategoryView(
+        key=cat.key,
+        title=cat.title,
+        purpose=row.purpose if row else cat.purpose,
+        event_types=list(cat.event_types),
+        legal_basis=basis,
+        legal_basis_words=LEGAL_BASIS_WORDS[basis],
+        retention_days=row.retention_days if row else cat.retention_days,
+        enabled=row.enabled if row else cat.default_on,
+        may_object=row.may_object if row else cat.may_object,
+        snapshot=row.snapshot if row else False,
+    )
+
+
+def team_categories(session: Session, *, team_id: int | None) -> list[CategoryView]:
+    """Every category as the team has it (the catalogue's defaults where unchanged)."""
+    rows: dict[str, CategorySetting] = {}
+    if team_id is not None:
+        query = select(CategorySetting).where(CategorySetting.team_id == team_id)
+        rows = {r.category: r for r in session.scalars(query)}
+    return [_view(cat, rows.get(key)) for key, cat in CATEGORIES.items()]
+
+
+def set_category(
+    session: Session, *, team: Team, key: str, change: CategoryIn, actor: User, now: datetime
+) -> CategoryView:
+    """Change one category of a team (audited); agents pick it up at their next heartbeat."""
+    if key not in CATEGORIES:
+        raise NotFoundError(f"no category {key!r}")
+    current = next(c for c in team_categories(session, team_id=team.id) if c.key == key)
+    merged = current.model_copy(update=change.model_dump(exclude_none=True))
+    _check(key, merged)
+    row = session.scalar(
+        select(CategorySetting).where(
+            CategorySetting.team_id == team.id, CategorySetting.category == key
+        )
+    )
+    if row is None:
+        row = CategorySetting(team_id=team.id, category=key)
+        session.add(row)
+    for field in ("enabled", "purpose", "legal_basis", "retention_days", "may_object", "snapshot"):
+        setattr(row, field, getattr(merged, field))
+    row.updated_by, row.updated_at = actor.id, now
+    team.privacy_rev += 1
+    detail = change.model_dump(exclude_none=True)
+    record(
+        session,
+        actor=actor,
+        action="category:changed",
+        subject=f"team:{team.id}:{key}",
+        now=now,
+        detail=detail,
+    )
+    return _view(CATEGORIES[key], row)
+
+
+def _check(key: str, view: CategoryView) -> None:
+    if key == "identity" and view.legal_basis != "consent":
+        raise InvalidError("legal_basis: biometric identity checks need explicit consent")
+    if key == "identity" and not view.may_object:
+        raise InvalidError("may_object: consent to biometrics can always be withdrawn")
+    if view.snapshot and key not in SNAPSHOT_CATEGORIES:
+        raise InvalidError(f"snapshot: not available for {key!r}")
+
+
+def objections(session: Session, *, agent_id: int) -> set[str]:
+    query = select(Objection.category).where(Objection.agent_id == agent_id)
+    return set(session.scalars(query))
+
+
+def my_categories(session: Session, *, agent: User) -> list[MyCategory]:
+    """The worker's categories, each with whether they object to it."""
+    mine = objections(session, agent_id=agent.id)
+    return [
+        MyCategory(**c.model_dump(), objected=c.key in mine)
+        for c in team_categories(session, team_id=agent.team_id)
+    ]
+
+
+def set_objection(
+    session: Session, *, agent: User, key: str, objected: bool, now: datetime
+) -> list[MyCategory]:
+    """Object to (or withdraw the objection to) a category the worker may object to."""
+    view = next((c for c in my_categories(session, agent=agent) if c.key == key), None)
+    if view is None:
+        raise NotFoundError(f"no category {key!r}")
+    if objected and not view.may_object:
+        raise RefusedError(f"{view.title}: your employer does not offer an objection here")
+    if objected != view.objected:
+        if objected:
+            session.add(Objection(agent_id=agent.id, category=key, created_at=now))
+        else:
+            session.execute(
+                delete(Objection).where(Objection.agent_id == agent.id, Objection.category == key)
+            )
+        agent.privacy_rev += 1
+        action = "objection:made" if objected else "objection:withdrawn"
+        record(session, actor=agent, action=action, subject=f"agent:{agent.id}:{key}", now=now)
+    session.flush()
+    return my_categories(session, agent=agent)
+
+
+def categories_off(categories: list[MyCategory]) -> list[str]:
+    """Categories whose detectors the worker's agent must not run."""
+    return [c.key for c in categories if not c.enabled or c.objected]
+
+
+# --- data-subject requests -----------------------------------------------------------
+def create_request(session: Session, *, agent: User, body: RequestIn, now: datetime) -> DataRequest:
+    row = DataRequest(
+        agent_id=agent.id,
+        kind=body.kind,
+        body=body.body,
+        status="open",
+        response="",
+        created_at=now,
+        updated_at=now,
+    )
+    session.add(row)
+    session.flush()
+    record(
+        session,
+        actor=agent,
+        action=f"request:{body.kind}",
+        subject=f"agent:{agent.id}",
+        now=now,
+        detail={"request": row.id},
+    )
+    return row
+
+
+def requests_of(session: Session, *, agent_id: int | None = None) -> list[DataRequest]:
+    """One worker's requests, or (None) the privacy officer's whole queue."""
+    query = select(DataRequest).order_by(DataRequest.id.desc())
+    if agent_id is not None:
+        query = query.where(DataRequest.agent_id == agent_id)
+    return list(session.scalars(query))
+
+
+def update_request(
+    session: Session, *, request_id: int, change: RequestUpdate, officer: User, now: datetime
+) -> DataRequest:
+    """Move a request on; an erasure marked done erases the worker's monitoring data."""
+    row = session.get(DataRequest, request_id)
+    if row is None:
+        raise NotFoundError(f"no request {request_id}")
+    if row.status in ("done", "refused"):
+        raise RefusedError(f"request {request_id} is already {row.status}")
+    row.status, row.response = change.status, change.response
+    row.handled_by, row.updated_at = officer.id, now
+    erased = (
+        erase(session, agent_id=row.agent_id)
+        if row.kind == "erasure" and change.status == "done"
+        else {}
+    )
+    record(
+        session,
+        actor=officer,
+        action=f"request:{change.status}",
+        subject=f"agent:{row.agent_id}",
+        now=now,
+        detail={"request": row.id, **erased},
+    )
+    return row
+
+
+def erase(session: Session, *, agent_id: int) -> dict[str, int]:
+    """Delete everything monitoring recorded about a worker (the audit log is kept: it is
+    the record of who did what, with its own retention). Returns counts per table."""
+    events = select(EventRecord.id).where(EventRecord.agent_id == agent_id).scalar_subquery()
+    counts = {}
+    for name, stmt in (
+        ("comments", delete(EventComment).where(EventComment.event_id.in_(events))),
+        ("snapshots", delete(Snapshot).where(Snapshot.agent_id == agent_id)),
+        ("events", delete(EventRecord).where(EventRecord.agent_id == agent_id)),
+        ("status_changes", delete(StatusChange).where(StatusChange.agent_id == agent_id)),
+        ("status", delete(AgentStatus).where(AgentStatus.agent_id == agent_id)),
+    ):
+        result = session.execute(stmt.execution_options(synchronize_session=False))
+        counts[name] = int(getattr(result, "rowcount", 0))
+    return counts

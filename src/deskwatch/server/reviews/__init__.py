@@ -1,0 +1,1 @@
+"""Comments, disputes and the human review of events (GDPR Art. 22)."""

@@ -1,0 +1,136 @@
+"""Workers comment on and dispute events; supervisors confirm or reject them (GDPR Art. 22)."""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import datetime
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from deskwatch.server.audit.service import record
+from deskwatch.server.errors import NotFoundError, RefusedError
+from deskwatch.server.events.models import EventRecord
+from deskwatch.server.events.schemas import EventOut
+from deskwatch.server.orgs.models import Role, User
+from deskwatch.server.orgs.service import agent_for, visible_agent_ids
+from deskwatch.server.reviews.models import EventComment
+from deskwatch.server.reviews.schemas import (
+    CommentIn,
+    CommentOut,
+    DetectorAccuracy,
+    QueueItem,
+    ReviewIn,
+)
+
+
+def visible_event(session: Session, *, user: User, event_id: str) -> EventRecord:
+    """The event if ``user`` may see its agent; NotFoundError otherwise (no existence leak)."""
+    event = session.get(EventRecord, event_id)
+    if event is None:
+        raise NotFoundError(f"no event {event_id}")
+    agent_for(session, user=user, agent_id=event.agent_id)
+    return event
+
+
+def comment(
+    session: Session, *, user: User, event_id: str, body: CommentIn, now: datetime
+) -> EventComment:
+    """The worker's own comment or dispute; a dispute sends the event (back) to review."""
+    event = visible_event(session, user=user, event_id=event_id)
+    if event.agent_id != user.id:
+        raise RefusedError("only the worker the event is about can comment on or dispute it")
+    row = EventComment(
+        event_id=event.id, author_id=user.id, kind=body.kind, body=body.body, created_at=now
+    )
+    session.add(row)
+    if body.kind == "dispute":
+        event.disputed = True
+        if event.review != "rejected":
+            event.review = "pending"
+        record(session, actor=user, action="event:disputed", subject=f"event:{event.id}", now=now)
+    session.flush()
+    return row
+
+
+def comments_on(session: Session, *, event_ids: list[str]) -> dict[str, list[CommentOut]]:
+    out: dict[str, list[CommentOut]] = {i: [] for i in event_ids}
+    query = (
+        select(EventComment)
+        .where(EventComment.event_id.in_(event_ids))
+        .order_by(EventComment.created_at, EventComment.id)
+    )
+    for row in session.scalars(query):
+        out[row.event_id].append(CommentOut.model_validate(row))
+    return out
+
+
+def review(
+    session: Session, *, reviewer: User, event_id: str, decision: ReviewIn, now: datetime
+) -> EventRecord:
+    """Confirm or reject a pending event of an agent the reviewer oversees (audited)."""
+    if reviewer.role not in (Role.SUPERVISOR, Role.ADMIN):
+        raise RefusedError("only supervisors and admins review events")
+    event = visible_event(session, user=reviewer, event_id=event_id)
+    if event.agent_id == reviewer.id:
+        raise RefusedError("nobody reviews their own events")
+    if event.review != "pending":
+        raise RefusedError(f"event {event_id} is not waiting for review ({event.review})")
+    event.review, event.review_note = decision.decision, decision.note
+    event.reviewed_by, event.reviewed_at = reviewer.id, now
+    record(
+        session,
+        actor=reviewer,
+        action=f"review:{decision.decision}",
+        subject=f"agent:{event.agent_id}",
+        now=now,
+        detail={"event": event.id, "type": event.type},
+    )
+    return event
+
+
+def queue(session: Session, *, user: User, limit: int = 200) -> list[QueueItem]:
+    """Pending events of the agents ``user`` oversees, disputed first, oldest first."""
+    agents = visible_agent_ids(session, user=user).where(User.id != user.id)
+    query = (
+        select(EventRecord, User.display_name)
+        .join(User, User.id == EventRecord.agent_id)
+        .where(EventRecord.review == "pending", EventRecord.agent_id.in_(agents.scalar_subquery()))
+        .order_by(EventRecord.disputed.desc(), EventRecord.started_at)
+        .limit(limit)
+    )
+    rows = list(session.execute(query))
+    notes = comments_on(session, event_ids=[e.id for e, _ in rows])
+    return [
+        QueueItem(event=EventOut.model_validate(e), agent_name=name, comments=notes[e.id])
+        for e, name in rows
+    ]
+
+
+def accuracy(session: Session) -> list[DetectorAccuracy]:
+    """Dispute and rejection rates per event type: the detectors' accuracy as people see it."""
+    query = select(
+        EventRecord.type, EventRecord.review, EventRecord.disputed, func.count()
+    ).group_by(EventRecord.type, EventRecord.review, EventRecord.disputed)
+    total, disputed, review = Counter[str](), Counter[str](), Counter[tuple[str, str]]()
+    for kind, state, was_disputed, n in session.execute(query):
+        total[kind] += n
+        disputed[kind] += n if was_disputed else 0
+        review[(kind, state)] += n
+    out = []
+    for kind in sorted(total):
+        confirmed, rejected = review[(kind, "confirmed")], review[(kind, "rejected")]
+        out.append(
+            DetectorAccuracy(
+                type=kind,
+                total=total[kind],
+                disputed=disputed[kind],
+                confirmed=confirmed,
+                rejected=rejected,
+                dispute_rate=round(disputed[kind] / total[kind], 4),
+                rejection_rate=round(rejected / (confirmed + rejected), 4)
+                if confirmed + rejected
+                else 0.0,
+            )
+        )
+    return out
