@@ -38,13 +38,13 @@ class Heartbeat:
     def send_once(self) -> None:
         body = self.beat()
         try:
-            version = self.client.heartbeat(body)
+            versions = self.client.heartbeat(body)
         except TransportError as exc:
             self.last_error = str(exc)
             log.info("heartbeat not delivered: %s", exc)
             return
         self.sent, self.last_error = self.sent + 1, None
-        if version != self.policy.current.version:
+        if not self.policy.is_current(versions):
             self.policy.refresh()
 
     def run(self, stop: threading.Event) -> None:

@@ -26,7 +26,9 @@ from deskwatch.server.migrate import upgrade
 from deskwatch.server.orgs.routes import router as orgs_router
 from deskwatch.server.policies.routes import router as policies_router
 from deskwatch.server.policies.service import VersionCache
+from deskwatch.server.privacy.routes import router as privacy_router
 from deskwatch.server.reports.routes import router as reports_router
+from deskwatch.server.reviews.routes import router as reviews_router
 from deskwatch.server.settings import Settings
 from deskwatch.server.status.live import Changes
 from deskwatch.server.status.routes import router as status_router
@@ -42,6 +44,8 @@ ROUTERS = (
     reports_router,
     audit_router,
     orgs_router,
+    privacy_router,
+    reviews_router,
     web_router,
     admin_web_router,
 )

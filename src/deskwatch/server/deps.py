@@ -90,6 +90,8 @@ PolicyReaderDep = Annotated[
     User, Depends(require(Role.ADMIN, Role.PRIVACY_OFFICER, Role.SUPERVISOR))
 ]
 AuditReaderDep = Annotated[User, Depends(require(Role.ADMIN, Role.PRIVACY_OFFICER))]
+AgentDep = Annotated[User, Depends(require(Role.AGENT))]
+PrivacyOfficerDep = Annotated[User, Depends(require(Role.PRIVACY_OFFICER))]
 
 
 def day_param(day: date | None = None, *, now: NowDep) -> date:

@@ -10,6 +10,7 @@ from typing import Any
 import httpx
 
 from deskwatch.errors import DeskwatchError
+from deskwatch.privacy.worker import WorkerPrivacy
 
 DEFAULT_TIMEOUT = httpx.Timeout(10.0, connect=5.0)
 
@@ -53,6 +54,19 @@ class IngestReply:
     updated: int
 
 
+@dataclass(frozen=True)
+class Versions:
+    policy_version: int
+    privacy_rev: int
+
+
+@dataclass(frozen=True)
+class FetchedPolicy:
+    version: int
+    toml: str
+    privacy: WorkerPrivacy | None  # None from a server without privacy settings
+
+
 class DeviceClient:
     """One device talking to one server. ``last_sent`` keeps the exact JSON of the last
     request per kind ("events", "heartbeat") for the worker's transparency page."""
@@ -76,15 +90,22 @@ class DeviceClient:
         data = self._call("POST", "/api/v1/events", {"events": events}, kind="events")
         return IngestReply(int(data["new"]), int(data["duplicates"]), int(data["updated"]))
 
-    def heartbeat(self, beat: dict[str, object]) -> int:
-        """Send a heartbeat; returns the team's current policy version."""
-        return int(
-            self._call("POST", "/api/v1/heartbeat", beat, kind="heartbeat")["policy_version"]
-        )
+    def heartbeat(self, beat: dict[str, object]) -> Versions:
+        """Send a heartbeat; returns the team's policy version and the privacy revision."""
+        data = self._call("POST", "/api/v1/heartbeat", beat, kind="heartbeat")
+        return Versions(int(data["policy_version"]), int(data.get("privacy_rev", 0)))
 
-    def policy(self) -> tuple[int, str]:
+    def policy(self) -> FetchedPolicy:
         data = self._call("GET", "/api/v1/policy")
-        return int(data["version"]), str(data["toml"])
+        try:
+            privacy = data.get("privacy")
+            return FetchedPolicy(
+                int(data["version"]),
+                str(data["toml"]),
+                None if privacy is None else WorkerPrivacy.model_validate(privacy),
+            )
+        except (KeyError, ValueError) as exc:  # pydantic's ValidationError is a ValueError
+            raise ServerError(f"malformed policy reply: {exc}") from None
 
     def _call(
         self, method: str, path: str, body: dict[str, Any] | None = None, kind: str = ""

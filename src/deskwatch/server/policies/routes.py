@@ -9,15 +9,20 @@ from deskwatch.server.errors import NotFoundError
 from deskwatch.server.orgs.models import Role, Team, User
 from deskwatch.server.orgs.service import team_for
 from deskwatch.server.policies import service
-from deskwatch.server.policies.schemas import PolicyIn, PolicyOut
+from deskwatch.server.policies.schemas import DevicePolicyOut, PolicyIn, PolicyOut
+from deskwatch.server.privacy.service import device_privacy
 
 router = APIRouter(prefix="/api/v1", tags=["policies"])
 
 
 @router.get("/policy")
-def device_policy(device: DeviceDep, session: SessionDep) -> PolicyOut:
+def device_policy(device: DeviceDep, session: SessionDep) -> DevicePolicyOut:
     agent = session.get(User, device.agent_id)
-    return service.current(session, team_id=agent.team_id if agent else None)
+    if agent is None:
+        raise NotFoundError("the device's agent no longer exists")
+    policy = service.current(session, team_id=agent.team_id)
+    privacy = device_privacy(session, agent=agent)
+    return DevicePolicyOut(version=policy.version, toml=policy.toml, privacy=privacy)
 
 
 @router.get("/teams/{team_id}/policy")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import select
@@ -14,31 +15,40 @@ from deskwatch.server.errors import InvalidError
 from deskwatch.server.orgs.models import User
 from deskwatch.server.policies.models import PolicyVersion
 from deskwatch.server.policies.schemas import PolicyOut
+from deskwatch.server.privacy.service import team_and_rev
 
 # Version 1 of every team's policy is the built-in default (an empty TOML).
 DEFAULT = PolicyOut(version=1, toml="")
 
 
+@dataclass(frozen=True)
+class AgentVersions:
+    """What a heartbeat reply tells a device: re-fetch the policy when either grows."""
+
+    policy_version: int
+    privacy_rev: int
+
+
 class VersionCache:
     """Each team's current policy version, re-read at most every ``ttl_s`` seconds.
 
-    Heartbeats answer with the version; devices re-fetch the policy when it changes, so a
-    new version reaches them within ``ttl_s`` plus one heartbeat.
+    Heartbeats answer with the version (and the worker's privacy revision); devices
+    re-fetch the policy when it changes, so a new version reaches them within ``ttl_s``
+    plus one heartbeat.
     """
 
     def __init__(self, ttl_s: float = 5.0) -> None:
         self._ttl = timedelta(seconds=ttl_s)
         self._seen: dict[int | None, tuple[datetime, int]] = {}
-        self._teams: dict[int, tuple[datetime, int | None]] = {}
+        self._agents: dict[int, tuple[datetime, int | None, int]] = {}
 
-    def for_agent(self, session: Session, *, agent_id: int, now: datetime) -> int:
-        """The policy version of the agent's team (the agent's team is cached likewise)."""
-        hit = self._teams.get(agent_id)
+    def for_agent(self, session: Session, *, agent_id: int, now: datetime) -> AgentVersions:
+        """The agent's team policy version and privacy revision (both cached likewise)."""
+        hit = self._agents.get(agent_id)
         if hit is None or now - hit[0] >= self._ttl:
-            team_id = session.scalar(select(User.team_id).where(User.id == agent_id))
-            hit = (now, team_id)
-            self._teams[agent_id] = hit
-        return self.version(session, team_id=hit[1], now=now)
+            hit = (now, *team_and_rev(session, agent_id=agent_id))
+            self._agents[agent_id] = hit
+        return AgentVersions(self.version(session, team_id=hit[1], now=now), hit[2])
 
     def version(self, session: Session, *, team_id: int | None, now: datetime) -> int:
         hit = self._seen.get(team_id)

@@ -21,6 +21,7 @@ from deskwatch.server.privacy.models import CategorySetting, DataRequest, Object
 from deskwatch.server.privacy.schemas import (
     CategoryIn,
     CategoryView,
+    DevicePrivacy,
     MyCategory,
     RequestIn,
     RequestUpdate,
@@ -132,6 +133,26 @@ def set_objection(
         record(session, actor=agent, action=action, subject=f"agent:{agent.id}:{key}", now=now)
     session.flush()
     return my_categories(session, agent=agent)
+
+
+def team_and_rev(session: Session, *, agent_id: int) -> tuple[int | None, int]:
+    """The agent's team, and a revision that grows whenever the worker's objections or
+    their team's categories change (their agent then re-fetches its policy)."""
+    query = (
+        select(User.team_id, User.privacy_rev, Team.privacy_rev)
+        .outerjoin(Team, Team.id == User.team_id)
+        .where(User.id == agent_id)
+    )
+    row = session.execute(query).first()
+    return (None, 0) if row is None else (row[0], int(row[1]) + int(row[2] or 0))
+
+
+def device_privacy(session: Session, *, agent: User) -> DevicePrivacy:
+    """What the worker's agent enforces: categories off or objected to, snapshot opt-ins."""
+    return DevicePrivacy(
+        rev=team_and_rev(session, agent_id=agent.id)[1],
+        categories=my_categories(session, agent=agent),
+    )
 
 
 def categories_off(categories: list[MyCategory]) -> list[str]:

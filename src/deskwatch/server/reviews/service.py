@@ -8,7 +8,7 @@ from datetime import datetime
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from deskwatch.server.audit.service import record
+from deskwatch.server.audit.service import record, record_read
 from deskwatch.server.errors import NotFoundError, RefusedError
 from deskwatch.server.events.models import EventRecord
 from deskwatch.server.events.schemas import EventOut
@@ -24,12 +24,18 @@ from deskwatch.server.reviews.schemas import (
 )
 
 
-def visible_event(session: Session, *, user: User, event_id: str) -> EventRecord:
-    """The event if ``user`` may see its agent; NotFoundError otherwise (no existence leak)."""
+def visible_event(
+    session: Session, *, user: User, event_id: str, now: datetime | None = None
+) -> EventRecord:
+    """The event if ``user`` may see its agent; NotFoundError otherwise (no existence leak).
+
+    With ``now``, an overseer's look at it is recorded as a read of the agent's data."""
     event = session.get(EventRecord, event_id)
     if event is None:
         raise NotFoundError(f"no event {event_id}")
-    agent_for(session, user=user, agent_id=event.agent_id)
+    agent = agent_for(session, user=user, agent_id=event.agent_id)
+    if now is not None:
+        record_read(session, reader=user, agent=agent, what="event", now=now)
     return event
 
 
@@ -89,8 +95,10 @@ def review(
     return event
 
 
-def queue(session: Session, *, user: User, limit: int = 200) -> list[QueueItem]:
-    """Pending events of the agents ``user`` oversees, disputed first, oldest first."""
+def queue(session: Session, *, user: User, now: datetime, limit: int = 200) -> list[QueueItem]:
+    """Pending events of the agents ``user`` oversees, disputed first, oldest first.
+
+    Showing the queue is a read of each listed agent's data, so each is audited."""
     agents = visible_agent_ids(session, user=user).where(User.id != user.id)
     query = (
         select(EventRecord, User.display_name)
@@ -101,6 +109,8 @@ def queue(session: Session, *, user: User, limit: int = 200) -> list[QueueItem]:
     )
     rows = list(session.execute(query))
     notes = comments_on(session, event_ids=[e.id for e, _ in rows])
+    for agent_id in sorted({e.agent_id for e, _ in rows}):
+        record(session, actor=user, action="read:reviews", subject=f"agent:{agent_id}", now=now)
     return [
         QueueItem(event=EventOut.model_validate(e), agent_name=name, comments=notes[e.id])
         for e, name in rows

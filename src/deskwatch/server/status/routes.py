@@ -33,9 +33,8 @@ def heartbeat(
     if changed:
         request.app.state.changes.publish(session)
     cache: VersionCache = request.app.state.policy_versions
-    return HeartbeatReply(
-        policy_version=cache.for_agent(session, agent_id=device.agent_id, now=now)
-    )
+    versions = cache.for_agent(session, agent_id=device.agent_id, now=now)
+    return HeartbeatReply(policy_version=versions.policy_version, privacy_rev=versions.privacy_rev)
 
 
 @router.get("/board")

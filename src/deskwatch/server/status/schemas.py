@@ -22,6 +22,7 @@ class Heartbeat(BaseModel):
 
 class HeartbeatReply(BaseModel):
     policy_version: int
+    privacy_rev: int = 0
 
 
 class BoardRow(BaseModel):
