@@ -158,9 +158,12 @@ class AgentRunner:
         if self._done:
             self._drain_or_wait()
             return
-        if self.policy.changed.is_set():
+        if self.policy.changed.is_set():  # new policy or privacy settings: new detectors
             self.policy.changed.clear()
             self._end_pipeline()
+            if self._frames is not None:
+                self._new_pipeline()
+                self.heartbeat.wake.set()
         if self._frames is None:
             self._open()
             return
