@@ -43,6 +43,7 @@ def _seed(url: str) -> tuple[int, int, str]:
         )
         admin = create_user(s, username="admin", password=PASSWORD, role=Role.ADMIN)
         create_user(s, username="sup", password=PASSWORD, role=Role.SUPERVISOR, supervises=[alpha])
+        create_user(s, username="po", password=PASSWORD, role=Role.PRIVACY_OFFICER)
         a = create_user(
             s, username="anna", password=PASSWORD, role=Role.AGENT, display_name="Anna", team=alpha
         )

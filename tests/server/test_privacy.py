@@ -220,3 +220,44 @@ def test_requests_are_followed_and_an_erasure_erases(
     entry = next(e for e in officer.get("/api/v1/audit").json() if e["action"] == "request:done")
     # The audit log keeps the record that the erasure happened, with what it removed.
     assert entry["detail"]["events"] == 2 and entry["subject"] == f"agent:{org.agent_a1.id}"
+
+
+PAGES = {
+    "/me": {"agent_a1": 200},
+    "/me/export.html": {"agent_a1": 200},
+    "/reviews": {"sup_a": 200, "sup_b": 200, "admin": 200},
+    "/privacy": {"admin": 200, "privacy": 200},
+    "/teams/{team_a}/categories": {"sup_a": 200, "sup_b": 404, "admin": 200, "privacy": 200},
+}
+
+
+def test_privacy_pages_for_every_role(app_client: TestClient, org: Org) -> None:
+    anonymous = TestClient(app_client.app, follow_redirects=False)
+    for path in PAGES:
+        reply = anonymous.get(path.format(team_a=org.team_a.id))
+        assert reply.status_code == 303 and reply.headers["location"] == "/login"
+    for role in ("agent_a1", "sup_a", "sup_b", "admin", "privacy"):
+        client = _as(app_client, role)
+        for path, allowed in PAGES.items():
+            reply = client.get(path.format(team_a=org.team_a.id))
+            assert reply.status_code == allowed.get(role, 403), (role, path)
+
+
+def test_category_form_needs_csrf_and_an_admin(app_client: TestClient, org: Org) -> None:
+    form = {"purpose": "Protect card data from cameras", "legal_basis": "contract"}
+    url = f"/teams/{org.team_a.id}/categories/security"
+    admin = _as(app_client, "admin")
+    assert admin.post(url, data={**form, "retention_days": "10"}).status_code == 403  # no token
+    sup = _as(app_client, "sup_a")
+    token = {"csrf_token": sup.headers["x-csrf-token"], "retention_days": "10"}
+    assert sup.post(url, data={**form, **token}, follow_redirects=False).status_code == 403
+    token["csrf_token"] = admin.headers["x-csrf-token"]
+    saved = admin.post(url, data={**form, **token}, follow_redirects=False)
+    assert saved.status_code == 303 and "saved" in saved.headers["location"]
+    security = next(
+        c
+        for c in admin.get(f"/api/v1/teams/{org.team_a.id}/categories").json()
+        if c["key"] == "security"
+    )
+    assert security["retention_days"] == 10 and security["legal_basis"] == "contract"
+    assert security["enabled"] is False  # an unticked box is off

@@ -33,6 +33,7 @@ from deskwatch.server.settings import Settings
 from deskwatch.server.status.live import Changes
 from deskwatch.server.status.routes import router as status_router
 from deskwatch.server.web.admin import router as admin_web_router
+from deskwatch.server.web.privacy_pages import router as privacy_web_router
 from deskwatch.server.web.routes import router as web_router
 
 ROUTERS = (
@@ -48,6 +49,7 @@ ROUTERS = (
     reviews_router,
     web_router,
     admin_web_router,
+    privacy_web_router,
 )
 STATIC = Path(__file__).parent / "web" / "static"
 SECURITY_HEADERS = {

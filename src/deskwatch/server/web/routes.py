@@ -66,7 +66,7 @@ def home_of(user: User) -> str:
     if user.role == Role.AGENT:
         return f"/agents/{user.id}"
     if user.role == Role.PRIVACY_OFFICER:
-        return "/audit"
+        return "/privacy"
     return "/"
 
 

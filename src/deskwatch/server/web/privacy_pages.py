@@ -1,0 +1,217 @@
+"""Pages for My data (workers), the review queue (supervisors), the privacy desk
+(privacy officers) and the preference centre (admins edit, others read)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+from urllib.parse import quote
+
+from fastapi import APIRouter, Form, HTTPException, Request, status
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlalchemy import select
+
+from deskwatch.privacy.categories import LEGAL_BASES
+from deskwatch.server.deps import NowDep, SessionDep
+from deskwatch.server.errors import InvalidError, NotFoundError, RefusedError
+from deskwatch.server.orgs.models import Role, Team, User
+from deskwatch.server.privacy import service as privacy
+from deskwatch.server.privacy.export import my_data
+from deskwatch.server.privacy.routes import readable_team
+from deskwatch.server.privacy.schemas import CategoryIn, RequestIn, RequestUpdate
+from deskwatch.server.reviews import service as reviews
+from deskwatch.server.reviews.schemas import CommentIn, ReviewIn
+from deskwatch.server.web.routes import Csrf, WebUser, page
+
+router = APIRouter(include_in_schema=False)
+USER_ERRORS = (InvalidError, NotFoundError, RefusedError, ValueError)
+
+
+def _only(user: User, *roles: Role) -> None:
+    if user.role not in roles:
+        raise HTTPException(status.HTTP_403_FORBIDDEN, "not allowed for your role")
+
+
+def _back(path: str, message: str) -> Response:
+    """Post/redirect/get, carrying a one-line outcome for the page to show."""
+    sep = "&" if "?" in path else "?"
+    return RedirectResponse(f"{path}{sep}msg={quote(message)}", status_code=303)
+
+
+# --- My data ---------------------------------------------------------------------------
+@router.get("/me")
+def my_data_page(
+    request: Request, user: WebUser, session: SessionDep, now: NowDep, msg: str = ""
+) -> HTMLResponse:
+    _only(user, Role.AGENT)
+    data = my_data(session, agent=user, now=now)
+    return page(request, "me.html", user, session, data=data, msg=msg)
+
+
+@router.get("/me/export.html")
+def my_export_page(request: Request, user: WebUser, session: SessionDep, now: NowDep) -> Response:
+    _only(user, Role.AGENT)
+    data = my_data(session, agent=user, now=now)
+    reply = page(request, "export.html", user, session, data=data)
+    reply.headers["content-disposition"] = 'attachment; filename="my-deskwatch-data.html"'
+    return reply
+
+
+@router.post("/me/objections/{key}", dependencies=[Csrf])
+def object_form(
+    key: str,
+    user: WebUser,
+    session: SessionDep,
+    now: NowDep,
+    objected: Annotated[bool, Form()],
+) -> Response:
+    _only(user, Role.AGENT)
+    try:
+        privacy.set_objection(session, agent=user, key=key, objected=objected, now=now)
+    except USER_ERRORS as exc:
+        return _back("/me", f"Not changed: {exc}")
+    word = "Objection recorded" if objected else "Objection withdrawn"
+    return _back("/me", f"{word}; your agent applies it at its next heartbeat.")
+
+
+@router.post("/me/events/{event_id}/comments", dependencies=[Csrf])
+def comment_form(
+    event_id: str,
+    user: WebUser,
+    session: SessionDep,
+    now: NowDep,
+    kind: Annotated[str, Form()],
+    body: Annotated[str, Form(max_length=4000)],
+) -> Response:
+    try:
+        reviews.comment(
+            session, user=user, event_id=event_id, body=CommentIn(kind=kind, body=body), now=now
+        )
+    except USER_ERRORS as exc:
+        return _back("/me", f"Not saved: {exc}")
+    return _back("/me", "Disputed: a person will review it." if kind == "dispute" else "Saved.")
+
+
+@router.post("/me/requests", dependencies=[Csrf])
+def request_form(
+    user: WebUser,
+    session: SessionDep,
+    now: NowDep,
+    kind: Annotated[str, Form()],
+    body: Annotated[str, Form(max_length=4000)],
+) -> Response:
+    _only(user, Role.AGENT)
+    try:
+        privacy.create_request(session, agent=user, body=RequestIn(kind=kind, body=body), now=now)
+    except USER_ERRORS as exc:
+        return _back("/me", f"Not sent: {exc}")
+    return _back("/me", "Request sent to the privacy officer.")
+
+
+# --- review queue ----------------------------------------------------------------------
+@router.get("/reviews")
+def reviews_page(
+    request: Request, user: WebUser, session: SessionDep, now: NowDep, msg: str = ""
+) -> HTMLResponse:
+    _only(user, Role.SUPERVISOR, Role.ADMIN)
+    items = reviews.queue(session, user=user, now=now)
+    return page(request, "reviews.html", user, session, items=items, msg=msg)
+
+
+@router.post("/reviews/{event_id}", dependencies=[Csrf])
+def review_form(
+    event_id: str,
+    user: WebUser,
+    session: SessionDep,
+    now: NowDep,
+    decision: Annotated[str, Form()],
+    note: Annotated[str, Form(max_length=4000)] = "",
+) -> Response:
+    _only(user, Role.SUPERVISOR, Role.ADMIN)
+    try:
+        choice = ReviewIn(decision=decision, note=note)
+        reviews.review(session, reviewer=user, event_id=event_id, decision=choice, now=now)
+    except USER_ERRORS as exc:
+        return _back("/reviews", f"Not recorded: {exc}")
+    return _back("/reviews", f"Event {decision}.")
+
+
+# --- privacy desk ----------------------------------------------------------------------
+@router.get("/privacy")
+def privacy_page(request: Request, user: WebUser, session: SessionDep, msg: str = "") -> Response:
+    _only(user, Role.PRIVACY_OFFICER, Role.ADMIN)
+    names = {u.id: u.display_name for u in session.scalars(select(User))}
+    queue = privacy.requests_of(session) if user.role == Role.PRIVACY_OFFICER else []
+    return page(
+        request,
+        "privacy.html",
+        user,
+        session,
+        requests=queue,
+        names=names,
+        accuracy=reviews.accuracy(session),
+        all_teams=list(session.scalars(select(Team).order_by(Team.name))),
+        msg=msg,
+    )
+
+
+@router.post("/privacy/requests/{request_id}", dependencies=[Csrf])
+def request_update_form(
+    request_id: int,
+    user: WebUser,
+    session: SessionDep,
+    now: NowDep,
+    new_status: Annotated[str, Form(alias="status")],
+    response: Annotated[str, Form(max_length=4000)] = "",
+) -> Response:
+    _only(user, Role.PRIVACY_OFFICER)
+    try:
+        change = RequestUpdate(status=new_status, response=response)
+        privacy.update_request(session, request_id=request_id, change=change, officer=user, now=now)
+    except USER_ERRORS as exc:
+        return _back("/privacy", f"Not changed: {exc}")
+    return _back("/privacy", f"Request {request_id}: {new_status}.")
+
+
+# --- preference centre -----------------------------------------------------------------
+@router.get("/teams/{team_id}/categories")
+def categories_page(
+    team_id: int, request: Request, user: WebUser, session: SessionDep, msg: str = ""
+) -> HTMLResponse:
+    _only(user, Role.ADMIN, Role.PRIVACY_OFFICER, Role.SUPERVISOR)
+    team = readable_team(session, user=user, team_id=team_id)
+    cats = privacy.team_categories(session, team_id=team.id)
+    return page(
+        request, "categories.html", user, session, team=team, cats=cats, bases=LEGAL_BASES, msg=msg
+    )
+
+
+@router.post("/teams/{team_id}/categories/{key}", dependencies=[Csrf])
+def category_form(
+    team_id: int,
+    key: str,
+    user: WebUser,
+    session: SessionDep,
+    now: NowDep,
+    purpose: Annotated[str, Form()],
+    legal_basis: Annotated[str, Form()],
+    retention_days: Annotated[int, Form()],
+    enabled: Annotated[bool, Form()] = False,
+    may_object: Annotated[bool, Form()] = False,
+    snapshot: Annotated[bool, Form()] = False,
+) -> Response:
+    _only(user, Role.ADMIN)
+    back = f"/teams/{team_id}/categories"
+    try:
+        team = readable_team(session, user=user, team_id=team_id)
+        change = CategoryIn(
+            enabled=enabled,
+            purpose=purpose,
+            legal_basis=legal_basis,
+            retention_days=retention_days,
+            may_object=may_object,
+            snapshot=snapshot,
+        )
+        privacy.set_category(session, team=team, key=key, change=change, actor=user, now=now)
+    except USER_ERRORS as exc:
+        return _back(back, f"Not saved: {exc}")
+    return _back(back, f"{key} saved; agents apply it at their next heartbeat.")
