@@ -26,6 +26,7 @@ from deskwatch.server.migrate import upgrade
 from deskwatch.server.orgs.routes import router as orgs_router
 from deskwatch.server.policies.routes import router as policies_router
 from deskwatch.server.policies.service import VersionCache
+from deskwatch.server.privacy.retention import Purger
 from deskwatch.server.reports.routes import router as reports_router
 from deskwatch.server.settings import Settings
 from deskwatch.server.status.live import Changes
@@ -74,8 +75,11 @@ def create_app(
     changes = Changes(engine)
 
     @asynccontextmanager
-    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        state = app.state
+        state.purger = Purger(state.sessions, state.settings, lambda: state.clock()).start()
         yield
+        state.purger.close()
         changes.close()
 
     app = FastAPI(
