@@ -32,6 +32,7 @@ from deskwatch.server.settings import Settings
 from deskwatch.server.status.live import Changes
 from deskwatch.server.status.routes import router as status_router
 from deskwatch.server.web.admin import router as admin_web_router
+from deskwatch.server.web.dpia import router as dpia_web_router
 from deskwatch.server.web.routes import router as web_router
 
 ROUTERS = (
@@ -45,6 +46,7 @@ ROUTERS = (
     orgs_router,
     web_router,
     admin_web_router,
+    dpia_web_router,
 )
 STATIC = Path(__file__).parent / "web" / "static"
 SECURITY_HEADERS = {
