@@ -344,7 +344,69 @@ def audit_verify() -> None:
     except Exception as exc:  # unreachable database, no audit table
         raise fail(f"cannot read the audit log: {exc}") from None
     if result.intact:
-        out.print(f"audit log intact: {result.entries} entries")
+        pruned = result.pruned_through
+        since = f" (entries up to #{pruned} removed by retention)" if pruned else ""
+        out.print(f"audit log intact: {result.entries} entries{since}")
         return
     err.print(f"audit log TAMPERED at entry {result.broken_at}: {result.reason}")
     raise typer.Exit(1)
+
+
+DatabaseOpt = Annotated[
+    str | None,
+    typer.Option("--database-url", help="database URL (default: DESKWATCH_DATABASE_URL)"),
+]
+
+
+@app.command()
+def purge(database_url: DatabaseOpt = None) -> None:
+    """Delete data past its retention now (the server also does so on a schedule)."""
+    from deskwatch.server.db import make_engine, session_factory, utcnow
+    from deskwatch.server.privacy.retention import purge_once
+    from deskwatch.server.settings import get_settings
+
+    settings = get_settings()
+    try:
+        engine = make_engine(database_url or settings.database_url)
+        result = purge_once(session_factory(engine), now=utcnow(), settings=settings)
+    except Exception as exc:  # unreachable database, missing tables
+        raise fail(f"cannot purge: {exc}") from None
+    if result is None:
+        out.print("another process is purging right now; nothing done")
+        return
+    table = Table(title="deleted past retention")
+    table.add_column("table")
+    table.add_column("rows", justify="right")
+    for name, count in result.counts().items():
+        table.add_row(name, str(count))
+    out.print(table)
+
+
+@app.command()
+def dpia(
+    fmt: Annotated[str, typer.Option("--format", help="md or html")] = "md",
+    out_path: Annotated[Path | None, typer.Option("--out", help="write to FILE")] = None,
+    database_url: DatabaseOpt = None,
+) -> None:
+    """Write a DPIA / legitimate-interest assessment draft from the live configuration."""
+    from deskwatch.server.db import make_engine, session_factory, utcnow
+    from deskwatch.server.privacy.dpia import read, retention_of
+    from deskwatch.server.privacy.dpia_render import to_html, to_markdown
+    from deskwatch.server.settings import get_settings
+
+    if fmt not in ("md", "html"):
+        raise fail(f"--format: {fmt!r} is not md or html")
+    settings = get_settings()
+    try:
+        engine = make_engine(database_url or settings.database_url)
+        with session_factory(engine).begin() as session:
+            now, retention = utcnow(), retention_of(settings)
+            doc = read(session, reader=None, now=now, retention=retention, what=fmt)
+    except Exception as exc:  # unreachable database, not yet created by the server
+        raise fail(f"cannot read the configuration: {exc}") from None
+    text = to_html(doc) if fmt == "html" else to_markdown(doc)
+    if out_path is None:
+        sys.stdout.write(text)
+        return
+    out_path.write_text(text, encoding="utf-8")
+    err.print(f"wrote the DPIA draft to {out_path}")

@@ -26,6 +26,7 @@ from deskwatch.server.migrate import upgrade
 from deskwatch.server.orgs.routes import router as orgs_router
 from deskwatch.server.policies.routes import router as policies_router
 from deskwatch.server.policies.service import VersionCache
+from deskwatch.server.privacy.retention import Purger
 from deskwatch.server.privacy.routes import router as privacy_router
 from deskwatch.server.reports.routes import router as reports_router
 from deskwatch.server.reviews.routes import router as reviews_router
@@ -33,6 +34,7 @@ from deskwatch.server.settings import Settings
 from deskwatch.server.status.live import Changes
 from deskwatch.server.status.routes import router as status_router
 from deskwatch.server.web.admin import router as admin_web_router
+from deskwatch.server.web.dpia import router as dpia_web_router
 from deskwatch.server.web.privacy_pages import router as privacy_web_router
 from deskwatch.server.web.routes import router as web_router
 
@@ -50,6 +52,7 @@ ROUTERS = (
     web_router,
     admin_web_router,
     privacy_web_router,
+    dpia_web_router,
 )
 STATIC = Path(__file__).parent / "web" / "static"
 SECURITY_HEADERS = {
@@ -80,8 +83,11 @@ def create_app(
     changes = Changes(engine)
 
     @asynccontextmanager
-    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        state = app.state
+        state.purger = Purger(state.sessions, state.settings, lambda: state.clock()).start()
         yield
+        state.purger.close()
         changes.close()
 
     app = FastAPI(

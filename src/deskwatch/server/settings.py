@@ -27,6 +27,14 @@ class Settings(BaseSettings):
     enrolment_code_ttl_s: float = 24 * 3600
     scheduled_hours: float = Field(default=8.0, description="scheduled time per agent per day")
     secure_cookies: bool = False
+    purge_every_s: float = Field(default=3600.0, description="retention purge interval; 0: off")
+    audit_retention_days: int = Field(default=1095, ge=1, description="audit log kept this long")
+    uncategorised_retention_days: int = Field(
+        default=30, ge=1, description="retention of events in no category (self-checks)"
+    )
+    request_retention_days: int = Field(
+        default=1095, ge=1, description="closed data-subject requests kept this long"
+    )
 
     def signing_key(self) -> str:
         """The configured key, else one kept in ``secret_key_file`` (created 0600 once)."""

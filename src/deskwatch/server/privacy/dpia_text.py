@@ -1,0 +1,255 @@
+"""The DPIA draft's fixed wording: facts about how deskwatch works, risks, open items.
+
+Every safeguard stated here is a property of the product (each names where it lives);
+configuration-dependent statements are built from the live settings in ``dpia.py``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from deskwatch.privacy.categories import REVIEWED_TYPES
+
+
+@dataclass(frozen=True)
+class Recipient:
+    who: str
+    sees: str
+
+
+@dataclass(frozen=True)
+class Risk:
+    """A risk to workers; ``when`` names the category (or "snapshot") it needs, if any."""
+
+    risk: str
+    likelihood: str
+    severity: str
+    mitigations: str
+    when: str | None = None
+
+
+SPECIAL: dict[str, str] = {
+    "identity": (
+        "Biometric data used to identify a person: special-category data (GDPR Art. 9). "
+        "Only on explicit consent (Art. 9(2)(a)), which the worker can withdraw at any time; "
+        "deskwatch refuses any other legal basis and any setting that stops objection."
+    ),
+    "environment": "Reads the room's audio on the PC (levels and voice activity only).",
+    "security": "Can reveal other people in the worker's home (another person in view).",
+}
+
+# What a category reads beyond the video detectors its rules need (RULE_NEEDS).
+EXTRA_DETECTORS: dict[str, tuple[str, ...]] = {
+    "environment": ("room audio: level and voice activity",),
+    "identity": ("face recognition against the worker's enrolled face (when available)",),
+}
+
+BALANCING: dict[str, tuple[str, str]] = {
+    "security": (
+        "Card-data rules (PCI DSS) forbid recording card numbers; at home the employer "
+        "cannot see the room. Checks for a phone aimed at the screen, another person, or a "
+        "covered camera are the least intrusive way found to notice these risks: no video, "
+        "audio or screenshot is kept, only the event.",
+        "Workers expect card-data controls in a contact centre; events are reviewed by a "
+        "person before any consequence and can be disputed. The interest in protecting "
+        "customers' card data is judged to outweigh the intrusion. To confirm.",
+    ),
+    "conduct": (
+        "Long looks away and eating at the desk matter for service quality, but a "
+        "supervisor's ordinary management (call quality reviews) may be enough. Record why "
+        "that is not sufficient, or switch this category off.",
+        "Intrusive relative to its benefit: it watches behaviour, not security. Workers may "
+        "object by default. The privacy officer must weigh this per team. To decide.",
+    ),
+    "environment": (
+        "Background noise and another voice can reach customers on calls; headsets with "
+        "noise cancelling are a less intrusive alternative to consider first.",
+        "Audio in a home touches family members and private life. Off by default; workers "
+        "may object. To decide.",
+    ),
+    "attendance": (
+        "Attendance during scheduled time, as an office would see it.",
+        "Shows only at desk / away / paused / offline; a pause needs no reason. To confirm.",
+    ),
+    "identity": (
+        "Identity should not rest on legitimate interests: biometric data needs consent.",
+        "deskwatch refuses any basis but consent for this category.",
+    ),
+}
+
+TO_COMPLETE: tuple[str, ...] = (
+    "Controller's name and contact, and the data protection officer's contact (Art. 13(1)).",
+    "Consultation of workers' representatives (works council, trade union) and the date "
+    "the affected workers were informed, before deployment (EU AI Act Art. 26(7); national "
+    "co-determination law where it applies).",
+    "The DPO's opinion (GDPR Art. 35(2)) and the views of workers or their representatives "
+    "(Art. 35(9)).",
+    "Where the server runs (own data centre or a hosting provider: a processor, Art. 28) "
+    "and any transfers outside the EEA.",
+    "Necessity: why each category in use is needed and why less intrusive means are not "
+    "enough; decisions marked 'To decide' in the balancing tests.",
+    "Residual risk after mitigations, sign-off, and prior consultation of the supervisory "
+    "authority if a high risk remains (Art. 36).",
+    "The date of the next review of this assessment (at least yearly and on every change of "
+    "categories).",
+)
+
+RISKS: tuple[Risk, ...] = (
+    Risk(
+        "Workers feel constantly watched at home (chilling effect, stress).",
+        "likely",
+        "significant",
+        "Only events leave the PC, no video or audio; pause at any time without a reason; "
+        "categories switched off or objected to are not run; this notice before deployment.",
+    ),
+    Risk(
+        "A wrong detection leads to an unfair consequence.",
+        "possible",
+        "significant",
+        "No automated decision (GDPR Art. 22): a person reviews each event that can lead to "
+        "a consequence, reports count only confirmed ones, and the worker can comment or "
+        "dispute.",
+    ),
+    Risk(
+        "A supervisor or admin looks at data without a need, or beyond their team.",
+        "possible",
+        "limited",
+        "Supervisors see only their teams; every read of someone else's data is in the "
+        "hash-chained audit log that the privacy officer reads.",
+    ),
+    Risk(
+        "Data kept longer than needed, or a breach of the server.",
+        "possible",
+        "limited",
+        "No images or audio on the server (unless evidence snapshots are enabled, sealed); "
+        "per-category retention purged on a schedule; device tokens and passwords hashed.",
+    ),
+    Risk(
+        "Household members or visitors are detected (another person, another voice).",
+        "possible",
+        "significant",
+        "Only the fact 'another person/voice' is recorded, never who or what was said; "
+        "nothing is recorded while paused.",
+        when="security",
+    ),
+    Risk(
+        "Biometric identity check: special-category data; consent at work may not be free.",
+        "possible",
+        "maximum",
+        "Off unless enabled; explicit consent that can be withdrawn at any time without "
+        "detriment; mismatches are reviewed by a person. Offer an alternative check.",
+        when="identity",
+    ),
+    Risk(
+        "Evidence snapshots show the inside of the worker's home.",
+        "possible",
+        "significant",
+        "Only for security or conduct events, sealed on the PC with the server's key, kept at "
+        "most 7 days, never for identity or audio.",
+        when="snapshot",
+    ),
+    Risk(
+        "Room audio reveals private conversations.",
+        "unlikely",
+        "significant",
+        "Audio is analysed on the PC for level and voice activity only; no recording, no "
+        "speech recognition; off by default.",
+        when="environment",
+    ),
+)
+
+
+def recipients() -> list[Recipient]:
+    """Who sees what (enforced by the server's role checks)."""
+    return [
+        Recipient(
+            "The worker",
+            "Their own status, timeline and events (with CSV export), their categories and "
+            "objections, their requests; comments and disputes on their events.",
+        ),
+        Recipient(
+            "Supervisors of the worker's team",
+            "Live status, timelines, events and reports of their own teams' agents only; "
+            "they review events before any consequence.",
+        ),
+        Recipient(
+            "Admins",
+            "All teams' status, events and reports; devices, users, policies and category "
+            "settings.",
+        ),
+        Recipient(
+            "Privacy officer",
+            "The audit log, data-subject requests and this DPIA; not the monitoring data itself.",
+        ),
+        Recipient(
+            "Nobody else",
+            "deskwatch sends nothing to its vendor or any third party; a hosting provider, if "
+            "any, is a processor (to complete).",
+        ),
+    ]
+
+
+def safeguards(*, snapshots: bool, purge_every_s: float) -> list[str]:
+    """What the product does to protect workers, as configured now."""
+    frames = (
+        "Video and audio are analysed on the worker's PC; frames and audio never leave the "
+        "analysing process and are never written to disk."
+    )
+    if snapshots:
+        frames += (
+            " Exception enabled by a team: for security/conduct events one still image is "
+            "sealed on the PC with the server's public key and kept at most 7 days."
+        )
+    reviewed = ", ".join(sorted(REVIEWED_TYPES))
+    purge = (
+        f"A retention purge runs every {purge_every_s / 3600:g} h and deletes data past its "
+        "category's retention (also `deskwatch purge`)."
+        if purge_every_s > 0
+        else "The scheduled retention purge is OFF (purge_every_s = 0): run `deskwatch purge` "
+        "regularly or switch it on."
+    )
+    return [
+        frames,
+        "Only typed events (type, start and end, confidence, numeric evidence) and a status "
+        "(at desk, away, paused, camera problem, offline) reach the server.",
+        "The worker can pause monitoring at any time without giving a reason; the camera is "
+        "off while paused and the server sees only 'paused'.",
+        "Categories a team switches off, or a worker objects to, are switched off on the "
+        "worker's PC: their detectors are never started.",
+        "No decision based solely on automated processing (GDPR Art. 22): a person reviews "
+        f"every event that can lead to a consequence ({reviewed}); reports count only "
+        "confirmed events of these types.",
+        "Workers can comment on and dispute each event.",
+        "Every read of a worker's data by a supervisor, admin or privacy officer, and every "
+        "change of settings, is written to a hash-chained, append-only audit log "
+        "(`deskwatch audit verify` detects edits and deletions).",
+        purge,
+        "Data-subject rights: workers see and export their own data; erasure and "
+        "rectification requests are tracked to completion by the privacy officer, and an "
+        "erasure deletes the worker's monitoring data.",
+        "No emotion recognition (EU AI Act Art. 5(1)(f)): the policy loader refuses any "
+        "configuration that asks for it.",
+        "Device tokens and enrolment codes are stored only as SHA-256 hashes; passwords as "
+        "Argon2 hashes.",
+        "Role scoping: supervisors see only their teams; the privacy officer sees the audit "
+        "log, not the monitoring data.",
+    ]
+
+
+def notice_paragraphs(*, audio: bool, supervisors: int) -> list[str]:
+    """The worker notice's fixed paragraphs: what happens, who sees it, rights."""
+    return [
+        "deskwatch uses your PC's camera"
+        + (" and microphone" if audio else "")
+        + " while you work from home. The analysis happens on your PC: no video or sound "
+        "is recorded or sent. Only short events (what happened and when) reach the server.",
+        f"Who sees it: you; your team's supervisors ({supervisors}); the system's admins. "
+        "The privacy officer sees who looked at your data, not the data itself.",
+        "You can pause at any time without giving a reason. No emotion is ever read. No "
+        "decision about you is made by the system alone: a person checks every event that "
+        "could have a consequence, and you can comment on or dispute any event.",
+        "Your rights: see and download your data, ask for it to be corrected or erased, "
+        "object where offered (in deskwatch, on your data page, or by writing to the privacy "
+        "officer), and complain to the data protection authority. Contact: "
+        "[privacy officer — to complete].",
+    ]

@@ -1,0 +1,191 @@
+"""The retention purge: monitoring data past its category's retention, expired snapshots,
+old status history, closed requests and (after its own, longer, retention) the audit log.
+
+Deletes are set-based, a few statements per team; comments and snapshots of purged events
+are deleted explicitly before their events. ``Purger`` runs it on a schedule in the server.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import ColumnElement, Delete, and_, delete, false, or_, select, text
+from sqlalchemy.orm import Session, sessionmaker
+
+from deskwatch.privacy.categories import CATEGORIES
+from deskwatch.server.audit.service import PRUNED, prunable, prune_through, record
+from deskwatch.server.events.models import EventRecord
+from deskwatch.server.orgs.models import Team, User
+from deskwatch.server.privacy.models import DataRequest
+from deskwatch.server.privacy.service import team_categories
+from deskwatch.server.reviews.models import EventComment
+from deskwatch.server.settings import Settings
+from deskwatch.server.snapshots.models import Snapshot
+from deskwatch.server.status.models import StatusChange
+
+log = logging.getLogger(__name__)
+CATEGORISED = sorted({t for c in CATEGORIES.values() for t in c.event_types})
+CLOSED = ("done", "refused")
+
+
+@dataclass(frozen=True)
+class PurgeResult:
+    """Rows deleted per table."""
+
+    events: int = 0
+    comments: int = 0
+    snapshots: int = 0
+    status_changes: int = 0
+    data_requests: int = 0
+    audit_entries: int = 0
+
+    @property
+    def total(self) -> int:
+        return sum(asdict(self).values())
+
+    def counts(self) -> dict[str, int]:
+        return asdict(self)
+
+
+def purge(
+    session: Session,
+    *,
+    now: datetime,
+    audit_retention_days: int,
+    uncategorised_days: int = 30,
+    request_retention_days: int = 1095,
+) -> PurgeResult:
+    """Delete everything past its retention; if anything went, record one audit entry with
+    the counts (``audit:pruned``, anchoring the chain's new start, when the log was pruned)."""
+    events = comments = snapshots = changes = 0
+    for team_id in [None, *session.scalars(select(Team.id))]:
+        c, s, e, sc = _purge_team(session, team_id=team_id, now=now, other_days=uncategorised_days)
+        comments, snapshots, events, changes = comments + c, snapshots + s, events + e, changes + sc
+    snapshots += _run(session, delete(Snapshot).where(Snapshot.expires_at <= now))
+    requests = _run(
+        session,
+        delete(DataRequest).where(
+            DataRequest.status.in_(CLOSED),
+            DataRequest.updated_at < now - timedelta(days=request_retention_days),
+        ),
+    )
+    result = PurgeResult(events, comments, snapshots, changes, requests)
+    return _record(session, result, now=now, before=now - timedelta(days=audit_retention_days))
+
+
+def _purge_team(
+    session: Session, *, team_id: int | None, now: datetime, other_days: int
+) -> tuple[int, int, int, int]:
+    """Comments, snapshots, events and status changes of one team's agents past retention."""
+    views = team_categories(session, team_id=team_id)
+    agents = select(User.id).where(
+        User.team_id.is_(None) if team_id is None else User.team_id == team_id
+    )
+    by_days: dict[int, list[str]] = {}
+    for view in views:
+        by_days.setdefault(view.retention_days, []).extend(view.event_types)
+    expired: list[ColumnElement[bool]] = [
+        and_(EventRecord.type.in_(types), EventRecord.started_at < now - timedelta(days=days))
+        for days, types in by_days.items()
+    ]
+    expired.append(
+        and_(
+            EventRecord.type.not_in(CATEGORISED),
+            EventRecord.started_at < now - timedelta(days=other_days),
+        )
+    )
+    where = and_(EventRecord.agent_id.in_(agents), or_(false(), *expired))
+    old_events = select(EventRecord.id).where(where)
+    attendance = next(v for v in views if v.key == "attendance").retention_days
+    return (
+        _run(session, delete(EventComment).where(EventComment.event_id.in_(old_events))),
+        _run(session, delete(Snapshot).where(Snapshot.event_id.in_(old_events))),
+        _run(session, delete(EventRecord).where(where)),
+        _run(
+            session,
+            delete(StatusChange).where(
+                StatusChange.agent_id.in_(agents),
+                StatusChange.at < now - timedelta(days=attendance),
+            ),
+        ),
+    )
+
+
+def _run(session: Session, stmt: Delete) -> int:
+    result = session.execute(stmt.execution_options(synchronize_session=False))
+    return int(getattr(result, "rowcount", 0))
+
+
+def _record(
+    session: Session, result: PurgeResult, *, now: datetime, before: datetime
+) -> PurgeResult:
+    """The purge's one audit entry; audit entries older than ``before`` go after it."""
+    old, anchor = prunable(session, before=before)
+    result = PurgeResult(**{**result.counts(), "audit_entries": old})
+    if not result.total:
+        return result
+    detail: dict[str, object] = {**result.counts(), **anchor}
+    action = PRUNED if old else "retention:purged"
+    record(session, actor=None, action=action, subject="retention", now=now, detail=detail)
+    if old:
+        prune_through(session, through_id=int(anchor["through_id"]))
+    return result
+
+
+def purge_once(
+    sessions: sessionmaker[Session], *, now: datetime, settings: Settings
+) -> PurgeResult | None:
+    """One purge in its own transaction; None when another process is purging (PostgreSQL)."""
+    with sessions.begin() as session:
+        if session.get_bind().dialect.name == "postgresql":
+            got = session.scalar(text("SELECT pg_try_advisory_xact_lock(hashtext('dw_purge'))"))
+            if not got:
+                return None
+        return purge(
+            session,
+            now=now,
+            audit_retention_days=settings.audit_retention_days,
+            uncategorised_days=settings.uncategorised_retention_days,
+            request_retention_days=settings.request_retention_days,
+        )
+
+
+class Purger:
+    """A daemon thread that purges every ``settings.purge_every_s`` seconds (first one
+    interval after start) until ``close()``; a failed purge is logged and retried."""
+
+    def __init__(
+        self,
+        sessions: sessionmaker[Session],
+        settings: Settings,
+        clock: Callable[[], datetime],
+    ) -> None:
+        self.sessions, self.settings, self.clock = sessions, settings, clock
+        self.runs = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name="deskwatch-purge", daemon=True)
+
+    def start(self) -> Purger:
+        if self.settings.purge_every_s > 0:
+            self._thread.start()
+        return self
+
+    def _loop(self) -> None:
+        while not self._stop.wait(self.settings.purge_every_s):
+            try:
+                result = purge_once(self.sessions, now=self.clock(), settings=self.settings)
+            except Exception:  # the next run tries again; the server keeps serving
+                log.exception("retention purge failed")
+                continue
+            self.runs += 1
+            if result is not None and result.total:
+                log.info("retention purge: %s", result.counts())
+
+    def close(self) -> None:
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join(timeout=30)

@@ -1,0 +1,142 @@
+"""The DPIA draft follows the live configuration; page, download and command."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from deskwatch.privacy.categories import CATEGORIES
+from deskwatch.server.audit.models import AuditEntry
+from deskwatch.server.db import make_engine
+from deskwatch.server.migrate import upgrade
+from deskwatch.server.orgs.models import Team, User
+from deskwatch.server.privacy.dpia import Dpia, Retention, TeamSetting, build
+from deskwatch.server.privacy.dpia_render import to_html, to_markdown
+from deskwatch.server.privacy.schemas import CategoryIn
+from deskwatch.server.privacy.service import set_category
+from tests.server.conftest import Clock, Org, login
+
+RETENTION = Retention(audit_days=1095, other_days=30, request_days=1095, purge_every_s=3600)
+
+
+def _draft(db: sessionmaker[Session], clock: Clock) -> tuple[Dpia, str, str]:
+    with db() as s:
+        doc = build(s, now=clock.now, retention=RETENTION)
+    return doc, to_markdown(doc), to_html(doc)
+
+
+def _change(db: sessionmaker[Session], org: Org, clock: Clock, key: str, **change: object) -> None:
+    with db() as s:
+        team, admin = s.get(Team, org.team_b.id), s.get(User, org.admin.id)
+        assert team is not None and admin is not None
+        body = CategoryIn.model_validate(change)
+        set_category(s, team=team, key=key, change=body, actor=admin, now=clock.now)
+        s.commit()
+
+
+def _row(doc: Dpia, key: str, team: str) -> TeamSetting:
+    section = next(c for c in doc.categories if c.key == key)
+    return next(t for t in section.teams if t.team == team)
+
+
+def test_the_draft_follows_the_live_configuration(
+    db: sessionmaker[Session], org: Org, clock: Clock
+) -> None:
+    before, md0, html0 = _draft(db, clock)
+    assert "Identity check (not in use)" in html0
+    assert "Identity check (not in use)" in md0 and "Biometric identity check" not in md0
+    assert "Exception enabled by a team" not in md0
+    _change(db, org, clock, "security", retention_days=45, snapshot=True)
+    _change(db, org, clock, "conduct", legal_basis="contract")
+    _change(db, org, clock, "identity", enabled=True)
+    after, md1, html1 = _draft(db, clock)
+
+    assert _row(before, "security", "Bravo").retention_days == 90
+    bravo = _row(after, "security", "Bravo")
+    assert (bravo.retention_days, bravo.snapshot) == (45, True)
+    assert _row(after, "security", "Alpha").retention_days == 90
+    for text in (md1, html1):
+        assert "Identity check (in use)" in text and "Biometric identity check" in text
+        assert "Exception enabled by a team" in text  # the snapshot safeguard
+        assert "Evidence snapshots show the inside" in text  # and its risk
+        assert "performance of the employment contract" in text
+    conduct = next(b for b in after.balancing if b.title == "Desk conduct")
+    assert conduct.teams == ["Alpha"]  # Bravo now runs conduct on the contract
+    assert "| Bravo | yes |" in md1 and "| 45 |" in md1 and "| 45 |" not in md0
+    notice = next(n for n in after.notices if n.team == "Bravo")
+    assert "Identity check" in [i.title for i in notice.items]
+
+
+def test_markdown_and_html_name_every_category_and_escape_admin_text(
+    db: sessionmaker[Session], org: Org, clock: Clock
+) -> None:
+    _change(db, org, clock, "conduct", purpose="Watch <script>alert(1)</script> | pipes")
+    _doc, md, html = _draft(db, clock)
+    for cat in CATEGORIES.values():
+        assert cat.title in md and cat.title in html
+    assert "DRAFT" in md and "DRAFT" in html and "Art. 26(7)" in md and "Art. 26(7)" in html
+    assert "<script>" not in html and "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+    assert "\\<script\\>" in md and "\\| pipes" in md
+    for heading in ("Recipients", "Safeguards", "Risks and mitigations", "To complete"):
+        assert heading in md and heading in html
+
+
+@pytest.mark.parametrize(
+    ("role", "status"),
+    [("agent_a1", 403), ("sup_a", 403), ("privacy", 200), ("admin", 200)],
+)
+def test_only_the_privacy_officer_and_admins_read_the_draft(
+    app_client: TestClient, db: sessionmaker[Session], org: Org, role: str, status: int
+) -> None:
+    client = login(TestClient(app_client.app), role)
+    page = client.get("/privacy/dpia")
+    download = client.get("/privacy/dpia.md")
+    assert (page.status_code, download.status_code) == (status, status)
+    if status != 200:
+        return
+    assert "DRAFT" in page.text and 'href="/privacy/dpia"' in page.text  # the nav link
+    assert download.headers["content-type"].startswith("text/markdown")
+    assert "attachment" in download.headers["content-disposition"]
+    assert all(c.title in download.text for c in CATEGORIES.values())
+    with db() as s:
+        query = select(AuditEntry.subject).where(AuditEntry.action == "read:dpia")
+        assert sorted(s.scalars(query)) == ["dpia:html", "dpia:md"]
+
+
+def test_anonymous_visitors_are_sent_to_the_login(app_client: TestClient, org: Org) -> None:
+    reply = TestClient(app_client.app).get("/privacy/dpia", follow_redirects=False)
+    assert reply.status_code == 303 and reply.headers["location"] == "/login"
+
+
+def _cli(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "deskwatch", "dpia", *args],
+        env=os.environ.copy(),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def test_the_command_writes_the_draft_and_fails_clearly(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'fresh.db'}"
+    engine = make_engine(url)
+    upgrade(engine)
+    engine.dispose()
+    md = _cli("--database-url", url)
+    assert md.returncode == 0, md.stderr
+    assert md.stdout.startswith("# DRAFT") and "(catalogue defaults)" in md.stdout
+    out = tmp_path / "dpia.html"
+    html = _cli("--format", "html", "--out", str(out), "--database-url", url)
+    assert html.returncode == 0, html.stderr
+    assert out.read_text().startswith("<!doctype html>") and "Card-data security" in out.read_text()
+    bad = _cli("--database-url", "postgresql+psycopg://nobody@127.0.0.1:1/none")
+    assert bad.returncode == 2 and "cannot read the configuration" in bad.stderr
+    assert _cli("--format", "pdf", "--database-url", url).returncode == 2
