@@ -28,6 +28,7 @@ from deskwatch.server.policies.routes import router as policies_router
 from deskwatch.server.policies.service import VersionCache
 from deskwatch.server.reports.routes import router as reports_router
 from deskwatch.server.settings import Settings
+from deskwatch.server.snapshots.routes import router as snapshots_router
 from deskwatch.server.status.live import Changes
 from deskwatch.server.status.routes import router as status_router
 from deskwatch.server.web.admin import router as admin_web_router
@@ -42,6 +43,7 @@ ROUTERS = (
     reports_router,
     audit_router,
     orgs_router,
+    snapshots_router,
     web_router,
     admin_web_router,
 )
