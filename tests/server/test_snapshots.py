@@ -187,3 +187,44 @@ def test_never_for_audio_identity_or_information(
     device = enrol(app_client, org.agent_a1.id)
     _, reply = upload(device, kind, clock.now, jpeg())
     assert reply.status_code == 403
+
+
+def test_agent_still_reaches_the_worker_blurred_after_its_event(
+    app_client: TestClient, org: Org, db: sessionmaker[Session], clock: Clock
+) -> None:
+    """The real agent side (redaction models, sealing, retries) against the real app."""
+    from deskwatch.agent.snapshots import SnapshotTaker
+    from deskwatch.arrays import as_image
+    from deskwatch.capture.frame import Frame
+    from deskwatch.events.event import Event
+    from deskwatch.privacy.redact import Redactor
+    from deskwatch.transport.client import DeviceClient
+    from tests.test_snapshot_redaction import webcam_beside_two_people
+
+    enable(db, org, "security", snapshot=True)
+    device = enrol(app_client, org.agent_a1.id)
+    token = device.headers["authorization"].split()[1]
+    client = DeviceClient("http://testserver", token, http=device)
+    settings: Settings = app_client.app.state.settings  # type: ignore[attr-defined]
+    ticks = [0.0]
+    key = public_key_b64(settings)
+    taker = SnapshotTaker(
+        client, categories={"security"}, public_key=key, clock=lambda: ticks[0], wall=clock
+    )
+    phone = Event(type="phone_in_use", start_s=0, peak_confidence=0.9, started_at=clock.now)
+    assert taker.consider(Frame(webcam_beside_two_people(), ts=0.0, index=0), [phone])
+    taker.step()  # redact and seal
+    taker.step()  # the server does not know the event yet: 404, retry later
+    assert taker.waiting() == 1 and taker.notices[0].status == "sealed, will retry sending"
+    client.send_events([phone.to_json_dict()])
+    ticks[0] += 120
+    taker.step()
+    assert taker.waiting() == 0 and taker.notices[0].status == "sent"
+    snapshot_id = taker.notices[0].snapshot_id
+    worker = login(TestClient(app_client.app), "agent_a1")
+    still = worker.get(f"/api/v1/snapshots/{snapshot_id}.jpg")
+    assert still.status_code == 200 and still.content[:2] == b"\xff\xd8"
+    image = as_image(cv2.imdecode(np.frombuffer(still.content, np.uint8), cv2.IMREAD_COLOR))
+    assert image.shape[1] <= 640
+    with Redactor() as redactor:  # only the worker's face is still a face
+        assert len(redactor.find_faces(as_image(cv2.cvtColor(image, cv2.COLOR_BGR2RGB)))) == 1

@@ -101,8 +101,10 @@ class SnapshotTaker:
         backoff: Backoff | None = None,
         redact: Callable[[], Redact] = mediapipe_redact,
         clock: Callable[[], float] = time.monotonic,
+        wall: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self.client, self.min_interval_s, self.clock = client, min_interval_s, clock
+        self.wall = wall
         self.backoff = backoff or Backoff(base_s=2.0, cap_s=60.0)
         self.notices: deque[Notice] = deque(maxlen=20)
         self.wake = threading.Event()
@@ -151,7 +153,7 @@ class SnapshotTaker:
             log.info("still for %s skipped: one was taken less than a minute ago", event.type)
             return False
         self._last_taken = now
-        notice = Notice(datetime.now(UTC), event.type)
+        notice = Notice(self.wall(), event.type)
         still = _Still(str(event.id), notice.taken_at, notice, frame.image.copy())
         with self._lock:
             self._pending.append(still)
