@@ -306,6 +306,7 @@ def server(
     from deskwatch.server.db import make_engine
     from deskwatch.server.migrate import upgrade
     from deskwatch.server.settings import get_settings
+    from deskwatch.server.snapshots.keys import public_key_b64
 
     settings = get_settings()
     if workers > 1 and not settings.database_url.startswith("postgresql"):
@@ -314,7 +315,8 @@ def server(
         engine = make_engine(settings.database_url)
         upgrade(engine)  # once, before any worker starts
         engine.dispose()
-        settings.signing_key()  # create the key file once, shared by the workers
+        settings.signing_key()  # create the key files once, shared by the workers
+        public_key_b64(settings)
     except Exception as exc:  # a database that cannot be reached or migrated
         raise fail(f"cannot start the server: {exc}") from None
     uvicorn.run(

@@ -74,6 +74,7 @@ class LocalPage:
             "last_sent": dict(r.client.last_sent),
             "recent_events": list(r.state.recent_events),
             "self_check": dict(r.state.self_check),
+            "stills": r.snapshots.page_state(),
             "my_data": f"{r.config.server_url.rstrip('/')}/api/v1/agents/"
             f"{r.config.agent_id}/events",
         }
@@ -108,6 +109,7 @@ class LocalPage:
             sent=sent,
             my_data=esc(s["my_data"]),
             check=_check_summary(s["self_check"]),
+            stills=_stills_summary(s["stills"]),
         )
 
 
@@ -123,6 +125,19 @@ def _check_summary(result: dict[str, Any]) -> str:
         else "<p>Until a check passes, your events are marked low-confidence for reviewers.</p>"
     )
     return f"<p>The last check <b>{verdict}</b>.</p><ul>{tips}</ul>{note}"
+
+
+def _stills_summary(stills: dict[str, Any]) -> str:
+    """Evidence stills: off, or on for which categories, and each one kept."""
+    if not stills["on_for"] and not stills["taken"]:
+        return "<p>Off: no picture of you ever leaves this PC.</p>"
+    on = ", ".join(stills["on_for"]) or "nothing now"
+    items = "".join(f"<li>{html.escape(t['words'])}</li>" for t in stills["taken"])
+    return (
+        f"<p>On for: {html.escape(on)}. When such an event starts, one still is kept with "
+        "everything but you blurred, encrypted on this PC before it is sent.</p>"
+        f"<ul>{items}</ul>"
+    )
 
 
 def _pretty(body: str) -> str:
@@ -195,6 +210,7 @@ only learns that you are paused and for how long.</p>
 <h2>Camera and light self-check</h2>{check}
 <form method="post" action="/check"><input type="hidden" name="token" value="{token}">
 <button>Run self-check</button></form>
+<h2>Evidence stills</h2>{stills}
 <h2>Detectors</h2>
 <table border="1" cellpadding="4"><tr><th>detector</th><th>on/off</th><th>last value</th></tr>
 {rows}</table>

@@ -18,6 +18,7 @@ from deskwatch.agent.heartbeat import HEARTBEAT_S, Heartbeat
 from deskwatch.agent.local_page import LocalPage
 from deskwatch.agent.outbox import DEFAULT_CAPACITY, Outbox
 from deskwatch.agent.policy import PolicyKeeper
+from deskwatch.agent.snapshots import SnapshotTaker, snapshot_settings
 from deskwatch.capture.frame import Frame
 from deskwatch.capture.source import FrameSource, open_source
 from deskwatch.checks.selfcheck import run_self_check
@@ -82,6 +83,7 @@ class AgentRunner:
             backoff=Backoff(cap_s=options.max_backoff_s),
         )
         self.heartbeat = Heartbeat(client, self.beat, self.policy, interval_s=options.heartbeat_s)
+        self.snapshots = SnapshotTaker(client)  # off until the team turns stills on
         self.state = AgentState()
         self.source: FrameSource | None = None
         self.pipeline: Pipeline | None = None
@@ -115,9 +117,11 @@ class AgentRunner:
     # --- main loop ----------------------------------------------------------------------
     def run(self) -> int:
         log.info("policy: %s", self.policy.refresh().note)
+        self._apply_privacy()
         threads = [
             threading.Thread(target=self.uploader.run, args=(self.stop,), name="uploader"),
             threading.Thread(target=self.heartbeat.run, args=(self.stop,), name="heartbeat"),
+            threading.Thread(target=self.snapshots.run, args=(self.stop,), name="snapshots"),
         ]
         for t in threads:
             t.daemon = True
@@ -132,12 +136,17 @@ class AgentRunner:
             self.stop.set()
             self.uploader.wake.set()
             self.heartbeat.wake.set()
+            self.snapshots.wake.set()
             for t in threads:
                 t.join(timeout=15)
             if page is not None:
                 page.close()
             self.outbox.close()
         return 0
+
+    def _apply_privacy(self) -> None:
+        """Evidence stills follow the worker's settings (off unless a category asks)."""
+        self.snapshots.configure(*snapshot_settings(self.policy.current.privacy))
 
     def _start_page(self) -> LocalPage | None:
         if self.opts.page_port is None:
@@ -160,6 +169,7 @@ class AgentRunner:
             return
         if self.policy.changed.is_set():  # new policy or privacy settings: new detectors
             self.policy.changed.clear()
+            self._apply_privacy()
             self._end_pipeline()
             if self._frames is not None:
                 self._new_pipeline()
@@ -256,6 +266,8 @@ class AgentRunner:
         self._pace(frame)
         obs, events = self.pipeline.process(frame)
         self._record(obs, events)
+        if events:
+            self.snapshots.consider(frame, events)
 
     def _pace(self, frame: Frame) -> None:
         """With ``realtime``, a file plays at its own speed, like a camera."""

@@ -31,6 +31,7 @@ from deskwatch.server.privacy.routes import router as privacy_router
 from deskwatch.server.reports.routes import router as reports_router
 from deskwatch.server.reviews.routes import router as reviews_router
 from deskwatch.server.settings import Settings
+from deskwatch.server.snapshots.routes import router as snapshots_router
 from deskwatch.server.status.live import Changes
 from deskwatch.server.status.routes import router as status_router
 from deskwatch.server.web.admin import router as admin_web_router
@@ -49,6 +50,7 @@ ROUTERS = (
     orgs_router,
     privacy_router,
     reviews_router,
+    snapshots_router,
     web_router,
     admin_web_router,
     privacy_web_router,

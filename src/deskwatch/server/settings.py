@@ -20,6 +20,11 @@ class Settings(BaseSettings):
     )
     secret_key: str = Field(default="", description="session signing key; generated if empty")
     secret_key_file: Path = Field(default=Path("./deskwatch.secret"))
+    snapshot_key: str = Field(
+        default="",
+        description="base64 X25519 private key that opens evidence stills; if empty, one is "
+        "kept (0600) next to secret_key_file",
+    )
     max_body_bytes: int = Field(default=2 * 1024 * 1024, description="larger requests get 413")
     max_batch_events: int = 1000
     offline_after_s: float = Field(default=90.0, description="no heartbeat this long: offline")

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import threading
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 import httpx
@@ -94,6 +96,18 @@ class DeviceClient:
         """Send a heartbeat; returns the team's policy version and the privacy revision."""
         data = self._call("POST", "/api/v1/heartbeat", beat, kind="heartbeat")
         return Versions(int(data["policy_version"]), int(data.get("privacy_rev", 0)))
+
+    def send_snapshot(self, event_id: str, taken_at: datetime, sealed: bytes) -> str:
+        """Upload one sealed evidence still; returns its id on the server. The page's copy
+        of what was sent names the still's size, not its (encrypted) bytes."""
+        body = {"event_id": event_id, "taken_at": taken_at.isoformat()}
+        data = self._call(
+            "POST", "/api/v1/snapshots", {**body, "sealed": base64.b64encode(sealed).decode()}
+        )
+        shown = {**body, "sealed": f"{len(sealed)} bytes, encrypted to the server's key"}
+        with self._lock:
+            self.last_sent["snapshot"] = json.dumps(shown, separators=(",", ":"))
+        return str(data["id"])
 
     def policy(self) -> FetchedPolicy:
         data = self._call("GET", "/api/v1/policy")
