@@ -82,6 +82,11 @@ class DeviceClient:
             self._call("POST", "/api/v1/heartbeat", beat, kind="heartbeat")["policy_version"]
         )
 
+    def reconfirm(self, password: str) -> tuple[bool, int]:
+        """Is this the device's agent's password? (ok, tries left). Never kept in last_sent."""
+        data = self._call("POST", "/api/v1/device/reconfirm", {"password": password})
+        return bool(data["ok"]), int(data["tries_left"])
+
     def policy(self) -> tuple[int, str]:
         data = self._call("GET", "/api/v1/policy")
         return int(data["version"]), str(data["toml"])
