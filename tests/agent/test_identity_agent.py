@@ -7,6 +7,7 @@ import json
 from datetime import UTC, datetime
 from pathlib import Path
 
+import httpx
 import numpy as np
 import pytest
 
@@ -140,3 +141,27 @@ def test_face_check_in_a_run_sends_no_descriptor(
         assert max(_numbers_lists(body), default=0) < 64  # no descriptor-sized list
         text = json.dumps(body)
         assert "descriptor" not in text and "template" not in text
+
+
+def test_local_page_buttons_need_the_token(tmp_path: Path) -> None:
+    from deskwatch.agent.config import AgentConfig
+    from deskwatch.agent.local_page import LocalPage
+    from tests.server_process import free_port
+
+    config = AgentConfig(server_url="http://127.0.0.1:1", device_id="d", token="t", agent_id=7)
+    client = DeviceClient(config.server_url, config.token)
+    runner = AgentRunner(config, tmp_path, RunOptions(source="camera:0", page_port=0), client)
+    page = LocalPage(runner, free_port()).start()
+    store = TemplateStore(tmp_path)
+    try:
+        assert httpx.post(page.url + "identity/decline").status_code == 403  # CSRF refused
+        assert store.choice() is Choice.NONE
+        ok = httpx.post(page.url + "identity/decline", data={"token": page.token})
+        assert ok.status_code == 303 and store.choice() is Choice.PASSWORD
+        httpx.post(page.url + "identity/delete", data={"token": page.token})
+        assert store.choice() is Choice.NONE
+        state = httpx.get(page.url + "state.json").json()["identity"]
+        assert state["enabled"] is False and state["enrolled"] is False
+    finally:
+        page.close()
+        runner.outbox.close()
