@@ -49,3 +49,9 @@ def test_an_objected_category_produces_no_events_on_real_footage() -> None:
     assert [e.type for e in watched.events] == ["looking_away"]
     objected = analyse(clip, restrict(policy_from_dict(sensitive), ["conduct"]))
     assert objected.error is None and objected.events == []
+
+
+def test_identity_check_runs_only_while_its_category_is_on() -> None:
+    policy = policy_from_dict({"identity": {"enabled": True}})
+    assert restrict(policy, ["conduct"]).identity.enabled
+    assert not restrict(policy, ["identity"]).identity.enabled

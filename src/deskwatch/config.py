@@ -9,6 +9,7 @@ from typing import Annotated, Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from deskwatch.errors import PolicyError
+from deskwatch.identity.config import IdentityConfig
 from deskwatch.perception.camera_health import CameraHealthConfig
 from deskwatch.perception.face_detection import FaceDetectionConfig
 from deskwatch.perception.face_mesh import FaceMeshConfig
@@ -62,6 +63,7 @@ class Policy(BaseModel):
     analysis: AnalysisConfig = Field(default_factory=AnalysisConfig)
     detectors: dict[str, AnyDetectorConfig] = Field(default_factory=_default_detectors)
     rules: RulesConfig = Field(default_factory=RulesConfig)
+    identity: IdentityConfig = Field(default_factory=IdentityConfig)
 
     @field_validator("detectors", mode="before")
     @classmethod

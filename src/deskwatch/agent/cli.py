@@ -23,8 +23,10 @@ from deskwatch.agent.config import (
 from deskwatch.agent.control import Control
 from deskwatch.agent.local_page import PAGE_FILE
 from deskwatch.agent.outbox import DEFAULT_CAPACITY, Outbox
+from deskwatch.identity.cli import identity_app
 
 agent_app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
+agent_app.add_typer(identity_app, name="identity")
 err = Console(stderr=True)
 out = Console()
 

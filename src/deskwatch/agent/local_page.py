@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs
 
 from deskwatch.agent.config import write_private
+from deskwatch.identity import page as identity_page
 
 if TYPE_CHECKING:
     from deskwatch.agent.runner import AgentRunner
@@ -75,6 +76,7 @@ class LocalPage:
             "recent_events": list(r.state.recent_events),
             "self_check": dict(r.state.self_check),
             "stills": r.snapshots.page_state(),
+            "identity": identity_page.snapshot(r.identity, policy.policy.identity.enabled),
             "my_data": f"{r.config.server_url.rstrip('/')}/api/v1/agents/"
             f"{r.config.agent_id}/events",
         }
@@ -110,6 +112,9 @@ class LocalPage:
             my_data=esc(s["my_data"]),
             check=_check_summary(s["self_check"]),
             stills=_stills_summary(s["stills"]),
+            identity=identity_page.section(s["identity"], self.token),
+            # no reload while the worker types a password
+            refresh="" if identity_page.awaiting_password(s["identity"]) else _REFRESH,
         )
 
 
@@ -167,7 +172,8 @@ class _Handler(BaseHTTPRequestHandler):
         return self._send(404, "text/plain", "not found")
 
     def do_POST(self) -> None:
-        if not self._host_ok() or self.path not in ("/pause", "/resume", "/check"):
+        actions = ("/pause", "/resume", "/check", *identity_page.ACTIONS)
+        if not self._host_ok() or self.path not in actions:
             return self._send(403, "text/plain", "refused")
         length = min(int(self.headers.get("content-length") or 0), 4096)
         form = parse_qs(self.rfile.read(length).decode(errors="replace"))
@@ -175,7 +181,9 @@ class _Handler(BaseHTTPRequestHandler):
         if not secrets.compare_digest(token, self.page.token):
             return self._send(403, "text/plain", "bad or missing token")
         control = self.page.runner.control
-        if self.path == "/check":
+        if self.path in identity_page.ACTIONS:
+            identity_page.act(self.page.runner.identity, self.path, form)
+        elif self.path == "/check":
             control.request_check()
         else:
             control.pause() if self.path == "/pause" else control.resume()
@@ -197,9 +205,10 @@ class _Handler(BaseHTTPRequestHandler):
         self.wfile.write(data)
 
 
+_REFRESH = '<meta http-equiv="refresh" content="5">'
 _PAGE = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>deskwatch — what this PC sends</title>
-<meta http-equiv="refresh" content="5"></head>
+{refresh}</head>
 <body style="font-family: sans-serif; max-width: 50em; margin: 1em auto">
 <h1>deskwatch on this PC</h1>
 <p>Status: <b>{status}</b> — {source}</p>
@@ -211,6 +220,7 @@ only learns that you are paused and for how long.</p>
 <form method="post" action="/check"><input type="hidden" name="token" value="{token}">
 <button>Run self-check</button></form>
 <h2>Evidence stills</h2>{stills}
+{identity}
 <h2>Detectors</h2>
 <table border="1" cellpadding="4"><tr><th>detector</th><th>on/off</th><th>last value</th></tr>
 {rows}</table>

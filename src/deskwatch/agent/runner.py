@@ -24,6 +24,7 @@ from deskwatch.capture.source import FrameSource, open_source
 from deskwatch.checks.selfcheck import run_self_check
 from deskwatch.errors import SourceError
 from deskwatch.events.event import Event
+from deskwatch.identity.hook import IdentityHook
 from deskwatch.perception.observation import Observation
 from deskwatch.pipeline import Pipeline
 from deskwatch.transport.client import DeviceClient
@@ -85,6 +86,7 @@ class AgentRunner:
         self.heartbeat = Heartbeat(client, self.beat, self.policy, interval_s=options.heartbeat_s)
         self.snapshots = SnapshotTaker(client)  # off until the team turns stills on
         self.state = AgentState()
+        self.identity = IdentityHook(directory, client)  # runs only if the policy enables it
         self.source: FrameSource | None = None
         self.pipeline: Pipeline | None = None
         # Set after a failed pre-shift self-check: events then carry low_confidence=1.0.
@@ -133,6 +135,7 @@ class AgentRunner:
         finally:
             self._end_pipeline()
             self._close_source()
+            self.identity.close()
             self.stop.set()
             self.uploader.wake.set()
             self.heartbeat.wake.set()
@@ -265,6 +268,7 @@ class AgentRunner:
             return
         self._pace(frame)
         obs, events = self.pipeline.process(frame)
+        events += self.identity.on_frame(frame, events, self.policy.current.policy.identity)
         self._record(obs, events)
         if events:
             self.snapshots.consider(frame, events)

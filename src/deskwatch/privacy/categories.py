@@ -126,8 +126,9 @@ def category_of(event_type: str) -> str | None:
 
 
 def restrict(policy: Policy, off: Iterable[str]) -> Policy:
-    """The policy with the rules of the ``off`` categories disabled, and every detector
-    that no remaining rule reads disabled too, so no frame ever reaches it."""
+    """The policy with the rules of the ``off`` categories disabled, every detector that no
+    remaining rule reads disabled too (so no frame ever reaches it), and the identity check
+    off unless its category is on."""
     off_types = {t for key in off for t in CATEGORIES[key].event_types}
     rules = policy.rules.model_copy(
         update={
@@ -144,4 +145,7 @@ def restrict(policy: Policy, off: Iterable[str]) -> Policy:
         key: cfg if cfg.type in needed else cfg.model_copy(update={"enabled": False})
         for key, cfg in policy.detectors.items()
     }
-    return policy.model_copy(update={"rules": rules, "detectors": detectors})
+    update: dict[str, object] = {"rules": rules, "detectors": detectors}
+    if "identity" in off:  # no consent, or withdrawn: no identity check of any kind
+        update["identity"] = policy.identity.model_copy(update={"enabled": False})
+    return policy.model_copy(update=update)

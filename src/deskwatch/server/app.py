@@ -22,6 +22,7 @@ from deskwatch.server.db import make_engine, session_factory, utcnow
 from deskwatch.server.devices.routes import router as devices_router
 from deskwatch.server.errors import InvalidError, NotFoundError, RefusedError
 from deskwatch.server.events.routes import router as events_router
+from deskwatch.server.identity.routes import router as identity_router
 from deskwatch.server.migrate import upgrade
 from deskwatch.server.orgs.routes import router as orgs_router
 from deskwatch.server.policies.routes import router as policies_router
@@ -42,6 +43,7 @@ from deskwatch.server.web.routes import router as web_router
 ROUTERS = (
     auth_router,
     devices_router,
+    identity_router,
     events_router,
     status_router,
     policies_router,

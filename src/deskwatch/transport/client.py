@@ -109,6 +109,11 @@ class DeviceClient:
             self.last_sent["snapshot"] = json.dumps(shown, separators=(",", ":"))
         return str(data["id"])
 
+    def reconfirm(self, password: str) -> tuple[bool, int]:
+        """Is this the device's agent's password? (ok, tries left). Never kept in last_sent."""
+        data = self._call("POST", "/api/v1/device/reconfirm", {"password": password})
+        return bool(data["ok"]), int(data["tries_left"])
+
     def policy(self) -> FetchedPolicy:
         data = self._call("GET", "/api/v1/policy")
         try:

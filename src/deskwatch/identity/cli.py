@@ -1,0 +1,68 @@
+"""``deskwatch agent identity``: enrol a face template, decline, delete, status.
+
+The running agent's local page offers the same buttons; ``enrol`` here opens the camera
+itself, so use it while the agent is not running.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from deskwatch.agent.config import state_dir
+from deskwatch.identity.store import Choice, TemplateStore
+
+identity_app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
+out = Console()
+err = Console(stderr=True)
+
+DirOpt = Annotated[Path | None, typer.Option("--state-dir", help="agent state directory")]
+
+
+@identity_app.command()
+def enrol(
+    source: Annotated[str, typer.Option(help="camera (camera:0) or a video file")] = "camera:0",
+    seconds: Annotated[float, typer.Option(help="how long to look (turn slightly)")] = 8.0,
+    directory: DirOpt = None,
+) -> None:
+    """I agree: make my face template from a few seconds of the camera (kept encrypted here)."""
+    from deskwatch.capture.source import open_source
+    from deskwatch.errors import DeskwatchError
+    from deskwatch.identity.enrolment import enrol_from
+
+    out.print("Look at the camera and turn your head slightly left and right…")
+    try:
+        with_source = open_source(source, 4.0)
+        try:
+            count = enrol_from(with_source, TemplateStore(state_dir(directory)), seconds)
+        finally:
+            with_source.close()
+    except DeskwatchError as exc:
+        err.print(f"[red]error:[/red] {exc}", highlight=False)
+        raise typer.Exit(2) from None
+    out.print(f"enrolled: template of {count} views, encrypted in {state_dir(directory)}")
+
+
+@identity_app.command()
+def decline(directory: DirOpt = None) -> None:
+    """No face checks for me: delete any template and confirm with my password instead."""
+    TemplateStore(state_dir(directory)).delete(Choice.PASSWORD)
+    out.print("declined: you will be asked for your password on your local page")
+
+
+@identity_app.command()
+def delete(directory: DirOpt = None) -> None:
+    """Delete my face template: identity checks stop; the server learns only "not enrolled"."""
+    had = TemplateStore(state_dir(directory)).delete(Choice.NONE)
+    out.print("template deleted" if had else "there was no template; nothing to delete")
+
+
+@identity_app.command()
+def status(directory: DirOpt = None) -> None:
+    """What is stored: the choice and whether an encrypted template exists."""
+    st = TemplateStore(state_dir(directory)).status()
+    out.print(f"choice    {st.choice.value}")
+    out.print(f"template  {'yes (encrypted, never sent)' if st.enrolled else 'none'}")

@@ -1,0 +1,53 @@
+"""The policy's ``[identity]`` section: off unless a team turns it on."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class IdentityConfig(BaseModel):
+    """When and how strictly identity is checked; every threshold names its unit."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    enabled: bool = Field(default=False, description="run identity checks at all")
+    every_min: float = Field(
+        default=120.0, gt=0, description="re-check this often during a shift (minutes)"
+    )
+    max_distance: float = Field(
+        default=0.55,
+        gt=0,
+        le=2,
+        description="largest descriptor distance that is the same person (dlib's usual is "
+        "0.6; 0.55 had no false accept on the dev footage, see benchmarks/identity.py)",
+    )
+    window_s: float = Field(
+        default=8.0, gt=0, le=60, description="seconds of frames one check (and enrolment) looks at"
+    )
+    descriptor_frames: int = Field(
+        default=3, ge=1, le=10, description="frames turned into a face descriptor per check"
+    )
+    min_turn_deg: float = Field(
+        default=8.0, gt=0, description="liveness: head turn (yaw range) that counts as a turn"
+    )
+    min_gaze_shift_deg: float = Field(
+        default=8.0, gt=0, description="liveness: eye-gaze range that counts as a look aside"
+    )
+    min_blink_drop: float = Field(
+        default=0.4,
+        gt=0,
+        lt=1,
+        description="liveness: eyelid gap falling by this share of its median counts as a blink",
+    )
+    min_face_px: int = Field(
+        default=60, ge=20, description="narrower faces (pixels) are too far away"
+    )
+    min_brightness: float = Field(
+        default=40.0, ge=0, le=255, description="darker faces (mean grey level) cannot be checked"
+    )
+    max_yaw_deg: float = Field(
+        default=30.0, gt=0, le=90, description="faces turned further away are not compared"
+    )
+    password_wait_min: float = Field(
+        default=10.0, gt=0, description="how long a password re-confirmation waits for an answer"
+    )

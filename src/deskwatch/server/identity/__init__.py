@@ -1,0 +1,1 @@
+"""Identity re-confirmation by password: the non-biometric alternative to a face check."""

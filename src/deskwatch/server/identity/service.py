@@ -1,0 +1,47 @@
+"""Check a password against the device's agent; failures are counted in the audit log."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from deskwatch.server.audit.models import AuditEntry
+from deskwatch.server.audit.service import record
+from deskwatch.server.auth.security import verify_password
+from deskwatch.server.devices.models import Device
+from deskwatch.server.orgs.models import User
+
+FAILED = "identity:reconfirm_failed"
+PASSED = "identity:reconfirmed"
+MAX_FAILURES = 5
+WINDOW = timedelta(minutes=15)
+
+
+class LockedError(Exception):
+    """Too many wrong passwords from this device lately."""
+
+
+def failures(session: Session, *, device: Device, now: datetime) -> int:
+    """Wrong passwords from ``device`` in the last ``WINDOW`` (any server worker)."""
+    query = select(func.count(AuditEntry.id)).where(
+        AuditEntry.action == FAILED,
+        AuditEntry.subject == f"device:{device.id}",
+        AuditEntry.at > now - WINDOW,
+    )
+    return int(session.scalar(query) or 0)
+
+
+def reconfirm(
+    session: Session, *, device: Device, password: str, now: datetime
+) -> tuple[bool, int]:
+    """(ok, tries left). Raises ``LockedError`` after ``MAX_FAILURES`` in the window."""
+    failed = failures(session, device=device, now=now)
+    if failed >= MAX_FAILURES:
+        raise LockedError("too many wrong passwords: try again later")
+    agent = session.get(User, device.agent_id)
+    ok = agent is not None and agent.active and verify_password(agent.password_hash, password)
+    subject = f"device:{device.id}"
+    record(session, actor=None, action=PASSED if ok else FAILED, subject=subject, now=now)
+    return ok, MAX_FAILURES - failed - (0 if ok else 1)
