@@ -19,8 +19,10 @@ from deskwatch.identity.config import IdentityConfig
 from deskwatch.identity.hook import IdentityHook, Mode
 from deskwatch.identity.store import Choice, TemplateStore
 from deskwatch.server.db import make_engine, session_factory
-from deskwatch.server.orgs.models import User
+from deskwatch.server.orgs.models import Team, User
 from deskwatch.server.policies.service import publish
+from deskwatch.server.privacy.schemas import CategoryIn
+from deskwatch.server.privacy.service import set_category
 from deskwatch.transport.client import DeviceClient
 from tests.agent.conftest import RecordingProxy, Server, enroll
 from tests.conftest import shared_file
@@ -92,12 +94,18 @@ def test_not_enrolled_is_said_once(tmp_path: Path) -> None:
 
 
 def _publish(server: Server, toml: str) -> None:
+    """Publish the team policy and switch the identity category on (consent-based)."""
     engine = make_engine(server.db_url)
     with session_factory(engine)() as s:
         admin = s.query(User).filter_by(username="admin").one()
         agent = s.query(User).filter_by(username="agent").one()
         assert agent.team_id is not None
-        publish(s, team_id=agent.team_id, toml=toml, actor=admin, now=datetime.now(UTC))
+        now = datetime.now(UTC)
+        publish(s, team_id=agent.team_id, toml=toml, actor=admin, now=now)
+        team = s.get(Team, agent.team_id)
+        assert team is not None
+        on = CategoryIn(enabled=True)
+        set_category(s, team=team, key="identity", change=on, actor=admin, now=now)
         s.commit()
     engine.dispose()
 
