@@ -12,6 +12,7 @@ import pytest
 
 from deskwatch import perception
 from deskwatch.agent.config import load_credentials
+from deskwatch.agent.local_page import LocalPage
 from deskwatch.agent.runner import AgentRunner, RunOptions
 from deskwatch.capture.frame import Frame
 from deskwatch.perception.base import Detector
@@ -77,6 +78,10 @@ def test_objection_stops_detectors_on_the_agent_and_withdrawal_restarts_them(
         assert not (set(Spy.frames) - {"camera_health", "face"})
         beat: dict[str, Any] = runner.beat()
         assert beat["detectors"] == {"camera_health": True, "face": True}
+        page = LocalPage(runner, 0)  # the worker's page says so, in plain words
+        text = page.render()
+        page.server.server_close()
+        assert "Desk conduct" in text and "off: you objected" in text
         assert runner.policy.current.privacy.off() == [
             "security",
             "conduct",

@@ -115,7 +115,7 @@ def test_local_page_loopback_only_shows_state_and_pauses(runner: AgentRunner) ->
         assert page.server.server_address[0] == "127.0.0.1"
         html = httpx.get(page.url).text
         for words in ("camera_health", "face_mesh", "2 event(s) in the outbox", "at_desk",
-                      "/api/v1/agents/7/events", "Pause for a break"):  # fmt: skip
+                      "127.0.0.1:1/me", "Pause for a break"):  # fmt: skip
             assert words in html
         state = httpx.get(page.url + "state.json").json()
         assert state["outbox"]["length"] == 2 and state["detectors"]["face"]["state"] == "off"

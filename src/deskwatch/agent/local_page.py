@@ -17,6 +17,7 @@ from urllib.parse import parse_qs
 
 from deskwatch.agent.config import write_private
 from deskwatch.identity import page as identity_page
+from deskwatch.privacy.worker import WorkerCategory
 
 if TYPE_CHECKING:
     from deskwatch.agent.runner import AgentRunner
@@ -77,8 +78,11 @@ class LocalPage:
             "self_check": dict(r.state.self_check),
             "stills": r.snapshots.page_state(),
             "identity": identity_page.snapshot(r.identity, policy.policy.identity.enabled),
-            "my_data": f"{r.config.server_url.rstrip('/')}/api/v1/agents/"
-            f"{r.config.agent_id}/events",
+            "categories": [
+                {"title": c.title, "purpose": c.purpose, "state": _category_state(c)}
+                for c in policy.privacy.categories
+            ],
+            "my_data": f"{r.config.server_url.rstrip('/')}/me",
         }
 
     def render(self) -> str:
@@ -112,10 +116,23 @@ class LocalPage:
             my_data=esc(s["my_data"]),
             check=_check_summary(s["self_check"]),
             stills=_stills_summary(s["stills"]),
+            categories="".join(
+                f"<tr><td>{esc(c['title'])}</td><td>{esc(c['purpose'])}</td>"
+                f"<td>{esc(c['state'])}</td></tr>"
+                for c in s["categories"]
+            ),
             identity=identity_page.section(s["identity"], self.token),
             # no reload while the worker types a password
             refresh="" if identity_page.awaiting_password(s["identity"]) else _REFRESH,
         )
+
+
+def _category_state(category: WorkerCategory) -> str:
+    if not category.enabled:
+        return "off for your team"
+    if category.objected:
+        return "off: you objected (its detectors do not run on this PC)"
+    return "on" + (", with a blurred still at each event" if category.snapshot else "")
 
 
 def _check_summary(result: dict[str, Any]) -> str:
@@ -221,6 +238,11 @@ only learns that you are paused and for how long.</p>
 <button>Run self-check</button></form>
 <h2>Evidence stills</h2>{stills}
 {identity}
+<h2>What is monitored, and why</h2>
+<table border="1" cellpadding="4"><tr><th>category</th><th>why</th><th>state</th></tr>
+{categories}</table>
+<p>To object, comment on or dispute an event, or export everything: <a href="{my_data}">My data</a>
+on the server.</p>
 <h2>Detectors</h2>
 <table border="1" cellpadding="4"><tr><th>detector</th><th>on/off</th><th>last value</th></tr>
 {rows}</table>
