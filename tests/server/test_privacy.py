@@ -206,6 +206,8 @@ def test_requests_are_followed_and_an_erasure_erases(
     made = agent.post("/api/v1/me/requests", json={"kind": "erasure", "body": "erase me"}).json()
     assert made["status"] == "open"
     assert [r["id"] for r in officer.get("/api/v1/privacy/requests").json()] == [made["id"]]
+    views = agent.get("/api/v1/me/export").json()["views"]
+    assert any(v["action"] == "read:requests" and v["role"] == "privacy_officer" for v in views)
     assert _as(app_client, "agent_a2").get("/api/v1/me/requests").json() == []
 
     url = f"/api/v1/privacy/requests/{made['id']}"

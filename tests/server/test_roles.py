@@ -293,6 +293,25 @@ ROUTES: list[Route] = [
         lambda o: {"decision": "confirmed"},
         {"anonymous": 401, "sup_a": 404, "sup_b": 404, "admin": 404},
     ),
+    (
+        "GET",
+        f"/api/v1/agents/{OWN}/snapshots",
+        None,
+        {
+            "anonymous": 401,
+            "agent_a1": 200,
+            "sup_a": 200,
+            "sup_b": 404,
+            "admin": 200,
+            "privacy": 404,
+        },
+    ),
+    (
+        "GET",
+        "/api/v1/snapshots/unknown.jpg",
+        None,
+        {"anonymous": 401, **dict.fromkeys(ROLES[1:], 404)},
+    ),
     # Device routes refuse people: a session cookie is not a device token.
     ("GET", "/api/v1/policy", None, dict.fromkeys(ROLES, 401)),
     (
@@ -302,6 +321,13 @@ ROUTES: list[Route] = [
         dict.fromkeys(ROLES, 401),
     ),
     ("POST", "/api/v1/events", lambda o: {"events": []}, dict.fromkeys(ROLES, 401)),
+    ("POST", "/api/v1/snapshots", lambda o: {}, dict.fromkeys(ROLES, 401)),
+    (
+        "POST",
+        "/api/v1/device/reconfirm",
+        lambda o: {"password": "x"},
+        dict.fromkeys(ROLES, 401),
+    ),
 ]
 
 

@@ -92,8 +92,9 @@ def my_requests(agent: AgentDep, session: SessionDep) -> list[RequestOut]:
 
 
 @router.get("/privacy/requests")
-def request_queue(officer: PrivacyOfficerDep, session: SessionDep) -> list[RequestOut]:
-    return [RequestOut.model_validate(r) for r in service.requests_of(session)]
+def request_queue(officer: PrivacyOfficerDep, session: SessionDep, now: NowDep) -> list[RequestOut]:
+    rows = service.request_queue(session, officer=officer, now=now)
+    return [RequestOut.model_validate(r) for r in rows]
 
 
 @router.patch("/privacy/requests/{request_id}")

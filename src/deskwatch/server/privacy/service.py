@@ -192,6 +192,14 @@ def requests_of(session: Session, *, agent_id: int | None = None) -> list[DataRe
     return list(session.scalars(query))
 
 
+def request_queue(session: Session, *, officer: User, now: datetime) -> list[DataRequest]:
+    """Every request, for the privacy officer; each listed worker sees the read in My data."""
+    rows = requests_of(session)
+    for agent_id in sorted({r.agent_id for r in rows}):
+        record(session, actor=officer, action="read:requests", subject=f"agent:{agent_id}", now=now)
+    return rows
+
+
 def update_request(
     session: Session, *, request_id: int, change: RequestUpdate, officer: User, now: datetime
 ) -> DataRequest:

@@ -137,10 +137,14 @@ def review_form(
 
 # --- privacy desk ----------------------------------------------------------------------
 @router.get("/privacy")
-def privacy_page(request: Request, user: WebUser, session: SessionDep, msg: str = "") -> Response:
+def privacy_page(
+    request: Request, user: WebUser, session: SessionDep, now: NowDep, msg: str = ""
+) -> Response:
     _only(user, Role.PRIVACY_OFFICER, Role.ADMIN)
     names = {u.id: u.display_name for u in session.scalars(select(User))}
-    queue = privacy.requests_of(session) if user.role == Role.PRIVACY_OFFICER else []
+    queue = []
+    if user.role == Role.PRIVACY_OFFICER:
+        queue = privacy.request_queue(session, officer=user, now=now)
     return page(
         request,
         "privacy.html",
