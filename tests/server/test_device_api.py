@@ -119,7 +119,7 @@ def test_heartbeats_drive_the_board_and_offline(
     app_client: TestClient, org: Org, clock: Clock
 ) -> None:
     a1, a2 = enrol(app_client, org.agent_a1.id), enrol(app_client, org.agent_a2.id, "pc-2")
-    assert beat(a1, "at_desk", clock.now) == {"policy_version": 1}
+    assert beat(a1, "at_desk", clock.now) == {"policy_version": 1, "privacy_rev": 0}
     beat(a2, "paused", clock.now)
     sup = login(TestClient(app_client.app), "sup_a")
     board = {r["agent_id"]: r for r in sup.get("/api/v1/board").json()}
@@ -136,13 +136,15 @@ def test_heartbeats_drive_the_board_and_offline(
 
 def test_policy_versions_reach_the_device(app_client: TestClient, org: Org, clock: Clock) -> None:
     device = enrol(app_client, org.agent_a1.id)
-    assert device.get("/api/v1/policy").json() == {"version": 1, "toml": ""}
+    first = device.get("/api/v1/policy").json()
+    assert (first["version"], first["toml"], first["privacy"]["rev"]) == (1, "", 0)
     admin = login(TestClient(app_client.app), "admin")
     toml = "[rules.away]\nmin_away_s = 60\n"
     put = admin.put(f"/api/v1/teams/{org.team_a.id}/policy", json={"toml": toml})
     assert put.status_code == 200 and put.json()["version"] == 2
-    assert device.get("/api/v1/policy").json() == {"version": 2, "toml": toml}
-    assert beat(device, "at_desk", clock.now) == {"policy_version": 2}
+    second = device.get("/api/v1/policy").json()
+    assert (second["version"], second["toml"]) == (2, toml)
+    assert beat(device, "at_desk", clock.now) == {"policy_version": 2, "privacy_rev": 0}
     bad = admin.put(
         f"/api/v1/teams/{org.team_a.id}/policy", json={"toml": "[rules.away]\nmin_awy_s = 1\n"}
     )

@@ -41,7 +41,11 @@ SPECIAL: dict[str, str] = {
 # What a category reads beyond the video detectors its rules need (RULE_NEEDS).
 EXTRA_DETECTORS: dict[str, tuple[str, ...]] = {
     "environment": ("room audio: level and voice activity",),
-    "identity": ("face recognition against the worker's enrolled face (when available)",),
+    "identity": (
+        "1:1 face verification (dlib 128-d descriptors) against a template kept encrypted "
+        "on the worker's own PC, never uploaded; liveness from the face mesh",
+        "or, for a worker who declines biometrics, re-confirmation with their password",
+    ),
 }
 
 BALANCING: dict[str, tuple[str, str]] = {
@@ -137,7 +141,8 @@ RISKS: tuple[Risk, ...] = (
         "possible",
         "maximum",
         "Off unless enabled; explicit consent that can be withdrawn at any time without "
-        "detriment; mismatches are reviewed by a person. Offer an alternative check.",
+        "detriment; the template never leaves the PC and the server receives only the "
+        "outcome; mismatches are reviewed by a person; a password alternative is offered.",
         when="identity",
     ),
     Risk(

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated
 from urllib.parse import quote
 
@@ -37,6 +38,15 @@ def _back(path: str, message: str) -> Response:
     return RedirectResponse(f"{path}{sep}msg={quote(message)}", status_code=303)
 
 
+def _outcome(path: str, action: Callable[[], object], done: str, failed: str) -> Response:
+    """Run a form's action and go back to ``path`` saying how it went, in plain words."""
+    try:
+        action()
+    except USER_ERRORS as exc:
+        return _back(path, f"{failed}: {exc}")
+    return _back(path, done)
+
+
 # --- My data ---------------------------------------------------------------------------
 @router.get("/me")
 def my_data_page(
@@ -65,12 +75,13 @@ def object_form(
     objected: Annotated[bool, Form()],
 ) -> Response:
     _only(user, Role.AGENT)
-    try:
-        privacy.set_objection(session, agent=user, key=key, objected=objected, now=now)
-    except USER_ERRORS as exc:
-        return _back("/me", f"Not changed: {exc}")
     word = "Objection recorded" if objected else "Objection withdrawn"
-    return _back("/me", f"{word}; your agent applies it at its next heartbeat.")
+    return _outcome(
+        "/me",
+        lambda: privacy.set_objection(session, agent=user, key=key, objected=objected, now=now),
+        f"{word}; your agent applies it at its next heartbeat.",
+        "Not changed",
+    )
 
 
 @router.post("/me/events/{event_id}/comments", dependencies=[Csrf])
@@ -82,13 +93,14 @@ def comment_form(
     kind: Annotated[str, Form()],
     body: Annotated[str, Form(max_length=4000)],
 ) -> Response:
-    try:
-        reviews.comment(
+    return _outcome(
+        "/me",
+        lambda: reviews.comment(
             session, user=user, event_id=event_id, body=CommentIn(kind=kind, body=body), now=now
-        )
-    except USER_ERRORS as exc:
-        return _back("/me", f"Not saved: {exc}")
-    return _back("/me", "Disputed: a person will review it." if kind == "dispute" else "Saved.")
+        ),
+        "Disputed: a person will review it." if kind == "dispute" else "Saved.",
+        "Not saved",
+    )
 
 
 @router.post("/me/requests", dependencies=[Csrf])
@@ -100,11 +112,14 @@ def request_form(
     body: Annotated[str, Form(max_length=4000)],
 ) -> Response:
     _only(user, Role.AGENT)
-    try:
-        privacy.create_request(session, agent=user, body=RequestIn(kind=kind, body=body), now=now)
-    except USER_ERRORS as exc:
-        return _back("/me", f"Not sent: {exc}")
-    return _back("/me", "Request sent to the privacy officer.")
+    return _outcome(
+        "/me",
+        lambda: privacy.create_request(
+            session, agent=user, body=RequestIn(kind=kind, body=body), now=now
+        ),
+        "Request sent to the privacy officer.",
+        "Not sent",
+    )
 
 
 # --- review queue ----------------------------------------------------------------------
@@ -127,12 +142,18 @@ def review_form(
     note: Annotated[str, Form(max_length=4000)] = "",
 ) -> Response:
     _only(user, Role.SUPERVISOR, Role.ADMIN)
-    try:
-        choice = ReviewIn(decision=decision, note=note)
-        reviews.review(session, reviewer=user, event_id=event_id, decision=choice, now=now)
-    except USER_ERRORS as exc:
-        return _back("/reviews", f"Not recorded: {exc}")
-    return _back("/reviews", f"Event {decision}.")
+    return _outcome(
+        "/reviews",
+        lambda: reviews.review(
+            session,
+            reviewer=user,
+            event_id=event_id,
+            decision=ReviewIn(decision=decision, note=note),
+            now=now,
+        ),
+        f"Event {decision}.",
+        "Not recorded",
+    )
 
 
 # --- privacy desk ----------------------------------------------------------------------
@@ -168,12 +189,18 @@ def request_update_form(
     response: Annotated[str, Form(max_length=4000)] = "",
 ) -> Response:
     _only(user, Role.PRIVACY_OFFICER)
-    try:
-        change = RequestUpdate(status=new_status, response=response)
-        privacy.update_request(session, request_id=request_id, change=change, officer=user, now=now)
-    except USER_ERRORS as exc:
-        return _back("/privacy", f"Not changed: {exc}")
-    return _back("/privacy", f"Request {request_id}: {new_status}.")
+    return _outcome(
+        "/privacy",
+        lambda: privacy.update_request(
+            session,
+            request_id=request_id,
+            change=RequestUpdate(status=new_status, response=response),
+            officer=user,
+            now=now,
+        ),
+        f"Request {request_id}: {new_status}.",
+        "Not changed",
+    )
 
 
 # --- preference centre -----------------------------------------------------------------
@@ -204,8 +231,8 @@ def category_form(
     snapshot: Annotated[bool, Form()] = False,
 ) -> Response:
     _only(user, Role.ADMIN)
-    back = f"/teams/{team_id}/categories"
-    try:
+
+    def save() -> None:
         team = readable_team(session, user=user, team_id=team_id)
         change = CategoryIn(
             enabled=enabled,
@@ -216,6 +243,10 @@ def category_form(
             snapshot=snapshot,
         )
         privacy.set_category(session, team=team, key=key, change=change, actor=user, now=now)
-    except USER_ERRORS as exc:
-        return _back(back, f"Not saved: {exc}")
-    return _back(back, f"{key} saved; agents apply it at their next heartbeat.")
+
+    return _outcome(
+        f"/teams/{team_id}/categories",
+        save,
+        f"{key} saved; agents apply it at their next heartbeat.",
+        "Not saved",
+    )
