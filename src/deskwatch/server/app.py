@@ -20,6 +20,7 @@ from deskwatch.server.audit.routes import router as audit_router
 from deskwatch.server.auth.routes import router as auth_router
 from deskwatch.server.db import make_engine, session_factory, utcnow
 from deskwatch.server.devices.routes import router as devices_router
+from deskwatch.server.devices.tokens import TokenCache
 from deskwatch.server.errors import InvalidError, NotFoundError, RefusedError
 from deskwatch.server.events.routes import router as events_router
 from deskwatch.server.migrate import upgrade
@@ -28,6 +29,7 @@ from deskwatch.server.policies.routes import router as policies_router
 from deskwatch.server.policies.service import VersionCache
 from deskwatch.server.reports.routes import router as reports_router
 from deskwatch.server.settings import Settings
+from deskwatch.server.status.buffer import HeartbeatBuffer
 from deskwatch.server.status.live import Changes
 from deskwatch.server.status.routes import router as status_router
 from deskwatch.server.web.admin import router as admin_web_router
@@ -72,10 +74,19 @@ def create_app(
             upgrade(engine)
         sessions = session_factory(engine)
     changes = Changes(engine)
+    heartbeats = HeartbeatBuffer(
+        sessions,
+        offline_after_s=settings.offline_after_s,
+        flush_s=settings.heartbeat_flush_s,
+        publish=changes.publish,
+    )
+    changes.on_agent.append(heartbeats.forget)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        heartbeats.start()
         yield
+        heartbeats.close()  # the last noted heartbeats are stored before the process ends
         changes.close()
 
     app = FastAPI(
@@ -86,7 +97,8 @@ def create_app(
         openapi_url="/api/openapi.json",
     )
     app.state.settings, app.state.sessions, app.state.clock = settings, sessions, clock
-    app.state.changes = changes
+    app.state.changes, app.state.heartbeats = changes, heartbeats
+    app.state.device_tokens = TokenCache(settings.device_cache_ttl_s)
     app.state.policy_versions = VersionCache()
     for router in ROUTERS:
         app.include_router(router)

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from deskwatch.server.auth.security import same, token_hash
 from deskwatch.server.db import transaction
 from deskwatch.server.devices.models import Device
+from deskwatch.server.devices.tokens import DeviceIdentity, TokenCache
 from deskwatch.server.orgs.models import Role, User
 from deskwatch.server.settings import Settings
 
@@ -23,12 +24,13 @@ def get_session(request: Request) -> Iterator[Session]:
     yield from transaction(request.app.state.sessions)
 
 
-def get_app_settings(request: Request) -> Settings:
+# Plain reads of app state: async, so FastAPI calls them inline instead of in a thread.
+async def get_app_settings(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
 
 
-def get_now(request: Request) -> datetime:
+async def get_now(request: Request) -> datetime:
     """The server's clock (replaceable in tests)."""
     now: datetime = request.app.state.clock()
     return now
@@ -41,16 +43,42 @@ NowDep = Annotated[datetime, Depends(get_now)]
 SettingsDep = Annotated[Settings, Depends(get_app_settings)]
 
 
-def current_device(request: Request, session: SessionDep) -> Device:
-    """The device whose bearer token came with the request: 401 if none or bad, 403 revoked."""
+def _bearer(request: Request) -> str:
     scheme, _, token = request.headers.get("authorization", "").partition(" ")
     if scheme.lower() != "bearer" or not token:
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, "device token required")
-    device = session.scalar(select(Device).where(Device.token_hash == token_hash(token)))
+    return token
+
+
+def current_device(request: Request, session: SessionDep) -> Device:
+    """The device whose bearer token came with the request: 401 if none or bad, 403 revoked."""
+    device = session.scalar(select(Device).where(Device.token_hash == token_hash(_bearer(request))))
     if device is None:
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, "unknown device token")
     if device.revoked_at is not None:
         raise HTTPException(status.HTTP_403_FORBIDDEN, "device token revoked")
+    return device
+
+
+def cached_device(request: Request, session: SessionDep, now: NowDep) -> DeviceIdentity:
+    """Like ``current_device``, from the token cache when it holds the token (heartbeats).
+
+    A device revoked by another worker process is refused once its entry expires.
+    """
+    digest = token_hash(_bearer(request))
+    tokens: TokenCache = request.app.state.device_tokens
+    device = tokens.get(digest, now=now)
+    if device is not None:
+        return device
+    row = session.execute(
+        select(Device.id, Device.agent_id, Device.revoked_at).where(Device.token_hash == digest)
+    ).first()
+    if row is None:
+        raise HTTPException(status.HTTP_401_UNAUTHORIZED, "unknown device token")
+    if row.revoked_at is not None:
+        raise HTTPException(status.HTTP_403_FORBIDDEN, "device token revoked")
+    device = DeviceIdentity(row.id, row.agent_id)
+    tokens.put(digest, device, now=now)
     return device
 
 
@@ -69,6 +97,7 @@ def current_user(request: Request, session: SessionDep) -> User:
 
 
 DeviceDep = Annotated[Device, Depends(current_device)]
+CachedDeviceDep = Annotated[DeviceIdentity, Depends(cached_device)]
 UserDep = Annotated[User, Depends(current_user)]
 
 

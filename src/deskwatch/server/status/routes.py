@@ -9,10 +9,11 @@ from fastapi import APIRouter, HTTPException, Request, status
 from fastapi.responses import StreamingResponse
 
 from deskwatch.server.audit.service import OVERSEERS, record
-from deskwatch.server.deps import DeviceDep, NowDep, SessionDep, SettingsDep, UserDep
+from deskwatch.server.deps import CachedDeviceDep, NowDep, SessionDep, SettingsDep, UserDep
 from deskwatch.server.orgs.service import visible_agent_ids
 from deskwatch.server.policies.service import VersionCache
 from deskwatch.server.status import service
+from deskwatch.server.status.buffer import HeartbeatBuffer
 from deskwatch.server.status.schemas import BoardRow, Heartbeat, HeartbeatReply
 
 router = APIRouter(prefix="/api/v1", tags=["status"])
@@ -20,18 +21,12 @@ router = APIRouter(prefix="/api/v1", tags=["status"])
 
 @router.post("/heartbeat")
 def heartbeat(
-    beat: Heartbeat,
-    request: Request,
-    device: DeviceDep,
-    session: SessionDep,
-    now: NowDep,
-    settings: SettingsDep,
+    beat: Heartbeat, request: Request, device: CachedDeviceDep, session: SessionDep, now: NowDep
 ) -> HeartbeatReply:
-    changed = service.heartbeat(
-        session, device=device, beat=beat, now=now, offline_after_s=settings.offline_after_s
-    )
-    if changed:
-        request.app.state.changes.publish(session)
+    """Sessions are lazy: a heartbeat that changes nothing, of a device and agent in the
+    caches, does not touch the database (see ``HeartbeatBuffer``)."""
+    buffer: HeartbeatBuffer = request.app.state.heartbeats
+    buffer.record(session, device=device, beat=beat, now=now)
     cache: VersionCache = request.app.state.policy_versions
     return HeartbeatReply(
         policy_version=cache.for_agent(session, agent_id=device.agent_id, now=now)
