@@ -7,8 +7,9 @@ from datetime import date, datetime
 from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request, status
+from fastapi.concurrency import run_in_threadpool
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from deskwatch.server.auth.security import same, token_hash
 from deskwatch.server.db import transaction
@@ -25,6 +26,12 @@ def get_session(request: Request) -> Iterator[Session]:
 
 
 # Plain reads of app state: async, so FastAPI calls them inline instead of in a thread.
+async def get_sessions(request: Request) -> sessionmaker[Session]:
+    """For a route that opens its transaction itself, in the thread that runs it."""
+    sessions: sessionmaker[Session] = request.app.state.sessions
+    return sessions
+
+
 async def get_app_settings(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
@@ -40,6 +47,7 @@ async def get_now(request: Request) -> datetime:
 # told "stored" only for what is stored (the default scope would commit afterwards).
 SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 NowDep = Annotated[datetime, Depends(get_now)]
+SessionsDep = Annotated[sessionmaker[Session], Depends(get_sessions)]
 SettingsDep = Annotated[Settings, Depends(get_app_settings)]
 
 
@@ -60,26 +68,32 @@ def current_device(request: Request, session: SessionDep) -> Device:
     return device
 
 
-def cached_device(request: Request, session: SessionDep, now: NowDep) -> DeviceIdentity:
+async def cached_device(request: Request, sessions: SessionsDep, now: NowDep) -> DeviceIdentity:
     """Like ``current_device``, from the token cache when it holds the token (heartbeats).
 
-    A device revoked by another worker process is refused once its entry expires.
+    A miss is looked up in a short session of its own, so no connection is held while the
+    request waits for a thread. A device revoked by another worker process is refused
+    once its entry expires (``Settings.device_cache_ttl_s``).
     """
     digest = token_hash(_bearer(request))
     tokens: TokenCache = request.app.state.device_tokens
     device = tokens.get(digest, now=now)
-    if device is not None:
-        return device
-    row = session.execute(
-        select(Device.id, Device.agent_id, Device.revoked_at).where(Device.token_hash == digest)
-    ).first()
+    if device is None:  # only a lookup starts an entry's time: a revocation always lands
+        device = await run_in_threadpool(_lookup, sessions, digest)
+        tokens.put(digest, device, now=now)
+    return device
+
+
+def _lookup(sessions: sessionmaker[Session], digest: str) -> DeviceIdentity:
+    with sessions() as session:
+        row = session.execute(
+            select(Device.id, Device.agent_id, Device.revoked_at).where(Device.token_hash == digest)
+        ).first()
     if row is None:
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, "unknown device token")
     if row.revoked_at is not None:
         raise HTTPException(status.HTTP_403_FORBIDDEN, "device token revoked")
-    device = DeviceIdentity(row.id, row.agent_id)
-    tokens.put(digest, device, now=now)
-    return device
+    return DeviceIdentity(row.id, row.agent_id)
 
 
 def current_user(request: Request, session: SessionDep) -> User:

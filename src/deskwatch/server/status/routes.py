@@ -9,7 +9,14 @@ from fastapi import APIRouter, HTTPException, Request, status
 from fastapi.responses import StreamingResponse
 
 from deskwatch.server.audit.service import OVERSEERS, record
-from deskwatch.server.deps import CachedDeviceDep, NowDep, SessionDep, SettingsDep, UserDep
+from deskwatch.server.deps import (
+    CachedDeviceDep,
+    NowDep,
+    SessionDep,
+    SessionsDep,
+    SettingsDep,
+    UserDep,
+)
 from deskwatch.server.orgs.service import visible_agent_ids
 from deskwatch.server.policies.service import VersionCache
 from deskwatch.server.status import service
@@ -21,16 +28,17 @@ router = APIRouter(prefix="/api/v1", tags=["status"])
 
 @router.post("/heartbeat")
 def heartbeat(
-    beat: Heartbeat, request: Request, device: CachedDeviceDep, session: SessionDep, now: NowDep
+    beat: Heartbeat, request: Request, device: CachedDeviceDep, sessions: SessionsDep, now: NowDep
 ) -> HeartbeatReply:
-    """Sessions are lazy: a heartbeat that changes nothing, of a device and agent in the
-    caches, does not touch the database (see ``HeartbeatBuffer``)."""
+    """One transaction in one thread, committed before the reply. Sessions are lazy: a
+    heartbeat that changes nothing, with everything cached, never touches the database
+    (see ``HeartbeatBuffer``)."""
     buffer: HeartbeatBuffer = request.app.state.heartbeats
-    buffer.record(session, device=device, beat=beat, now=now)
     cache: VersionCache = request.app.state.policy_versions
-    return HeartbeatReply(
-        policy_version=cache.for_agent(session, agent_id=device.agent_id, now=now)
-    )
+    with sessions.begin() as session:
+        buffer.record(session, device=device, beat=beat, now=now)
+        version = cache.for_agent(session, agent_id=device.agent_id, now=now)
+    return HeartbeatReply(policy_version=version)
 
 
 @router.get("/board")
