@@ -99,7 +99,8 @@ def create_app(
     app.state.settings, app.state.sessions, app.state.clock = settings, sessions, clock
     app.state.changes, app.state.heartbeats = changes, heartbeats
     app.state.device_tokens = TokenCache(settings.device_cache_ttl_s)
-    app.state.policy_versions = VersionCache()
+    # An agent's team is re-read once a minute, not on every 30 s heartbeat.
+    app.state.policy_versions = VersionCache(agent_ttl_s=60.0)
     for router in ROUTERS:
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")

@@ -23,18 +23,19 @@ class VersionCache:
     """Each team's current policy version, re-read at most every ``ttl_s`` seconds.
 
     Heartbeats answer with the version; devices re-fetch the policy when it changes, so a
-    new version reaches them within ``ttl_s`` plus one heartbeat.
+    new version reaches them within ``ttl_s`` plus one heartbeat. Each agent's team is
+    re-read every ``agent_ttl_s`` (a moved agent gets the new team's version that late).
     """
 
-    def __init__(self, ttl_s: float = 5.0) -> None:
-        self._ttl = timedelta(seconds=ttl_s)
+    def __init__(self, ttl_s: float = 5.0, agent_ttl_s: float = 5.0) -> None:
+        self._ttl, self._agent_ttl = timedelta(seconds=ttl_s), timedelta(seconds=agent_ttl_s)
         self._seen: dict[int | None, tuple[datetime, int]] = {}
         self._teams: dict[int, tuple[datetime, int | None]] = {}
 
     def for_agent(self, session: Session, *, agent_id: int, now: datetime) -> int:
         """The policy version of the agent's team (the agent's team is cached likewise)."""
         hit = self._teams.get(agent_id)
-        if hit is None or now - hit[0] >= self._ttl:
+        if hit is None or now - hit[0] >= self._agent_ttl:
             team_id = session.scalar(select(User.team_id).where(User.id == agent_id))
             hit = (now, team_id)
             self._teams[agent_id] = hit
