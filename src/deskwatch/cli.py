@@ -326,6 +326,7 @@ def server(
         port=port,
         workers=workers,
         log_level="info",
+        access_log=False,  # a line per heartbeat costs more CPU than the heartbeat itself
     )
 
 

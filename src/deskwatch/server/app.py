@@ -20,6 +20,7 @@ from deskwatch.server.audit.routes import router as audit_router
 from deskwatch.server.auth.routes import router as auth_router
 from deskwatch.server.db import make_engine, session_factory, utcnow
 from deskwatch.server.devices.routes import router as devices_router
+from deskwatch.server.devices.tokens import TokenCache
 from deskwatch.server.errors import InvalidError, NotFoundError, RefusedError
 from deskwatch.server.events.routes import router as events_router
 from deskwatch.server.identity.routes import router as identity_router
@@ -33,6 +34,7 @@ from deskwatch.server.reports.routes import router as reports_router
 from deskwatch.server.reviews.routes import router as reviews_router
 from deskwatch.server.settings import Settings
 from deskwatch.server.snapshots.routes import router as snapshots_router
+from deskwatch.server.status.buffer import HeartbeatBuffer
 from deskwatch.server.status.live import Changes
 from deskwatch.server.status.routes import router as status_router
 from deskwatch.server.web.admin import router as admin_web_router
@@ -85,12 +87,24 @@ def create_app(
             upgrade(engine)
         sessions = session_factory(engine)
     changes = Changes(engine)
+    heartbeats = HeartbeatBuffer(
+        sessions,
+        offline_after_s=settings.offline_after_s,
+        flush_s=settings.heartbeat_flush_s,
+        publish=changes.publish,
+    )
+    # An agent's team is re-read once a minute, not on every 30 s heartbeat, and at once
+    # when a privacy change is signalled for the agent.
+    versions = VersionCache(agent_ttl_s=60.0)
+    changes.on_agent.extend([heartbeats.forget, versions.forget])
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         state = app.state
         state.purger = Purger(state.sessions, state.settings, lambda: state.clock()).start()
+        heartbeats.start()
         yield
+        heartbeats.close()  # the last noted heartbeats are stored before the process ends
         state.purger.close()
         changes.close()
 
@@ -102,8 +116,9 @@ def create_app(
         openapi_url="/api/openapi.json",
     )
     app.state.settings, app.state.sessions, app.state.clock = settings, sessions, clock
-    app.state.changes = changes
-    app.state.policy_versions = VersionCache()
+    app.state.changes, app.state.heartbeats = changes, heartbeats
+    app.state.device_tokens = TokenCache(settings.device_cache_ttl_s)
+    app.state.policy_versions = versions
     for router in ROUTERS:
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")

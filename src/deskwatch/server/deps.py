@@ -7,12 +7,14 @@ from datetime import date, datetime
 from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request, status
+from fastapi.concurrency import run_in_threadpool
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from deskwatch.server.auth.security import same, token_hash
 from deskwatch.server.db import transaction
 from deskwatch.server.devices.models import Device
+from deskwatch.server.devices.tokens import DeviceIdentity, TokenCache
 from deskwatch.server.orgs.models import Role, User
 from deskwatch.server.settings import Settings
 
@@ -23,12 +25,19 @@ def get_session(request: Request) -> Iterator[Session]:
     yield from transaction(request.app.state.sessions)
 
 
-def get_app_settings(request: Request) -> Settings:
+# Plain reads of app state: async, so FastAPI calls them inline instead of in a thread.
+async def get_sessions(request: Request) -> sessionmaker[Session]:
+    """For a route that opens its transaction itself, in the thread that runs it."""
+    sessions: sessionmaker[Session] = request.app.state.sessions
+    return sessions
+
+
+async def get_app_settings(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
 
 
-def get_now(request: Request) -> datetime:
+async def get_now(request: Request) -> datetime:
     """The server's clock (replaceable in tests)."""
     now: datetime = request.app.state.clock()
     return now
@@ -38,20 +47,53 @@ def get_now(request: Request) -> datetime:
 # told "stored" only for what is stored (the default scope would commit afterwards).
 SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 NowDep = Annotated[datetime, Depends(get_now)]
+SessionsDep = Annotated[sessionmaker[Session], Depends(get_sessions)]
 SettingsDep = Annotated[Settings, Depends(get_app_settings)]
+
+
+def _bearer(request: Request) -> str:
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not token:
+        raise HTTPException(status.HTTP_401_UNAUTHORIZED, "device token required")
+    return token
 
 
 def current_device(request: Request, session: SessionDep) -> Device:
     """The device whose bearer token came with the request: 401 if none or bad, 403 revoked."""
-    scheme, _, token = request.headers.get("authorization", "").partition(" ")
-    if scheme.lower() != "bearer" or not token:
-        raise HTTPException(status.HTTP_401_UNAUTHORIZED, "device token required")
-    device = session.scalar(select(Device).where(Device.token_hash == token_hash(token)))
+    device = session.scalar(select(Device).where(Device.token_hash == token_hash(_bearer(request))))
     if device is None:
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, "unknown device token")
     if device.revoked_at is not None:
         raise HTTPException(status.HTTP_403_FORBIDDEN, "device token revoked")
     return device
+
+
+async def cached_device(request: Request, sessions: SessionsDep, now: NowDep) -> DeviceIdentity:
+    """Like ``current_device``, from the token cache when it holds the token (heartbeats).
+
+    A miss is looked up in a short session of its own, so no connection is held while the
+    request waits for a thread. A device revoked by another worker process is refused
+    once its entry expires (``Settings.device_cache_ttl_s``).
+    """
+    digest = token_hash(_bearer(request))
+    tokens: TokenCache = request.app.state.device_tokens
+    device = tokens.get(digest, now=now)
+    if device is None:  # only a lookup starts an entry's time: a revocation always lands
+        device = await run_in_threadpool(_lookup, sessions, digest)
+        tokens.put(digest, device, now=now)
+    return device
+
+
+def _lookup(sessions: sessionmaker[Session], digest: str) -> DeviceIdentity:
+    with sessions() as session:
+        row = session.execute(
+            select(Device.id, Device.agent_id, Device.revoked_at).where(Device.token_hash == digest)
+        ).first()
+    if row is None:
+        raise HTTPException(status.HTTP_401_UNAUTHORIZED, "unknown device token")
+    if row.revoked_at is not None:
+        raise HTTPException(status.HTTP_403_FORBIDDEN, "device token revoked")
+    return DeviceIdentity(row.id, row.agent_id)
 
 
 def current_user(request: Request, session: SessionDep) -> User:
@@ -69,6 +111,7 @@ def current_user(request: Request, session: SessionDep) -> User:
 
 
 DeviceDep = Annotated[Device, Depends(current_device)]
+CachedDeviceDep = Annotated[DeviceIdentity, Depends(cached_device)]
 UserDep = Annotated[User, Depends(current_user)]
 
 

@@ -28,6 +28,12 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(default=2 * 1024 * 1024, description="larger requests get 413")
     max_batch_events: int = 1000
     offline_after_s: float = Field(default=90.0, description="no heartbeat this long: offline")
+    heartbeat_flush_s: float = Field(
+        default=2.0, description="unchanged heartbeats are stored in batches this often; 0: each"
+    )
+    device_cache_ttl_s: float = Field(
+        default=30.0, description="a device revoked by another worker is refused within this"
+    )
     future_skew_s: float = Field(default=300.0, description="events further ahead are refused")
     enrolment_code_ttl_s: float = 24 * 3600
     scheduled_hours: float = Field(default=8.0, description="scheduled time per agent per day")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 
 from deskwatch.server.audit.service import record
 from deskwatch.server.deps import AdminDep, NowDep, SessionDep, SettingsDep
@@ -49,7 +49,12 @@ def list_devices(admin: AdminDep, session: SessionDep) -> list[DeviceOut]:
 
 
 @router.post("/admin/devices/{device_id}/revoke")
-def revoke(device_id: str, admin: AdminDep, session: SessionDep, now: NowDep) -> DeviceOut:
+def revoke(
+    device_id: str, request: Request, admin: AdminDep, session: SessionDep, now: NowDep
+) -> DeviceOut:
+    """Refused at once by this process; by other worker processes within their token cache
+    time (``device_cache_ttl_s``)."""
     device = service.revoke(session, device_id=device_id, now=now)
+    request.app.state.device_tokens.forget(device_id)
     record(session, actor=admin, action="device:revoked", subject=f"device:{device_id}", now=now)
     return DeviceOut.model_validate(device)

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, or_, select, update
 from sqlalchemy.orm import Session
 
 from deskwatch.server.auth.security import new_code, new_token, token_hash
@@ -60,3 +61,20 @@ def revoke(session: Session, *, device_id: str, now: datetime) -> Device:
 
 def list_devices(session: Session) -> list[Device]:
     return list(session.scalars(select(Device).order_by(Device.enrolled_at)))
+
+
+_SEEN = (
+    update(Device)
+    .where(
+        Device.id == bindparam("b_id"),
+        or_(Device.last_seen_at.is_(None), Device.last_seen_at < bindparam("b_at")),
+    )
+    .values(last_seen_at=bindparam("b_at"))
+)
+
+
+def mark_seen(session: Session, *, seen: Mapping[str, datetime]) -> None:
+    """Move each device's ``last_seen_at`` forward (never back), in one batch."""
+    if seen:
+        rows = [{"b_id": device_id, "b_at": at} for device_id, at in sorted(seen.items())]
+        session.connection().execute(_SEEN, rows)

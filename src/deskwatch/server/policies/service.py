@@ -32,23 +32,28 @@ class AgentVersions:
 class VersionCache:
     """Each team's current policy version, re-read at most every ``ttl_s`` seconds.
 
-    Heartbeats answer with the version (and the worker's privacy revision); devices
-    re-fetch the policy when it changes, so a new version reaches them within ``ttl_s``
-    plus one heartbeat.
+    Heartbeats answer with the version and the worker's privacy revision; devices
+    re-fetch the policy when either changes, so a new version reaches them within
+    ``ttl_s`` plus one heartbeat. Each agent's team and privacy revision are re-read every
+    ``agent_ttl_s``, or at once after ``forget(agent_id)`` (an objection or a change of the
+    team's categories signals it to every worker).
     """
 
-    def __init__(self, ttl_s: float = 5.0) -> None:
-        self._ttl = timedelta(seconds=ttl_s)
+    def __init__(self, ttl_s: float = 5.0, agent_ttl_s: float = 5.0) -> None:
+        self._ttl, self._agent_ttl = timedelta(seconds=ttl_s), timedelta(seconds=agent_ttl_s)
         self._seen: dict[int | None, tuple[datetime, int]] = {}
         self._agents: dict[int, tuple[datetime, int | None, int]] = {}
 
     def for_agent(self, session: Session, *, agent_id: int, now: datetime) -> AgentVersions:
-        """The agent's team policy version and privacy revision (both cached likewise)."""
+        """The agent's team policy version and privacy revision (both cached)."""
         hit = self._agents.get(agent_id)
-        if hit is None or now - hit[0] >= self._ttl:
+        if hit is None or now - hit[0] >= self._agent_ttl:
             hit = (now, *team_and_rev(session, agent_id=agent_id))
             self._agents[agent_id] = hit
         return AgentVersions(self.version(session, team_id=hit[1], now=now), hit[2])
+
+    def forget(self, agent_id: int) -> None:
+        self._agents.pop(agent_id, None)
 
     def version(self, session: Session, *, team_id: int | None, now: datetime) -> int:
         hit = self._seen.get(team_id)

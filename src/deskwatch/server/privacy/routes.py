@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from collections.abc import Iterable
+
+from fastapi import APIRouter, Request
 from pydantic import BaseModel, ConfigDict
+from sqlalchemy import select
 
 from deskwatch.server.deps import (
     AdminDep,
@@ -46,6 +49,17 @@ def readable_team(session: SessionDep, *, user: User, team_id: int) -> Team:
     return team_for(session, user=user, team_id=team_id)
 
 
+def announce(request: Request, session: SessionDep, agent_ids: Iterable[int]) -> None:
+    """Tell every server process, once committed, that these workers' privacy settings
+    changed: their next heartbeat reply then carries the new revision."""
+    for agent_id in agent_ids:
+        request.app.state.changes.publish(session, agent_id=agent_id)
+
+
+def team_agents(session: SessionDep, team_id: int) -> list[int]:
+    return list(session.scalars(select(User.id).where(User.team_id == team_id)))
+
+
 @router.get("/teams/{team_id}/categories")
 def team_categories(team_id: int, user: PolicyReaderDep, session: SessionDep) -> list[CategoryView]:
     team = readable_team(session, user=user, team_id=team_id)
@@ -54,10 +68,18 @@ def team_categories(team_id: int, user: PolicyReaderDep, session: SessionDep) ->
 
 @router.put("/teams/{team_id}/categories/{key}")
 def set_category(
-    team_id: int, key: str, body: CategoryIn, admin: AdminDep, session: SessionDep, now: NowDep
+    team_id: int,
+    key: str,
+    body: CategoryIn,
+    request: Request,
+    admin: AdminDep,
+    session: SessionDep,
+    now: NowDep,
 ) -> CategoryView:
     team = team_for(session, user=admin, team_id=team_id)
-    return service.set_category(session, team=team, key=key, change=body, actor=admin, now=now)
+    view = service.set_category(session, team=team, key=key, change=body, actor=admin, now=now)
+    announce(request, session, team_agents(session, team.id))
+    return view
 
 
 @router.get("/me/categories")
@@ -67,9 +89,11 @@ def my_categories(agent: AgentDep, session: SessionDep) -> list[MyCategory]:
 
 @router.put("/me/objections/{key}")
 def set_objection(
-    key: str, body: ObjectionIn, agent: AgentDep, session: SessionDep, now: NowDep
+    key: str, body: ObjectionIn, request: Request, agent: AgentDep, session: SessionDep, now: NowDep
 ) -> list[MyCategory]:
-    return service.set_objection(session, agent=agent, key=key, objected=body.objected, now=now)
+    mine = service.set_objection(session, agent=agent, key=key, objected=body.objected, now=now)
+    announce(request, session, [agent.id])
+    return mine
 
 
 @router.get("/me/export")

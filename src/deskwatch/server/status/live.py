@@ -4,12 +4,16 @@
 once the transaction commits: on SQLite (one process) by bumping the local counter after
 commit; on PostgreSQL with a transactional ``NOTIFY``, which a listener thread in every
 server process turns into a local bump, so any number of worker processes stay in step.
+A change about one agent (its status, or its privacy settings) carries the agent id, which
+each process hands to its ``on_agent`` callbacks (the heartbeat buffer and the version
+cache forget what they knew of that agent).
 """
 
 from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 
 import psycopg
 from sqlalchemy import Engine, event, text
@@ -27,6 +31,7 @@ class Changes:
         self.value = 0
         self._postgres = engine is not None and engine.dialect.name == "postgresql"
         self._stop = threading.Event()
+        self.on_agent: list[Callable[[int], None]] = []
         if engine is not None and self._postgres:
             url = engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
             threading.Thread(target=self._listen, args=(url,), daemon=True).start()
@@ -35,12 +40,18 @@ class Changes:
         with self._lock:
             self.value += 1
 
-    def publish(self, session: Session) -> None:
-        """Signal a change that becomes visible when ``session`` commits."""
+    def publish(self, session: Session, agent_id: int | None = None) -> None:
+        """Signal a change that becomes visible when ``session`` commits (of an agent's
+        status when ``agent_id`` is given)."""
         if self._postgres:
-            session.execute(text(f"NOTIFY {CHANNEL}"))
+            payload = "" if agent_id is None else str(agent_id)
+            session.execute(
+                text("SELECT pg_notify(:channel, :payload)"),
+                {"channel": CHANNEL, "payload": payload},
+            )
         else:
-            event.listen(session, "after_commit", lambda _s: self.notify(), once=True)
+            after = self.notify if agent_id is None else lambda: self._received(str(agent_id))
+            event.listen(session, "after_commit", lambda _s: after(), once=True)
 
     def _listen(self, url: str) -> None:
         while not self._stop.is_set():
@@ -48,11 +59,17 @@ class Changes:
                 with psycopg.connect(url, autocommit=True) as conn:
                     conn.execute(f"LISTEN {CHANNEL}")
                     while not self._stop.is_set():
-                        for _ in conn.notifies(timeout=1.0):
-                            self.notify()
+                        for note in conn.notifies(timeout=1.0):
+                            self._received(note.payload)
             except psycopg.Error as exc:
                 log.warning("live-board listener reconnecting: %s", exc)
                 self._stop.wait(2.0)
+
+    def _received(self, payload: str) -> None:
+        if payload.isdigit():
+            for callback in self.on_agent:
+                callback(int(payload))
+        self.notify()
 
     def close(self) -> None:
         self._stop.set()

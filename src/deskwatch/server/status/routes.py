@@ -9,10 +9,18 @@ from fastapi import APIRouter, HTTPException, Request, status
 from fastapi.responses import StreamingResponse
 
 from deskwatch.server.audit.service import OVERSEERS, record
-from deskwatch.server.deps import DeviceDep, NowDep, SessionDep, SettingsDep, UserDep
+from deskwatch.server.deps import (
+    CachedDeviceDep,
+    NowDep,
+    SessionDep,
+    SessionsDep,
+    SettingsDep,
+    UserDep,
+)
 from deskwatch.server.orgs.service import visible_agent_ids
 from deskwatch.server.policies.service import VersionCache
 from deskwatch.server.status import service
+from deskwatch.server.status.buffer import HeartbeatBuffer
 from deskwatch.server.status.schemas import BoardRow, Heartbeat, HeartbeatReply
 
 router = APIRouter(prefix="/api/v1", tags=["status"])
@@ -20,20 +28,16 @@ router = APIRouter(prefix="/api/v1", tags=["status"])
 
 @router.post("/heartbeat")
 def heartbeat(
-    beat: Heartbeat,
-    request: Request,
-    device: DeviceDep,
-    session: SessionDep,
-    now: NowDep,
-    settings: SettingsDep,
+    beat: Heartbeat, request: Request, device: CachedDeviceDep, sessions: SessionsDep, now: NowDep
 ) -> HeartbeatReply:
-    changed = service.heartbeat(
-        session, device=device, beat=beat, now=now, offline_after_s=settings.offline_after_s
-    )
-    if changed:
-        request.app.state.changes.publish(session)
+    """One transaction in one thread, committed before the reply. Sessions are lazy: a
+    heartbeat that changes nothing, with everything cached, never touches the database
+    (see ``HeartbeatBuffer``)."""
+    buffer: HeartbeatBuffer = request.app.state.heartbeats
     cache: VersionCache = request.app.state.policy_versions
-    versions = cache.for_agent(session, agent_id=device.agent_id, now=now)
+    with sessions.begin() as session:
+        buffer.record(session, device=device, beat=beat, now=now)
+        versions = cache.for_agent(session, agent_id=device.agent_id, now=now)
     return HeartbeatReply(policy_version=versions.policy_version, privacy_rev=versions.privacy_rev)
 
 

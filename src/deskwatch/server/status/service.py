@@ -2,51 +2,112 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import Select, select, update
+from sqlalchemy import Select, bindparam, select, update
 from sqlalchemy.orm import Session
 
-from deskwatch.server.devices.models import Device
 from deskwatch.server.orgs.models import User
 from deskwatch.server.status.models import AgentStatus, StatusChange
 from deskwatch.server.status.schemas import BoardRow, BoardStatus, Heartbeat
 
-DEVICE_SEEN_RESOLUTION = timedelta(minutes=1)
+
+@dataclass(frozen=True, slots=True)
+class Seen:
+    """A heartbeat held in memory: what it said and when it came."""
+
+    beat: Heartbeat
+    at: datetime
 
 
 def heartbeat(
-    session: Session, *, device: Device, beat: Heartbeat, now: datetime, offline_after_s: float
+    session: Session, *, agent_id: int, beat: Heartbeat, now: datetime, offline_after_s: float
 ) -> bool:
     """Record a heartbeat; True when the status changed (or the agent came back online).
 
     A silence longer than ``offline_after_s`` is written into the history as an offline
-    period, so past timelines show it.
+    period, so past timelines show it. A heartbeat older than the latest one stored (two
+    in flight at once) changes nothing.
     """
-    if device.last_seen_at is None or now - device.last_seen_at > DEVICE_SEEN_RESOLUTION:
-        device.last_seen_at = now  # per device, minute resolution is enough: fewer writes
-    if _unchanged(
-        session, agent_id=device.agent_id, beat=beat, now=now, offline_after_s=offline_after_s
-    ):
+    if _unchanged(session, agent_id=agent_id, beat=beat, now=now, offline_after_s=offline_after_s):
         return False
-    current = session.get(AgentStatus, device.agent_id, with_for_update=True)
+    current = session.get(AgentStatus, agent_id, with_for_update=True)
+    if current is not None and current.last_seen_at > now:
+        return False
     if current is None:
-        current = AgentStatus(agent_id=device.agent_id, status=beat.status, since=now)
+        current = AgentStatus(agent_id=agent_id, status=beat.status, since=now)
         session.add(current)
         changed = True
     else:
         went_offline = current.last_seen_at + timedelta(seconds=offline_after_s)
         was_offline = now > went_offline
         if was_offline:
-            session.add(StatusChange(agent_id=device.agent_id, status="offline", at=went_offline))
+            session.add(StatusChange(agent_id=agent_id, status="offline", at=went_offline))
         changed = was_offline or current.status != beat.status
         if changed:
             current.status, current.since = beat.status, now
     current.last_seen_at = now
     current.paused_for_s = beat.paused_for_s
     if changed:
-        session.add(StatusChange(agent_id=device.agent_id, status=beat.status, at=now))
+        session.add(StatusChange(agent_id=agent_id, status=beat.status, at=now))
     return changed
+
+
+def record_seen(session: Session, *, seen: Mapping[int, Seen], offline_after_s: float) -> list[int]:
+    """Store buffered heartbeats in one batch; the agents they cannot simply confirm.
+
+    A heartbeat that repeats the stored status of an agent still online moves only
+    ``last_seen_at``, and never backwards; one older than what is stored is dropped. The
+    ids returned (another worker stored a different status, or the agent went offline)
+    need the full path, ``heartbeat``, with ``seen[agent_id].at`` as its time.
+    """
+    stored = _stored(session, sorted(seen))
+    confirmed, others = [], []
+    for agent_id, item in sorted(seen.items()):
+        status, last_seen = stored.get(agent_id, (None, None))
+        if last_seen is not None and last_seen >= item.at:
+            continue
+        online = last_seen is not None and item.at - last_seen <= timedelta(seconds=offline_after_s)
+        if online and status == item.beat.status:
+            confirmed.append(
+                {
+                    "b_id": agent_id,
+                    "b_status": status,
+                    "b_at": item.at,
+                    "b_paused": item.beat.paused_for_s,
+                }
+            )
+        else:
+            others.append(agent_id)
+    if confirmed:  # ascending agent ids: concurrent flushes lock rows in the same order
+        session.connection().execute(_SEEN, confirmed)
+    return others
+
+
+_SEEN = (
+    update(AgentStatus)
+    .where(
+        AgentStatus.agent_id == bindparam("b_id"),
+        AgentStatus.status == bindparam("b_status"),
+        AgentStatus.last_seen_at < bindparam("b_at"),
+    )
+    .values(last_seen_at=bindparam("b_at"), paused_for_s=bindparam("b_paused"))
+)
+
+
+def _stored(session: Session, agent_ids: list[int]) -> dict[int, tuple[str, datetime]]:
+    out: dict[int, tuple[str, datetime]] = {}
+    for start in range(0, len(agent_ids), 1000):
+        chunk = agent_ids[start : start + 1000]
+        rows = session.execute(
+            select(AgentStatus.agent_id, AgentStatus.status, AgentStatus.last_seen_at).where(
+                AgentStatus.agent_id.in_(chunk)
+            )
+        )
+        out.update({agent_id: (status, last_seen) for agent_id, status, last_seen in rows})
+    return out
 
 
 def _unchanged(

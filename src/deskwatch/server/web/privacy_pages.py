@@ -17,7 +17,7 @@ from deskwatch.server.errors import InvalidError, NotFoundError, RefusedError
 from deskwatch.server.orgs.models import Role, Team, User
 from deskwatch.server.privacy import service as privacy
 from deskwatch.server.privacy.export import my_data
-from deskwatch.server.privacy.routes import readable_team
+from deskwatch.server.privacy.routes import announce, readable_team, team_agents
 from deskwatch.server.privacy.schemas import CategoryIn, RequestIn, RequestUpdate
 from deskwatch.server.reviews import service as reviews
 from deskwatch.server.reviews.schemas import CommentIn, ReviewIn
@@ -69,6 +69,7 @@ def my_export_page(request: Request, user: WebUser, session: SessionDep, now: No
 @router.post("/me/objections/{key}", dependencies=[Csrf])
 def object_form(
     key: str,
+    request: Request,
     user: WebUser,
     session: SessionDep,
     now: NowDep,
@@ -76,9 +77,14 @@ def object_form(
 ) -> Response:
     _only(user, Role.AGENT)
     word = "Objection recorded" if objected else "Objection withdrawn"
+
+    def change() -> None:
+        privacy.set_objection(session, agent=user, key=key, objected=objected, now=now)
+        announce(request, session, [user.id])
+
     return _outcome(
         "/me",
-        lambda: privacy.set_objection(session, agent=user, key=key, objected=objected, now=now),
+        change,
         f"{word}; your agent applies it at its next heartbeat.",
         "Not changed",
     )
@@ -220,6 +226,7 @@ def categories_page(
 def category_form(
     team_id: int,
     key: str,
+    request: Request,
     user: WebUser,
     session: SessionDep,
     now: NowDep,
@@ -243,6 +250,7 @@ def category_form(
             snapshot=snapshot,
         )
         privacy.set_category(session, team=team, key=key, change=change, actor=user, now=now)
+        announce(request, session, team_agents(session, team.id))
 
     return _outcome(
         f"/teams/{team_id}/categories",
