@@ -100,7 +100,8 @@ def test_offline_is_detected_and_recorded(
     clock.advance(120)  # silent: past offline_after_s (90 s)
     assert _board(buffered)[org.agent_a1.id]["status"] == "offline"
     back = clock.advance(1)
-    beat(device, "at_desk", back)  # same status, but back online: the full path
+    beat(device, "at_desk", back)  # same status, back online: found by the next flush
+    _buffer(buffered).flush()
     assert _board(buffered)[org.agent_a1.id]["status"] == "at_desk"
     with db() as s:
         changes = s.scalars(

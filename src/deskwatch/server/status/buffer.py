@@ -1,11 +1,12 @@
 """Write-behind for heartbeats that change nothing (the steady state of 10,000 devices).
 
 Each worker process remembers, per agent, the status it last stored or confirmed and when
-it last heard from the agent. A heartbeat repeating that status while the agent is still
-online is only noted in memory; a background thread stores all noted heartbeats every
-``flush_s`` seconds in one batch (``service.record_seen``). Everything else (a new status,
-an agent coming back online, an agent this worker does not know) takes the full
-transactional path at once.
+it last heard from the agent. A heartbeat repeating that status is only noted in memory;
+a background thread stores all noted heartbeats every ``flush_s`` seconds in one batch
+(``service.record_seen``). Everything else (a new status, an agent this worker does not
+know) takes the full transactional path at once; an agent coming back online after a
+silence is found by the flush, which stores the offline gap with the right times (the
+board shows it at most ``flush_s`` late).
 
 Correctness across worker processes: another worker may have stored a different status
 since. The flush re-reads the stored statuses and sends each heartbeat that disagrees
@@ -113,8 +114,11 @@ class HeartbeatBuffer:
         known = self._known.get(agent_id)
         if known is None or known[0] != beat.status:
             return False
-        if not timedelta(0) <= now - known[1] < self._offline:
-            return False  # back online (or an out-of-order time): the full path decides
+        if now < known[1]:
+            return False  # an out-of-order time: the full path decides
+        # However long since this worker last heard from the agent (other workers may have
+        # had its heartbeats meanwhile), the flush compares with the stored time and sends
+        # an agent that went offline through the full path, which records the gap.
         with self._lock:
             self._known[agent_id] = (beat.status, now)
             self._pending[agent_id] = service.Seen(beat, now)
