@@ -146,7 +146,8 @@ def test_change_stored_by_another_worker_is_not_lost(
 def test_revoked_device_is_refused_within_the_cache_time(
     db: sessionmaker[Session], org: Org, clock: Clock, tmp_path: Path
 ) -> None:
-    """Revoked through worker one: refused there at once, by worker two within the TTL."""
+    """Revoked through worker one: refused there at once; worker two, which here hears no
+    signal (no shared NOTIFY listener in this test), refuses it when its entry expires."""
     with (
         TestClient(_app(db, clock, tmp_path, device_cache_ttl_s=30)) as one,
         TestClient(_app(db, clock, tmp_path, device_cache_ttl_s=30)) as two,

@@ -96,7 +96,8 @@ def create_app(
     # An agent's team is re-read once a minute, not on every 30 s heartbeat, and at once
     # when a privacy change is signalled for the agent.
     versions = VersionCache(agent_ttl_s=60.0)
-    changes.on_agent.extend([heartbeats.forget, versions.forget])
+    tokens = TokenCache(settings.device_cache_ttl_s)
+    changes.on_agent.extend([heartbeats.forget, versions.forget, tokens.forget_agent])
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -117,7 +118,7 @@ def create_app(
     )
     app.state.settings, app.state.sessions, app.state.clock = settings, sessions, clock
     app.state.changes, app.state.heartbeats = changes, heartbeats
-    app.state.device_tokens = TokenCache(settings.device_cache_ttl_s)
+    app.state.device_tokens = tokens
     app.state.policy_versions = versions
     for router in ROUTERS:
         app.include_router(router)

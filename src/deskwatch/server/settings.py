@@ -32,7 +32,8 @@ class Settings(BaseSettings):
         default=2.0, description="unchanged heartbeats are stored in batches this often; 0: each"
     )
     device_cache_ttl_s: float = Field(
-        default=30.0, description="a device revoked by another worker is refused within this"
+        default=300.0,
+        description="revocations reach every worker at once; this bounds a lost signal",
     )
     future_skew_s: float = Field(default=300.0, description="events further ahead are refused")
     enrolment_code_ttl_s: float = 24 * 3600

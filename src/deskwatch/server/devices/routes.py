@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from fastapi import APIRouter, Request
+from sqlalchemy.orm import Session
 
 from deskwatch.server.audit.service import record
 from deskwatch.server.deps import AdminDep, NowDep, SessionDep, SettingsDep
 from deskwatch.server.devices import service
+from deskwatch.server.devices.models import Device
 from deskwatch.server.devices.schemas import (
     CodeRequest,
     CodeResponse,
@@ -52,9 +56,17 @@ def list_devices(admin: AdminDep, session: SessionDep) -> list[DeviceOut]:
 def revoke(
     device_id: str, request: Request, admin: AdminDep, session: SessionDep, now: NowDep
 ) -> DeviceOut:
-    """Refused at once by this process; by other worker processes within their token cache
-    time (``device_cache_ttl_s``)."""
+    return DeviceOut.model_validate(
+        revoke_everywhere(request, session, device_id=device_id, admin=admin, now=now)
+    )
+
+
+def revoke_everywhere(
+    request: Request, session: Session, *, device_id: str, admin: User, now: datetime
+) -> Device:
+    """Revoke (audited); every worker process refuses the token once this commits."""
     device = service.revoke(session, device_id=device_id, now=now)
     request.app.state.device_tokens.forget(device_id)
+    request.app.state.changes.publish(session, agent_id=device.agent_id)
     record(session, actor=admin, action="device:revoked", subject=f"device:{device_id}", now=now)
-    return DeviceOut.model_validate(device)
+    return device

@@ -1,7 +1,9 @@
 """Device tokens already checked, trusted for a short time so heartbeats skip the lookup.
 
-A revocation made by this process takes effect at once (``forget``); one made by another
-worker process takes effect in this one within ``ttl_s``, when the entry expires.
+A revocation takes effect at once in every worker process: the revoking request drops the
+device here and signals its agent to the others, which drop that agent's devices
+(``forget_agent``, via the same NOTIFY as status changes). ``ttl_s`` only bounds how long a
+lost signal (a listener reconnecting) could leave a revoked token trusted.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ class DeviceIdentity:
 class TokenCache:
     """Token hash → device, each entry valid for ``ttl_s`` of the app's clock."""
 
-    def __init__(self, ttl_s: float = 30.0) -> None:
+    def __init__(self, ttl_s: float = 300.0) -> None:
         self._ttl = timedelta(seconds=ttl_s)
         self._lock = threading.Lock()
         self._entries: dict[str, tuple[datetime, DeviceIdentity]] = {}
@@ -41,5 +43,12 @@ class TokenCache:
         """Drop a device (revoked here): its next request is checked in the database."""
         with self._lock:
             stale = [k for k, (_, d) in self._entries.items() if d.id == device_id]
+            for digest in stale:
+                del self._entries[digest]
+
+    def forget_agent(self, agent_id: int) -> None:
+        """Drop every device of an agent (a revocation, or any change, signalled for it)."""
+        with self._lock:
+            stale = [k for k, (_, d) in self._entries.items() if d.agent_id == agent_id]
             for digest in stale:
                 del self._entries[digest]

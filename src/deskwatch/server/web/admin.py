@@ -11,6 +11,7 @@ from sqlalchemy import select
 from deskwatch.server.audit.service import record
 from deskwatch.server.deps import NowDep, SessionDep, SettingsDep
 from deskwatch.server.devices import service as devices
+from deskwatch.server.devices.routes import revoke_everywhere
 from deskwatch.server.errors import InvalidError, RefusedError
 from deskwatch.server.orgs import service as orgs
 from deskwatch.server.orgs.models import Role, Site, Team, User
@@ -79,8 +80,7 @@ def create_code(
 def revoke(
     device_id: str, request: Request, admin: Admin, session: SessionDep, now: NowDep
 ) -> HTMLResponse:
-    devices.revoke(session, device_id=device_id, now=now)
-    record(session, actor=admin, action="device:revoked", subject=f"device:{device_id}", now=now)
+    revoke_everywhere(request, session, device_id=device_id, admin=admin, now=now)
     return admin_page(request, admin, session, "Device revoked.")
 
 
