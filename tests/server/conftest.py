@@ -162,7 +162,10 @@ def app_client(db: sessionmaker[Session], clock: Clock, tmp_path: Path) -> Itera
     # Every session shares one connection: no background flush thread on it, heartbeats
     # are written through (tests/server/test_heartbeat_buffer.py covers the buffer).
     settings = Settings(
-        secret_key="test-secret", secret_key_file=tmp_path / "secret", heartbeat_flush_s=0
+        secret_key="test-secret",
+        secret_key_file=tmp_path / "secret",
+        heartbeat_flush_s=0,
+        cache_refresh_s=0,
     )
     app = create_app(settings, sessions=db, clock=clock)
     with TestClient(app) as client:

@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import datetime
+from contextlib import contextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from sqlalchemy import select
+from sqlalchemy import event, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from deskwatch.server.app import create_app
 from deskwatch.server.devices.models import Device
+from deskwatch.server.devices.tokens import DeviceIdentity, TokenCache
 from deskwatch.server.settings import Settings
 from deskwatch.server.status.buffer import HeartbeatBuffer
 from deskwatch.server.status.models import AgentStatus, StatusChange
@@ -29,6 +31,7 @@ def _app(
         secret_key="t",
         secret_key_file=tmp_path / "secret",
         heartbeat_flush_s=3600,
+        cache_refresh_s=0,
         device_cache_ttl_s=device_cache_ttl_s,
     )
     return create_app(config, sessions=db, clock=clock)
@@ -166,3 +169,58 @@ def test_revoked_device_is_refused_within_the_cache_time(
         assert dev_two.post("/api/v1/heartbeat", json=body).status_code == 200  # cached
         clock.advance(1)
         assert dev_two.post("/api/v1/heartbeat", json=body).status_code == 403
+
+
+@contextmanager
+def _statements(db: sessionmaker[Session]) -> Iterator[list[str]]:
+    """Every SQL statement run on the test's database meanwhile."""
+    seen: list[str] = []
+    with db() as s:
+        engine = s.connection().engine
+
+    def note(*args: object) -> None:
+        seen.append(str(args[2]))
+
+    event.listen(engine, "before_cursor_execute", note)
+    try:
+        yield seen
+    finally:
+        event.remove(engine, "before_cursor_execute", note)
+
+
+def test_restarted_server_answers_its_fleet_without_a_query(
+    db: sessionmaker[Session], org: Org, clock: Clock, tmp_path: Path
+) -> None:
+    """A new worker learns tokens, revisions, policy versions and statuses in bulk at
+    start: a known device's first heartbeat to it is answered from memory, and stored by
+    the flush."""
+    with TestClient(_app(db, clock, tmp_path)) as before:
+        device = enrol(before, org.agent_a1.id)
+        token = device.headers["authorization"]
+        beat(device, "at_desk", clock.now)
+        reply = beat(device, "at_desk", clock.advance(30))
+    with TestClient(_app(db, clock, tmp_path)) as after:
+        dev = TestClient(after.app, headers={"authorization": token})
+        later = clock.advance(1)
+        with _statements(db) as statements:
+            assert beat(dev, "at_desk", later) == reply
+        assert statements == []
+        _buffer(after).flush()
+    assert _stored(db, org.agent_a1.id).last_seen_at == later
+
+
+def test_reload_keeps_out_a_device_revoked_while_it_ran() -> None:
+    tokens = TokenCache(ttl_s=300)
+    now = datetime(2026, 11, 2, 9, tzinfo=UTC)
+    kept, revoked = DeviceIdentity("d1", 1), DeviceIdentity("d2", 2)
+
+    def load() -> list[tuple[str, DeviceIdentity]]:
+        rows = [("h1", kept), ("h2", revoked)]  # read before the revocation committed
+        tokens.forget(revoked.id)  # the revoking request, meanwhile
+        return rows
+
+    assert tokens.refresh(load, now=now) == 1
+    assert tokens.get("h1", now=now) == kept
+    assert tokens.get("h2", now=now) is None
+    tokens.refresh(lambda: [("h2", revoked)], now=now)  # a later reload is authoritative
+    assert tokens.get("h1", now=now) is None

@@ -18,6 +18,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from deskwatch.server.audit.routes import router as audit_router
 from deskwatch.server.auth.routes import router as auth_router
+from deskwatch.server.caches import CacheFiller
 from deskwatch.server.db import make_engine, session_factory, utcnow
 from deskwatch.server.devices.routes import router as devices_router
 from deskwatch.server.devices.tokens import TokenCache
@@ -93,9 +94,9 @@ def create_app(
         flush_s=settings.heartbeat_flush_s,
         publish=changes.publish,
     )
-    # An agent's team is re-read once a minute, not on every 30 s heartbeat, and at once
-    # when a privacy change is signalled for the agent.
-    versions = VersionCache(agent_ttl_s=60.0)
+    # An agent's team and privacy revision are reloaded in bulk (``CacheFiller``), not read
+    # on its heartbeats, and forgotten at once when a change is signalled for the agent.
+    versions = VersionCache(agent_ttl_s=settings.device_cache_ttl_s)
     tokens = TokenCache(settings.device_cache_ttl_s)
     changes.on_agent.extend([heartbeats.forget, versions.forget, tokens.forget_agent])
 
@@ -103,8 +104,18 @@ def create_app(
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         state = app.state
         state.purger = Purger(state.sessions, state.settings, lambda: state.clock()).start()
+        filler = CacheFiller(
+            state.sessions,
+            lambda: state.clock(),
+            tokens=tokens,
+            versions=versions,
+            heartbeats=heartbeats,
+            every_s=state.settings.cache_refresh_s,
+        )
+        filler.start()
         heartbeats.start()
         yield
+        filler.close()
         heartbeats.close()  # the last noted heartbeats are stored before the process ends
         state.purger.close()
         changes.close()

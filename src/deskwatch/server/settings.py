@@ -35,6 +35,11 @@ class Settings(BaseSettings):
         default=300.0,
         description="revocations reach every worker at once; this bounds a lost signal",
     )
+    cache_refresh_s: float = Field(
+        default=120.0,
+        description="device tokens and agents' privacy revisions reloaded this often (below "
+        "device_cache_ttl_s); 0: filled at start only",
+    )
     future_skew_s: float = Field(default=300.0, description="events further ahead are refused")
     enrolment_code_ttl_s: float = 24 * 3600
     scheduled_hours: float = Field(default=8.0, description="scheduled time per agent per day")

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from deskwatch.server.auth.security import new_code, new_token, token_hash
 from deskwatch.server.devices.models import Device, EnrolmentCode
+from deskwatch.server.devices.tokens import DeviceIdentity
 from deskwatch.server.errors import NotFoundError, RefusedError
 from deskwatch.server.orgs.models import Role, User
 
@@ -57,6 +58,14 @@ def revoke(session: Session, *, device_id: str, now: datetime) -> Device:
         raise NotFoundError(f"no device {device_id}")
     device.revoked_at = device.revoked_at or now
     return device
+
+
+def valid_tokens(session: Session) -> list[tuple[str, DeviceIdentity]]:
+    """(token hash, device) of every device not revoked: one query, for the token cache."""
+    rows = session.execute(
+        select(Device.token_hash, Device.id, Device.agent_id).where(Device.revoked_at.is_(None))
+    )
+    return [(digest, DeviceIdentity(device_id, agent)) for digest, device_id, agent in rows]
 
 
 def list_devices(session: Session) -> list[Device]:

@@ -2,14 +2,17 @@
 
 A revocation takes effect at once in every worker process: the revoking request drops the
 device here and signals its agent to the others, which drop that agent's devices
-(``forget_agent``, via the same NOTIFY as status changes). ``ttl_s`` only bounds how long a
-lost signal (a listener reconnecting) could leave a revoked token trusted.
+(``forget_agent``, via the same NOTIFY as status changes). Every worker also reloads all
+valid tokens in one query every ``Settings.cache_refresh_s`` (``refresh``), so a steady
+fleet never waits for a lookup, and a lost signal leaves a revoked token trusted at most
+until the next reload (``ttl_s`` bounds it when reloads are off).
 """
 
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 
@@ -21,6 +24,17 @@ class DeviceIdentity:
     agent_id: int
 
 
+@dataclass(slots=True)
+class _Dropped:
+    """What was forgotten while a reload ran: the reload must not bring it back."""
+
+    devices: set[str] = field(default_factory=set)
+    agents: set[int] = field(default_factory=set)
+
+    def covers(self, device: DeviceIdentity) -> bool:
+        return device.id in self.devices or device.agent_id in self.agents
+
+
 class TokenCache:
     """Token hash → device, each entry valid for ``ttl_s`` of the app's clock."""
 
@@ -28,6 +42,7 @@ class TokenCache:
         self._ttl = timedelta(seconds=ttl_s)
         self._lock = threading.Lock()
         self._entries: dict[str, tuple[datetime, DeviceIdentity]] = {}
+        self._dropped: _Dropped | None = None  # set while a reload runs
 
     def get(self, digest: str, *, now: datetime) -> DeviceIdentity | None:
         hit = self._entries.get(digest)
@@ -39,16 +54,43 @@ class TokenCache:
         with self._lock:
             self._entries[digest] = (now, device)
 
+    def refresh(
+        self, load: Callable[[], Iterable[tuple[str, DeviceIdentity]]], *, now: datetime
+    ) -> int:
+        """Replace the entries with every valid token that ``load`` reads; the count.
+
+        Entries put while the load ran are kept, and devices forgotten meanwhile stay out.
+        """
+        with self._lock:
+            self._dropped = dropped = _Dropped()
+        try:
+            rows = list(load())
+        except BaseException:
+            with self._lock:
+                self._dropped = None
+            raise
+        with self._lock:
+            self._dropped = None
+            newer = {k: v for k, v in self._entries.items() if v[0] > now}
+            fresh = {d: (now, dev) for d, dev in rows if not dropped.covers(dev)}
+            self._entries = fresh | newer
+        return len(fresh)
+
     def forget(self, device_id: str) -> None:
         """Drop a device (revoked here): its next request is checked in the database."""
         with self._lock:
-            stale = [k for k, (_, d) in self._entries.items() if d.id == device_id]
-            for digest in stale:
-                del self._entries[digest]
+            self._drop(lambda d: d.id == device_id)
+            if self._dropped is not None:
+                self._dropped.devices.add(device_id)
 
     def forget_agent(self, agent_id: int) -> None:
         """Drop every device of an agent (a revocation, or any change, signalled for it)."""
         with self._lock:
-            stale = [k for k, (_, d) in self._entries.items() if d.agent_id == agent_id]
-            for digest in stale:
-                del self._entries[digest]
+            self._drop(lambda d: d.agent_id == agent_id)
+            if self._dropped is not None:
+                self._dropped.agents.add(agent_id)
+
+    def _drop(self, match: Callable[[DeviceIdentity], bool]) -> None:
+        stale = [k for k, (_, d) in self._entries.items() if match(d)]
+        for digest in stale:
+            del self._entries[digest]

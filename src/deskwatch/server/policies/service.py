@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from deskwatch.config import load_policy_text
 from deskwatch.errors import PolicyError
 from deskwatch.server.audit.service import record
 from deskwatch.server.errors import InvalidError
-from deskwatch.server.orgs.models import User
+from deskwatch.server.orgs.models import Team, User
 from deskwatch.server.policies.models import PolicyVersion
 from deskwatch.server.policies.schemas import PolicyOut
 from deskwatch.server.privacy.service import team_and_rev
@@ -34,15 +36,18 @@ class VersionCache:
 
     Heartbeats answer with the version and the worker's privacy revision; devices
     re-fetch the policy when either changes, so a new version reaches them within
-    ``ttl_s`` plus one heartbeat. Each agent's team and privacy revision are re-read every
-    ``agent_ttl_s``, or at once after ``forget(agent_id)`` (an objection or a change of the
-    team's categories signals it to every worker).
+    ``ttl_s`` plus one heartbeat. Each agent's team and privacy revision are kept for
+    ``agent_ttl_s``, reloaded for every agent at once by ``refresh``, and forgotten at once
+    by ``forget(agent_id)`` (an objection or a change of the team's categories signals it
+    to every worker).
     """
 
     def __init__(self, ttl_s: float = 5.0, agent_ttl_s: float = 5.0) -> None:
         self._ttl, self._agent_ttl = timedelta(seconds=ttl_s), timedelta(seconds=agent_ttl_s)
+        self._lock = threading.Lock()
         self._seen: dict[int | None, tuple[datetime, int]] = {}
         self._agents: dict[int, tuple[datetime, int | None, int]] = {}
+        self._dropped: set[int] | None = None  # agents forgotten while a reload runs
 
     def for_agent(self, session: Session, *, agent_id: int, now: datetime) -> AgentVersions:
         """The agent's team policy version and privacy revision (both cached)."""
@@ -52,8 +57,40 @@ class VersionCache:
             self._agents[agent_id] = hit
         return AgentVersions(self.version(session, team_id=hit[1], now=now), hit[2])
 
+    def peek(self, *, agent_id: int, now: datetime) -> AgentVersions | None:
+        """``for_agent`` from memory alone; None when something must be read first."""
+        hit = self._agents.get(agent_id)
+        if hit is None or now - hit[0] >= self._agent_ttl:
+            return None
+        team = self._seen.get(hit[1]) if hit[1] is not None else (now, DEFAULT.version)
+        if team is None or now - team[0] >= self._ttl:
+            return None
+        return AgentVersions(team[1], hit[2])
+
+    def learn_versions(self, versions: Iterable[tuple[int, int]], *, now: datetime) -> None:
+        """Every team's (id, current policy version), read at once."""
+        self._seen.update({team: (now, version) for team, version in versions})
+
+    def refresh(
+        self, load: Callable[[], Iterable[tuple[int, int | None, int]]], *, now: datetime
+    ) -> int:
+        """Reload (agent id, team id, privacy revision) of every agent; the count."""
+        with self._lock:
+            self._dropped = dropped = set[int]()
+        try:
+            rows = list(load())
+        finally:
+            with self._lock:
+                self._dropped = None
+                fresh = {a: (now, team, rev) for a, team, rev in rows if a not in dropped}
+                self._agents.update(fresh)
+        return len(fresh)
+
     def forget(self, agent_id: int) -> None:
-        self._agents.pop(agent_id, None)
+        with self._lock:
+            self._agents.pop(agent_id, None)
+            if self._dropped is not None:
+                self._dropped.add(agent_id)
 
     def version(self, session: Session, *, team_id: int | None, now: datetime) -> int:
         hit = self._seen.get(team_id)
@@ -62,6 +99,16 @@ class VersionCache:
         version = current(session, team_id=team_id).version
         self._seen[team_id] = (now, version)
         return version
+
+
+def every_version(session: Session) -> list[tuple[int, int]]:
+    """(team id, current policy version) of every team, as ``current`` gives it."""
+    latest = select(PolicyVersion.team_id, func.max(PolicyVersion.version))
+    published = {
+        team: version for team, version in session.execute(latest.group_by(PolicyVersion.team_id))
+    }
+    teams = session.scalars(select(Team.id))
+    return [(team, published.get(team, DEFAULT.version)) for team in teams]
 
 
 def current(session: Session, *, team_id: int | None) -> PolicyOut:

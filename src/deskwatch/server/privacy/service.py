@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import delete, select
+from sqlalchemy import Select, delete, select
 from sqlalchemy.orm import Session
 
 from deskwatch.privacy.categories import (
@@ -16,7 +16,7 @@ from deskwatch.privacy.categories import (
 from deskwatch.server.audit.service import record
 from deskwatch.server.errors import InvalidError, NotFoundError, RefusedError
 from deskwatch.server.events.models import EventRecord
-from deskwatch.server.orgs.models import Team, User
+from deskwatch.server.orgs.models import Role, Team, User
 from deskwatch.server.privacy.models import CategorySetting, DataRequest, Objection
 from deskwatch.server.privacy.schemas import (
     CategoryIn,
@@ -138,13 +138,20 @@ def set_objection(
 def team_and_rev(session: Session, *, agent_id: int) -> tuple[int | None, int]:
     """The agent's team, and a revision that grows whenever the worker's objections or
     their team's categories change (their agent then re-fetches its policy)."""
-    query = (
-        select(User.team_id, User.privacy_rev, Team.privacy_rev)
-        .outerjoin(Team, Team.id == User.team_id)
-        .where(User.id == agent_id)
+    row = session.execute(_revisions().where(User.id == agent_id)).first()
+    return (None, 0) if row is None else (row[1], int(row[2]) + int(row[3] or 0))
+
+
+def every_team_and_rev(session: Session) -> list[tuple[int, int | None, int]]:
+    """(agent id, team, revision) as ``team_and_rev`` gives it, for every agent at once."""
+    rows = session.execute(_revisions().where(User.role == Role.AGENT))
+    return [(agent, team, int(mine) + int(teams or 0)) for agent, team, mine, teams in rows]
+
+
+def _revisions() -> Select[int, int | None, int, int]:
+    return select(User.id, User.team_id, User.privacy_rev, Team.privacy_rev).outerjoin(
+        Team, Team.id == User.team_id
     )
-    row = session.execute(query).first()
-    return (None, 0) if row is None else (row[0], int(row[1]) + int(row[2] or 0))
 
 
 def device_privacy(session: Session, *, agent: User) -> DevicePrivacy:

@@ -20,9 +20,8 @@ its reply.
 
 from __future__ import annotations
 
-import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
 
 from sqlalchemy import event
@@ -30,10 +29,9 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from deskwatch.server.devices.service import mark_seen
 from deskwatch.server.devices.tokens import DeviceIdentity
+from deskwatch.server.periodic import Periodic
 from deskwatch.server.status import service
 from deskwatch.server.status.schemas import Heartbeat
-
-log = logging.getLogger(__name__)
 
 # Per device, minute resolution of ``devices.last_seen_at`` is enough: fewer writes.
 DEVICE_SEEN_RESOLUTION = timedelta(minutes=1)
@@ -59,17 +57,38 @@ class HeartbeatBuffer:
         self._pending: dict[int, service.Seen] = {}
         self._devices: dict[str, datetime] = {}
         self._devices_noted: dict[str, datetime] = {}
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._flusher = Periodic("heartbeat-flush", flush_s, self.flush)
 
     def record(
         self, session: Session, *, device: DeviceIdentity, beat: Heartbeat, now: datetime
     ) -> bool:
         """Note or store a heartbeat; True when it changed the agent's status."""
-        self._device_seen(session, device.id, now)
-        if self._note(device.agent_id, beat, now):
+        return (
+            False
+            if self.note(device=device, beat=beat, now=now)
+            else self.store(session, device=device, beat=beat, now=now)
+        )
+
+    def note(self, *, device: DeviceIdentity, beat: Heartbeat, now: datetime) -> bool:
+        """In memory only: True when the heartbeat repeats what this worker knows, so the
+        next flush stores it; False when it needs ``store``."""
+        if self.flush_s <= 0 or not self._note(device.agent_id, beat, now):
             return False
+        self._device_seen(None, device.id, now)
+        return True
+
+    def store(
+        self, session: Session, *, device: DeviceIdentity, beat: Heartbeat, now: datetime
+    ) -> bool:
+        """The full path in ``session``'s transaction; True when the status changed."""
+        self._device_seen(session, device.id, now)
         return self._store(session, device.agent_id, service.Seen(beat, now))
+
+    def warm(self, known: Iterable[tuple[int, str, datetime]]) -> None:
+        """Learn stored (agent, status, last seen) rows this worker has no entry for, so
+        a restarted server notes its fleet's heartbeats from the first one."""
+        for agent_id, status, last_seen in known:
+            self._known.setdefault(agent_id, (status, last_seen))
 
     def forget(self, agent_id: int) -> None:
         """Another worker stored a change for this agent: its next heartbeat goes through."""
@@ -96,16 +115,11 @@ class HeartbeatBuffer:
                 self._replay(agent_id, pending[agent_id])
 
     def start(self) -> None:
-        if self.flush_s > 0 and self._thread is None:
-            self._thread = threading.Thread(target=self._run, name="heartbeat-flush", daemon=True)
-            self._thread.start()
+        self._flusher.start()
 
     def close(self) -> None:
         """Stop the background flushes and store what is left (server shutdown)."""
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join()
-            self._thread = None
+        self._flusher.close()
         self.flush()
 
     def _note(self, agent_id: int, beat: Heartbeat, now: datetime) -> bool:
@@ -124,12 +138,12 @@ class HeartbeatBuffer:
             self._pending[agent_id] = service.Seen(beat, now)
         return True
 
-    def _device_seen(self, session: Session, device_id: str, now: datetime) -> None:
+    def _device_seen(self, session: Session | None, device_id: str, now: datetime) -> None:
         noted = self._devices_noted.get(device_id)
         if noted is not None and timedelta(0) <= now - noted <= DEVICE_SEEN_RESOLUTION:
             return
         self._devices_noted[device_id] = now
-        if self.flush_s <= 0:
+        if self.flush_s <= 0 and session is not None:
             mark_seen(session, seen={device_id: now})
             return
         with self._lock:
@@ -164,10 +178,3 @@ class HeartbeatBuffer:
                 self._pending.setdefault(agent_id, seen)
             for device_id, at in devices.items():
                 self._devices.setdefault(device_id, at)
-
-    def _run(self) -> None:
-        while not self._stop.wait(self.flush_s):
-            try:
-                self.flush()
-            except Exception:
-                log.exception("heartbeat flush failed; retrying in %.0f s", self.flush_s)

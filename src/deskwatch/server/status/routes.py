@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from datetime import datetime
 
 from fastapi import APIRouter, HTTPException, Request, status
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import StreamingResponse
+from sqlalchemy.orm import Session, sessionmaker
 
 from deskwatch.server.audit.service import OVERSEERS, record
 from deskwatch.server.deps import (
@@ -17,8 +20,9 @@ from deskwatch.server.deps import (
     SettingsDep,
     UserDep,
 )
+from deskwatch.server.devices.tokens import DeviceIdentity
 from deskwatch.server.orgs.service import visible_agent_ids
-from deskwatch.server.policies.service import VersionCache
+from deskwatch.server.policies.service import AgentVersions, VersionCache
 from deskwatch.server.status import service
 from deskwatch.server.status.buffer import HeartbeatBuffer
 from deskwatch.server.status.schemas import BoardRow, Heartbeat, HeartbeatReply
@@ -27,18 +31,41 @@ router = APIRouter(prefix="/api/v1", tags=["status"])
 
 
 @router.post("/heartbeat")
-def heartbeat(
+async def heartbeat(
     beat: Heartbeat, request: Request, device: CachedDeviceDep, sessions: SessionsDep, now: NowDep
 ) -> HeartbeatReply:
-    """One transaction in one thread, committed before the reply. Sessions are lazy: a
-    heartbeat that changes nothing, with everything cached, never touches the database
-    (see ``HeartbeatBuffer``)."""
+    """A heartbeat that repeats what this worker knows, with everything cached, is answered
+    from memory on the event loop (``HeartbeatBuffer.note``; stored at the next flush).
+    Anything else is one transaction in a thread, committed before the reply."""
     buffer: HeartbeatBuffer = request.app.state.heartbeats
     cache: VersionCache = request.app.state.policy_versions
-    with sessions.begin() as session:
-        buffer.record(session, device=device, beat=beat, now=now)
-        versions = cache.for_agent(session, agent_id=device.agent_id, now=now)
+    if buffer.note(device=device, beat=beat, now=now):
+        versions = cache.peek(agent_id=device.agent_id, now=now)
+        if versions is None:
+            versions = await run_in_threadpool(_versions, sessions, cache, device, now)
+    else:
+        versions = await run_in_threadpool(_store, sessions, buffer, cache, device, beat, now)
     return HeartbeatReply(policy_version=versions.policy_version, privacy_rev=versions.privacy_rev)
+
+
+def _store(
+    sessions: sessionmaker[Session],
+    buffer: HeartbeatBuffer,
+    cache: VersionCache,
+    device: DeviceIdentity,
+    beat: Heartbeat,
+    now: datetime,
+) -> AgentVersions:
+    with sessions.begin() as session:
+        buffer.store(session, device=device, beat=beat, now=now)
+        return cache.for_agent(session, agent_id=device.agent_id, now=now)
+
+
+def _versions(
+    sessions: sessionmaker[Session], cache: VersionCache, device: DeviceIdentity, now: datetime
+) -> AgentVersions:
+    with sessions() as session:
+        return cache.for_agent(session, agent_id=device.agent_id, now=now)
 
 
 @router.get("/board")
