@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import DateTime, Engine, create_engine, event
@@ -16,6 +16,9 @@ class Base(DeclarativeBase):
     """Declarative base of every server table."""
 
 
+_ZERO = timedelta(0)
+
+
 class UTCDateTime(TypeDecorator[datetime]):
     """Timezone-aware UTC datetimes on every backend (SQLite keeps no zone)."""
 
@@ -25,9 +28,10 @@ class UTCDateTime(TypeDecorator[datetime]):
     def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
         if value is None:
             return None
-        if value.tzinfo is None:
+        offset = value.utcoffset()
+        if offset is None:
             raise ValueError("naive datetime given to a UTC column")
-        return value.astimezone(UTC)
+        return value if offset == _ZERO else value.astimezone(UTC)
 
     def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
         if value is None:

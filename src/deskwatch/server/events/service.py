@@ -26,19 +26,20 @@ def ingest(
     """Store new events, complete ones whose end arrived later; count re-sends once."""
     _refuse_future(events, now, future_skew_s)
     latest = {str(e.id): e for e in events}  # a batch may carry a start and its end
+    known = select(EventRecord.id, EventRecord.agent_id, EventRecord.end_s)
     existing = {
-        row.id: row
-        for row in session.scalars(select(EventRecord).where(EventRecord.id.in_(latest)))
+        key: (agent, end)
+        for key, agent, end in session.execute(known.where(EventRecord.id.in_(latest)))
     }
-    rows, updated = [], 0
+    rows, ends = [], []
     for key, event in latest.items():
-        row = existing.get(key)
-        if row is None:
+        if key not in existing:
             rows.append(_row(device, event, now))
-        elif row.agent_id == device.agent_id and _apply_end(row, event, now):
-            updated += 1
-    if rows:
-        session.execute(insert(EventRecord), rows)
+        elif existing[key] == (device.agent_id, None) and event.end_s is not None:
+            ends.append(key)
+    if rows:  # Core, not the ORM's bulk path: the common batch is all new
+        session.connection().execute(insert(EventRecord), rows)
+    updated = sum(_apply_end(row, latest[row.id], now) for row in _rows(session, ends))
     duplicates = len(events) - len(rows) - updated
     return IngestResult(new=len(rows), duplicates=duplicates, updated=updated)
 
@@ -68,6 +69,12 @@ def _row(device: Device, event: DeviceEvent, now: datetime) -> dict[str, object]
         "disputed": False,
         "review_note": "",
     }
+
+
+def _rows(session: Session, ids: list[str]) -> Sequence[EventRecord]:
+    if not ids:
+        return []
+    return session.scalars(select(EventRecord).where(EventRecord.id.in_(ids))).all()
 
 
 def _apply_end(row: EventRecord, event: DeviceEvent, now: datetime) -> bool:
