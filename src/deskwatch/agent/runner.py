@@ -177,6 +177,9 @@ class AgentRunner:
             if self._frames is not None:
                 self._new_pipeline()
                 self.heartbeat.wake.set()
+        if not self.policy.current.known:
+            self._wait_for_settings()
+            return
         if self._frames is None:
             self._open()
             return
@@ -192,6 +195,15 @@ class AgentRunner:
             self.state.detectors = {}
             self.heartbeat.wake.set()
             log.info("paused: camera released, detectors stopped")
+        self.stop.wait(PAUSE_POLL_S)
+
+    def _wait_for_settings(self) -> None:
+        """Fail closed: until the worker's privacy settings are known, nothing runs."""
+        if self.source is not None or self.pipeline is not None:
+            self._end_pipeline()
+            self._close_source()
+        self.state.detectors = {}
+        self.state.source_note = "waiting for your privacy settings from the server"
         self.stop.wait(PAUSE_POLL_S)
 
     def _open(self) -> None:
