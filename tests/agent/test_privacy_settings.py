@@ -1,5 +1,5 @@
 """The worker's settings on the agent fail closed: until they have been fetched nothing
-runs; an invalid policy never holds back a privacy change.
+runs; an invalid policy never holds back a privacy change; the heartbeat survives bugs.
 
 Replies a real server never sends (no privacy settings, a policy this agent refuses) are
 scripted with httpx's mock transport; the real server is used in test_objection.py.
@@ -8,17 +8,20 @@ scripted with httpx's mock transport; the real server is used in test_objection.
 from __future__ import annotations
 
 import json
+import threading
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
+from deskwatch.agent.heartbeat import Heartbeat
 from deskwatch.agent.policy import CACHE, PolicyKeeper
 from deskwatch.config import Policy
 from deskwatch.pipeline import Pipeline
 from deskwatch.privacy.categories import CATEGORIES, RULE_NEEDS
 from deskwatch.transport.client import DeviceClient, Versions
+from tests.agent.conftest import wait_for
 
 SENSITIVE = "[rules.looking_away]\nmax_yaw_deg = 30\n"
 REFUSED = "[rules.looking_away]\nmax_yaw_deg = 300\n"  # out of range: this agent refuses it
@@ -126,3 +129,26 @@ def test_a_cache_that_cannot_be_written_still_applies_the_change(tmp_path: Path)
     assert not keeper.current.known
     current = keeper.refresh()
     assert current.known and keeper.current is current and keeper.changed.is_set()
+
+
+def test_heartbeat_survives_a_failing_step(tmp_path: Path) -> None:
+    keeper = PolicyKeeper(scripted([{"version": 1, "toml": "", "privacy": privacy(1)}]), tmp_path)
+    calls: list[int] = []
+
+    def beat() -> dict[str, object]:
+        calls.append(1)
+        if len(calls) == 1:
+            raise KeyError("a bug in the heartbeat body")
+        return {"status": "at_desk", "sent_at": "2026-01-01T00:00:00+00:00", "detectors": {}}
+
+    heartbeat = Heartbeat(keeper.client, beat, keeper, interval_s=0.05)
+    stop = threading.Event()
+    thread = threading.Thread(target=heartbeat.run, args=(stop,), daemon=True)
+    thread.start()
+    try:
+        wait_for(lambda: heartbeat.sent >= 2, 10, "heartbeats after the failure")
+        assert thread.is_alive() and keeper.current.known  # the refresh ran from a beat
+    finally:
+        stop.set()
+        heartbeat.wake.set()
+        thread.join(timeout=5)

@@ -105,8 +105,9 @@ class AgentRunner:
     def beat(self) -> dict[str, object]:
         """The heartbeat body: the device API's Heartbeat, nothing more."""
         pause = self.control.state()
-        running = self.pipeline is not None and not pause.paused
-        keys = {d.key for d in self.pipeline.detectors} if self.pipeline else set()
+        pipeline = self.pipeline  # read once: the frame loop may replace it meanwhile
+        running = pipeline is not None and not pause.paused
+        keys = {d.key for d in pipeline.detectors} if pipeline is not None else set()
         enabled = [c.type for c in self.policy.current.policy.detectors.values() if c.enabled]
         paused_for = pause.paused_for_s()
         return {
