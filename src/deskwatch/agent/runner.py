@@ -137,6 +137,7 @@ class AgentRunner:
             self._end_pipeline()
             self._close_source()
             self.identity.close()
+            self.snapshots.close()
             self.stop.set()
             self.uploader.wake.set()
             self.heartbeat.wake.set()
@@ -193,6 +194,7 @@ class AgentRunner:
         if self.source is not None or self.pipeline is not None:
             self._end_pipeline()
             self._close_source()
+            self.snapshots.pause()  # no plain copy waits, and the redaction models close
             self.state.detectors = {}
             self.heartbeat.wake.set()
             log.info("paused: camera released, detectors stopped")
