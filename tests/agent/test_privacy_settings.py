@@ -1,5 +1,6 @@
 """The worker's settings on the agent fail closed: until they have been fetched nothing
-runs; an invalid policy never holds back a privacy change; the heartbeat survives bugs.
+runs; an invalid policy never holds back a privacy change; the heartbeat survives bugs; a
+change keeps the open events of categories it did not touch.
 
 Replies a real server never sends (no privacy settings, a policy this agent refuses) are
 scripted with httpx's mock transport; the real server is used in test_objection.py.
@@ -13,13 +14,16 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import numpy as np
 import pytest
 
 from deskwatch.agent.heartbeat import Heartbeat
 from deskwatch.agent.policy import CACHE, PolicyKeeper
+from deskwatch.capture.frame import Frame
 from deskwatch.config import Policy
+from deskwatch.events.event import Event
 from deskwatch.pipeline import Pipeline
-from deskwatch.privacy.categories import CATEGORIES, RULE_NEEDS
+from deskwatch.privacy.categories import CATEGORIES, RULE_NEEDS, restrict
 from deskwatch.transport.client import DeviceClient, Versions
 from tests.agent.conftest import wait_for
 
@@ -152,3 +156,42 @@ def test_heartbeat_survives_a_failing_step(tmp_path: Path) -> None:
         stop.set()
         heartbeat.wake.set()
         thread.join(timeout=5)
+
+
+def feed(pipeline: Pipeline, start: int, stop: int) -> list[Event]:
+    """Frames ``start``..``stop`` (0.5 s apart) of an empty room: no detector is needed."""
+    events: list[Event] = []
+    for i in range(start, stop):
+        events += pipeline.process(Frame(np.zeros((48, 64, 3), np.uint8), ts=i * 0.5, index=i))[1]
+    return events
+
+
+def test_a_change_of_other_categories_keeps_open_events_open() -> None:
+    """A rebuilt pipeline takes over the rules whose settings did not change: an open
+    ``away`` stays one event with one id; a rule switched off ends its event at once."""
+    policy = restrict(Policy.model_validate({"rules": {"away": {"min_away_s": 2}}}), [])
+    objected = restrict(policy, ["conduct"])
+    old = Pipeline(policy, detectors=[])
+    (opened,) = feed(old, 0, 10)
+    carried, ended = old.hand_over(objected)
+    assert ended == [] and set(carried.rules) == {
+        "away",
+        "phone_in_use",
+        "extra_person",
+        "camera_obstructed",
+    }  # every rule of a category still on; looking_away (conduct) ended, nothing was open
+    new = Pipeline(objected, detectors=[], carried=carried)
+    assert feed(new, 10, 20) == []  # the same event goes on: no second start
+    (closed,) = new.finish()
+    assert closed.id == opened.id and closed.end_s == 9.5
+
+    old = Pipeline(policy, detectors=[])
+    (opened,) = feed(old, 0, 10)
+    carried, ended = old.hand_over(restrict(policy, ["attendance"]))
+    assert "away" not in carried.rules
+    assert [(e.id, e.is_open) for e in ended] == [(opened.id, False)]
+    stricter = Policy.model_validate({"rules": {"away": {"min_away_s": 5}}})
+    old = Pipeline(policy, detectors=[])
+    feed(old, 0, 10)
+    carried, ended = old.hand_over(restrict(stricter, []))  # new thresholds: a new start
+    assert "away" not in carried.rules and [e.type for e in ended] == ["away"]

@@ -26,7 +26,7 @@ from deskwatch.errors import SourceError
 from deskwatch.events.event import Event
 from deskwatch.identity.hook import IdentityHook
 from deskwatch.perception.observation import Observation
-from deskwatch.pipeline import Pipeline
+from deskwatch.pipeline import Carried, Pipeline
 from deskwatch.transport.client import DeviceClient
 from deskwatch.transport.uploader import MAX_BATCH, Backoff, Uploader
 
@@ -175,10 +175,7 @@ class AgentRunner:
         if self.policy.changed.is_set():  # new policy or privacy settings: new detectors
             self.policy.changed.clear()
             self._apply_privacy()
-            self._end_pipeline()
-            if self._frames is not None:
-                self._new_pipeline()
-                self.heartbeat.wake.set()
+            self._rebuild_pipeline()
         if not self.policy.current.known:
             self._wait_for_settings()
             return
@@ -227,9 +224,25 @@ class AgentRunner:
         self._new_pipeline()
         self.heartbeat.wake.set()
 
-    def _new_pipeline(self) -> None:
+    def _new_pipeline(self, carried: Carried | None = None) -> None:
         policy = self.policy.current.policy
-        self.pipeline = Pipeline(policy, origin=self._origin, low_confidence=self.low_confidence)
+        self.pipeline = Pipeline(
+            policy, origin=self._origin, low_confidence=self.low_confidence, carried=carried
+        )
+
+    def _rebuild_pipeline(self) -> None:
+        """New settings on a running camera: new detectors; rules whose settings did not
+        change keep their state, so their open events go on with the same ids."""
+        old = self.pipeline
+        if old is None or self._frames is None:
+            self._end_pipeline()
+            return
+        carried, ended = old.hand_over(self.policy.current.policy)
+        old.close()
+        self.pipeline = None
+        self._put_final(ended)
+        self._new_pipeline(carried)
+        self.heartbeat.wake.set()
 
     def _self_check(self) -> None:
         """Framing, light, focus and detector checks on the next few seconds of frames.
@@ -344,6 +357,9 @@ class AgentRunner:
         final = self.pipeline.finish()
         self.pipeline.close()
         self.pipeline = None
+        self._put_final(final)
+
+    def _put_final(self, final: list[Event]) -> None:
         if final:
             self.outbox.put(final)
             self._track(final)
