@@ -255,6 +255,9 @@ class AgentRunner:
         frames: list[Frame] = []
         try:
             while not frames or frames[-1].ts - frames[0].ts < self.opts.check_seconds:
+                if self.stop.is_set() or self.control.state().paused:
+                    self._check_pending = True  # paused: the frames go now, the check later
+                    return
                 frames.append(next(self._frames))
                 self._pace(frames[-1])
         except (StopIteration, SourceError) as exc:
