@@ -12,8 +12,23 @@ from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 from deskwatch.arrays import Image, as_image
 from deskwatch.capture.source import open_source
 from deskwatch.perception.observation import Box
-from deskwatch.privacy.redact import Redactor, agent_face, encode_jpeg, keep_mask, shrink
-from deskwatch.privacy.sealing import SealError, public_key_b64, public_key_from_b64, seal, unseal
+from deskwatch.privacy.redact import (
+    NoFaceError,
+    Redactor,
+    agent_face,
+    encode_jpeg,
+    keep_mask,
+    shrink,
+)
+from deskwatch.privacy.sealing import (
+    MIN_SEALED_BYTES,
+    VERSION,
+    SealError,
+    public_key_b64,
+    public_key_from_b64,
+    seal,
+    unseal,
+)
 from tests.conftest import shared_file
 
 SHARP, BLURRED = 0.6, 0.05  # Laplacian variance after / before redaction
@@ -28,7 +43,11 @@ def sharpness(image: Image, box: Box) -> float:
 
 
 def first_frame(name: str) -> Image:
-    return next(iter(open_source(str(shared_file("data", "dev", "videos", name)), fps=2))).image
+    source = open_source(str(shared_file("data", "dev", "videos", name)), fps=2)
+    try:
+        return next(iter(source)).image
+    finally:
+        source.close()
 
 
 def webcam_beside_two_people() -> Image:
@@ -42,7 +61,11 @@ def webcam_beside_two_people() -> Image:
 
 @pytest.fixture(scope="module")
 def redactor() -> Iterator[Redactor]:
-    with Redactor() as r:
+    try:
+        made = Redactor()
+    except Exception as exc:  # MediaPipe's graphs cannot load on this machine
+        pytest.skip(f"the MediaPipe redaction models cannot load here: {exc}")
+    with made as r:
         yield r
 
 
@@ -95,19 +118,57 @@ def test_keep_mask_splits_touching_people_and_drops_other_faces() -> None:
     assert keep[150, 90] and keep[70, 90]  # my body and face
     assert not keep[150, 310] and not keep[70, 310]  # their body and face
     assert not keep[10, 200]  # background
-    assert keep_mask(person, None, []).sum() == person.sum()  # no face: the one person
 
 
-def test_sealed_still_is_not_a_jpeg_and_opens_only_with_the_key(redactor: Redactor) -> None:
-    jpeg = encode_jpeg(redactor.redact(first_frame("webcam-centre.mp4")).image)
+def test_without_a_person_mask_only_the_face_stays_sharp() -> None:
+    me = Box(60, 40, 120, 100)
+    keep = keep_mask(np.zeros((200, 400), bool), me, [])
+    assert keep.sum() == 60 * 60 and keep[70, 90] and not keep[150, 90]
+
+
+def test_segmentation_without_a_mask_blurs_all_but_the_face(
+    redactor: Redactor, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    class NoMask:
+        segmentation_mask = None
+
+    monkeypatch.setattr(redactor._segmenter, "process", lambda rgb: NoMask())
+    image = first_frame("webcam-centre.mp4")
+    original, result = shrink(image), redactor.redact(image)
+    face = result.agent_face
+    below = Box(face.x1, face.y2 + 10, face.x2, original.shape[0])  # the body: no mask, blurred
+    assert sharpness(result.image, face) > SHARP * sharpness(original, face)
+    assert sharpness(result.image, below) < max(5.0, BLURRED * sharpness(original, below))
+
+
+@pytest.mark.parametrize("scene", ["empty-desk-chair.jpg", "flat grey"])
+def test_no_face_found_means_no_still(redactor: Redactor, scene: str) -> None:
+    """The largest person blob may be a bystander whose face was missed: nothing is kept."""
+    if scene == "flat grey":
+        image = as_image(np.full((240, 320, 3), 128, np.uint8))
+    else:
+        image = as_image(cv2.imread(str(shared_file("data", "dev", "images", scene))))
+    with pytest.raises(NoFaceError):
+        redactor.redact(image)
+
+
+def synthetic_jpeg() -> bytes:
+    image = np.zeros((120, 160, 3), np.uint8)
+    cv2.circle(image, (80, 60), 30, (40, 160, 220), -1)
+    return encode_jpeg(as_image(image))
+
+
+def test_sealed_still_is_not_a_jpeg_and_opens_only_with_the_key() -> None:
+    jpeg = synthetic_jpeg()
     assert jpeg[:2] == b"\xff\xd8"
     private = X25519PrivateKey.generate()
     public = public_key_from_b64(public_key_b64(private.public_key()))
     context = b"event-1"
     sealed = seal(jpeg, public, context)
-    assert sealed[:2] != b"\xff\xd8" and b"\xff\xd8\xff" not in sealed
-    assert b"JFIF" not in sealed and len(sealed) == len(jpeg) + 61
+    assert sealed[0] == VERSION and len(sealed) == len(jpeg) + MIN_SEALED_BYTES == len(jpeg) + 61
+    assert cv2.imdecode(np.frombuffer(sealed, np.uint8), cv2.IMREAD_COLOR) is None
     assert unseal(sealed, private, context) == jpeg
+    assert seal(jpeg, public, context) != sealed  # a fresh ephemeral key and nonce each time
     for key, ctx in ((X25519PrivateKey.generate(), context), (private, b"event-2")):
         with pytest.raises(SealError):
             unseal(sealed, key, ctx)
@@ -117,3 +178,12 @@ def test_sealed_still_is_not_a_jpeg_and_opens_only_with_the_key(redactor: Redact
         unseal(bytes(tampered), private, context)
     with pytest.raises(SealError):
         unseal(sealed[:20], private, context)
+    with pytest.raises(SealError):
+        unseal(bytes([VERSION + 1]) + sealed[1:], private, context)
+
+
+def test_a_real_still_seals_and_opens(redactor: Redactor) -> None:
+    jpeg = encode_jpeg(redactor.redact(first_frame("webcam-centre.mp4")).image)
+    private = X25519PrivateKey.generate()
+    sealed = seal(jpeg, private.public_key(), b"event-1")
+    assert unseal(sealed, private, b"event-1") == jpeg

@@ -27,6 +27,15 @@ STAGE_ORDER = ("camera_health", "face", "face_mesh", "hands", "objects")
 LOW_CONFIDENCE = "low_confidence"
 
 
+@dataclass(frozen=True)
+class Carried:
+    """Rules handed from one pipeline to the next (see ``Pipeline.hand_over``), by event
+    type, with the frame time the old pipeline reached."""
+
+    rules: dict[str, Rule]
+    last_ts: float | None
+
+
 @dataclass
 class StageStats:
     """CPU and wall time spent in one stage, over ``calls`` runs."""
@@ -57,6 +66,7 @@ class Pipeline:
         origin: datetime | None = None,
         detectors: list[Detector] | None = None,
         low_confidence: bool = False,
+        carried: Carried | None = None,
     ) -> None:
         self.policy = policy
         # Set after a failed self-check: every event then says reviewers should doubt it.
@@ -70,6 +80,9 @@ class Pipeline:
         self.stats: dict[str, StageStats] = {}
         self._prev: Observation | None = None
         self._last_ts: float | None = None
+        if carried is not None:  # the same source goes on: its rules keep their state
+            self.rules = [carried.rules.get(r.event_type, r) for r in self.rules]
+            self._last_ts = carried.last_ts
 
     def process(
         self, frame: Frame, audio: AudioObservation | None = None
@@ -109,6 +122,22 @@ class Pipeline:
         """End every open event at the last frame's time."""
         ts = self._last_ts or 0.0
         return self._marked([e for rule in self.rules for e in rule.flush(ts)])
+
+    def hand_over(self, policy: Policy) -> tuple[Carried, list[Event]]:
+        """Before this pipeline is replaced by one built with ``policy`` on the same source:
+        the rules whose settings are the same there carry over (an open event stays open,
+        with its id); every other rule ends its open event now, as ``finish`` would."""
+        ts = self._last_ts or 0.0
+        kept: dict[str, Rule] = {}
+        ended: list[Event] = []
+        for rule in self.rules:
+            after = getattr(policy.rules, rule.event_type)
+            if after.enabled and after == getattr(self.policy.rules, rule.event_type):
+                kept[rule.event_type] = rule
+            else:
+                ended += rule.flush(ts)
+        self.rules = [r for r in self.rules if r.event_type not in kept]
+        return Carried(kept, self._last_ts), self._marked(ended)
 
     def _marked(self, events: list[Event]) -> list[Event]:
         """With ``low_confidence``, events carry ``low_confidence=1.0`` in their evidence."""

@@ -1,7 +1,10 @@
-"""A worker's objection switches detectors off on their own agent: no frame reaches them."""
+"""A worker's objection switches detectors off on their own agent: no frame reaches them,
+at start, mid-run or while paused; and before the worker's settings have ever reached the
+agent, nothing runs at all."""
 
 from __future__ import annotations
 
+import json
 import threading
 from collections import Counter
 from pathlib import Path
@@ -11,12 +14,16 @@ import httpx
 import pytest
 
 from deskwatch import perception
+from deskwatch.agent import runner as runner_module
 from deskwatch.agent.config import load_credentials
 from deskwatch.agent.local_page import LocalPage
+from deskwatch.agent.policy import CACHE
 from deskwatch.agent.runner import AgentRunner, RunOptions
 from deskwatch.capture.frame import Frame
+from deskwatch.capture.source import FrameSource, open_source
 from deskwatch.perception.base import Detector
 from deskwatch.perception.observation import Observation
+from deskwatch.privacy.categories import CATEGORIES
 from deskwatch.transport.client import DeviceClient
 from tests.agent.conftest import Server, enroll, wait_for
 
@@ -24,9 +31,10 @@ PASSWORDS = {"admin": "pw-admin-123", "agent": "pw-agent-123"}
 
 
 class Spy:
-    """Counts the frames each detector is given and which detectors were ever built."""
+    """Counts the frames each detector is given, and how often each was built and closed."""
 
     built: ClassVar[Counter[str]] = Counter()
+    closed: ClassVar[Counter[str]] = Counter()
     frames: ClassVar[Counter[str]] = Counter()
 
     def __init__(self, inner: Detector) -> None:
@@ -38,7 +46,15 @@ class Spy:
         self.inner.detect(frame, obs)
 
     def close(self) -> None:
+        Spy.closed[self.key] += 1
         self.inner.close()
+
+    @staticmethod
+    def install(monkeypatch: pytest.MonkeyPatch) -> None:
+        real_create = perception.create
+        monkeypatch.setattr(perception, "create", lambda c: Spy(real_create(c)))
+        for counter in (Spy.built, Spy.closed, Spy.frames):
+            counter.clear()
 
 
 def person(server: Server, username: str) -> httpx.Client:
@@ -54,10 +70,7 @@ def person(server: Server, username: str) -> httpx.Client:
 def test_objection_stops_detectors_on_the_agent_and_withdrawal_restarts_them(
     server: Server, clip: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    real_create = perception.create
-    monkeypatch.setattr(perception, "create", lambda c: Spy(real_create(c)))
-    Spy.built.clear()
-    Spy.frames.clear()
+    Spy.install(monkeypatch)
     admin, agent = person(server, "admin"), person(server, "agent")
     team_id = agent.get("/api/v1/auth/me").json()["team_id"]
     # The team runs attendance only (security off); the worker objects to conduct.
@@ -78,10 +91,10 @@ def test_objection_stops_detectors_on_the_agent_and_withdrawal_restarts_them(
         assert not (set(Spy.frames) - {"camera_health", "face"})
         beat: dict[str, Any] = runner.beat()
         assert beat["detectors"] == {"camera_health": True, "face": True}
-        page = LocalPage(runner, 0)  # the worker's page says so, in plain words
-        text = page.render()
-        page.server.server_close()
-        assert "Desk conduct" in text and "off: you objected" in text
+        text = render(runner)  # the worker's page says so, in plain words and truly
+        assert "Desk conduct" in text and "off: you objected; its rules do not run" in text
+        assert "detectors off on this PC: face_mesh, hands (no frame reaches them)" in text
+        assert "still running for other categories that are on: face" in text
         assert runner.policy.current.privacy.off() == [
             "security",
             "conduct",
@@ -94,6 +107,103 @@ def test_objection_stops_detectors_on_the_agent_and_withdrawal_restarts_them(
         wait_for(lambda: Spy.frames["face_mesh"] > 0, 30, "face mesh after withdrawal")
         # Hands serve only phone use (security: off) and eating (off in the default policy).
         assert set(Spy.built) == {"camera_health", "face", "face_mesh"}
+
+        # Objected again mid-run: the face mesh is closed and gets no further frame.
+        agent.put("/api/v1/me/objections/conduct", json={"objected": True})
+        wait_for(lambda: Spy.closed["face_mesh"] == Spy.built["face_mesh"], 30, "mesh closed")
+        frozen, faces = Spy.frames["face_mesh"], Spy.frames["face"]
+        wait_for(lambda: Spy.frames["face"] >= faces + 10, 30, "frames after the objection")
+        assert Spy.frames["face_mesh"] == frozen and Spy.built["face_mesh"] == 1
+    finally:
+        runner.stop.set()
+        thread.join(timeout=20)
+    assert not thread.is_alive()
+
+
+def render(runner: AgentRunner) -> str:
+    page = LocalPage(runner, 0)
+    try:
+        return page.render()
+    finally:
+        page.server.server_close()
+
+
+def start(runner: AgentRunner) -> threading.Thread:
+    thread = threading.Thread(target=runner.run, daemon=True)
+    thread.start()
+    return thread
+
+
+def runner_for(state: Path, clip: Path) -> AgentRunner:
+    config = load_credentials(state)
+    opts = RunOptions(source=str(clip), realtime=True, rate=5, heartbeat_s=0.3, page_port=None)
+    return AgentRunner(config, state, opts, DeviceClient(config.server_url, config.token))
+
+
+def test_nothing_runs_until_the_settings_arrive(
+    server: Server, clip: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Enrolment caches the settings; without that cache and without the server (an
+    agent enrolled by an older version, a lost cache) nothing runs and nothing is kept."""
+    Spy.install(monkeypatch)
+    opened: list[str] = []
+
+    def counting_open(spec: str, fps: float) -> FrameSource:
+        opened.append(spec)
+        return open_source(spec, fps)
+
+    monkeypatch.setattr(runner_module, "open_source", counting_open)
+    state = tmp_path / "agent"
+    enroll(server.url, state, server.code())
+    cached = json.loads((state / CACHE).read_text())
+    assert cached["privacy"]["categories"], "enrolment did not fetch the worker's settings"
+    (state / CACHE).unlink()
+    server.stop()
+    runner = runner_for(state, clip)
+    thread = start(runner)
+    try:
+        threading.Event().wait(3.0)
+        assert opened == [] and runner.source is None and not Spy.built
+        assert len(runner.outbox) == 0 and not runner.policy.current.known
+        assert runner.beat()["detectors"] == {}
+        text = render(runner)
+        assert "Monitoring waits for your privacy settings from the server" in text
+        assert text.count("off until your settings arrive from the server") >= len(CATEGORIES)
+
+        server.start()  # the next heartbeat finds the server and fetches the settings
+        wait_for(lambda: Spy.frames["face"] >= 5, 60, "monitoring once the settings arrived")
+        assert runner.policy.current.known and opened
+        assert "Monitoring waits" not in render(runner)
+    finally:
+        runner.stop.set()
+        thread.join(timeout=20)
+    assert not thread.is_alive()
+
+
+def test_an_objection_while_paused_is_in_force_on_resume(
+    server: Server, clip: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    Spy.install(monkeypatch)
+    admin, agent = person(server, "admin"), person(server, "agent")
+    team_id = agent.get("/api/v1/auth/me").json()["team_id"]
+    off = admin.put(f"/api/v1/teams/{team_id}/categories/security", json={"enabled": False})
+    assert off.status_code == 200, off.text
+    state = tmp_path / "agent"
+    enroll(server.url, state, server.code())
+    runner = runner_for(state, clip)
+    assert "conduct" not in runner.policy.current.privacy.off()  # from enrolment's cache
+    runner.control.pause()
+    thread = start(runner)
+    try:
+        wait_for(lambda: '"paused"' in runner.client.last_sent.get("heartbeat", ""), 10, "beat")
+        assert (
+            agent.put("/api/v1/me/objections/conduct", json={"objected": True}).status_code == 200
+        )
+        wait_for(lambda: "conduct" in runner.policy.current.privacy.off(), 30, "the objection")
+        assert not Spy.built and runner.pipeline is None  # nothing is built while paused
+        runner.control.resume()
+        wait_for(lambda: Spy.frames["face"] >= 5, 30, "frames after resume")
+        assert set(Spy.built) == {"camera_health", "face"} and Spy.frames["face_mesh"] == 0
     finally:
         runner.stop.set()
         thread.join(timeout=20)

@@ -104,3 +104,41 @@ def test_missing_camera_is_a_camera_problem_not_a_crash(server: Server, tmp_path
             agent.stop.set()
             thread.join(timeout=20)
     assert not thread.is_alive()
+
+
+def test_pause_stops_a_self_check_at_once(
+    server: Server, clip: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A pause mid-check releases the camera at once (not after ``check_seconds``); the
+    check runs again after the worker resumes."""
+    monkeypatch.setattr(
+        runner_module, "open_source", lambda spec, fps: Counting(open_source(spec, fps))
+    )
+    Counting.frames = Counting.open = 0
+    state = tmp_path / "agent"
+    enroll(server.url, state, server.code())
+    config = load_credentials(state)
+    opts = RunOptions(
+        source=str(clip),
+        realtime=True,
+        rate=5,
+        heartbeat_s=0.3,
+        page_port=None,
+        self_check=True,
+        check_seconds=30.0,
+    )
+    agent = AgentRunner(config, state, opts, DeviceClient(config.server_url, config.token))
+    thread = threading.Thread(target=agent.run, daemon=True)
+    thread.start()
+    try:
+        wait_for(lambda: Counting.frames >= 5, 20, "the self-check reading frames")
+        agent.control.pause()
+        wait_for(lambda: Counting.open == 0, 2, "camera released mid-check")
+        frozen = Counting.frames
+        threading.Event().wait(1.0)
+        assert Counting.frames == frozen and agent._check_pending
+        assert not agent.state.self_check and len(agent.outbox) == 0  # no check was sent
+    finally:
+        agent.stop.set()
+        thread.join(timeout=20)
+    assert not thread.is_alive()

@@ -4,6 +4,8 @@ seen by the worker, their team's supervisors and admins (audited), nobody else."
 from __future__ import annotations
 
 import base64
+import os
+import threading
 import uuid
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -23,7 +25,7 @@ from deskwatch.server.privacy.models import Objection
 from deskwatch.server.privacy.schemas import CategoryIn
 from deskwatch.server.privacy.service import set_category
 from deskwatch.server.settings import Settings
-from deskwatch.server.snapshots.keys import key_file, public_key_b64
+from deskwatch.server.snapshots.keys import KeyFileError, key_file, public_key_b64
 from deskwatch.server.snapshots.models import Snapshot
 from tests.server.conftest import Clock, Org, login
 from tests.server.helpers import enrol, event
@@ -178,6 +180,42 @@ def test_server_key_is_made_once_private_and_stable(tmp_path: Path) -> None:
     assert len(base64.b64decode(first)) == 32
     configured = Settings(snapshot_key=path.read_text(), secret_key_file=tmp_path / "x")
     assert public_key_b64(configured) == first
+
+
+def test_server_key_made_by_racing_threads_is_one_key(tmp_path: Path) -> None:
+    """Temporary names are unique (not per pid), so threads of one process, or a restart
+    with the same pid (pid 1 in a container) beside a stale temporary file, never collide."""
+    secret = tmp_path / "deskwatch.secret"
+    stale = key_file(Settings(secret_key_file=secret))
+    stale.with_name(f"{stale.name}.{os.getpid()}.tmp").write_text("left by a crash")
+    start = threading.Barrier(8)
+    keys: list[str] = []
+
+    def make() -> None:
+        start.wait()
+        keys.append(public_key_b64(Settings(secret_key="s", secret_key_file=secret)))
+
+    threads = [threading.Thread(target=make) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(keys) == 8 and len(set(keys)) == 1
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "deskwatch.secret.snapshot-key",
+        f"deskwatch.secret.snapshot-key.{os.getpid()}.tmp",  # the stale one, untouched
+    ]
+
+
+def test_a_key_file_others_can_read_is_refused(tmp_path: Path) -> None:
+    settings = Settings(secret_key="s", secret_key_file=tmp_path / "deskwatch.secret")
+    path = key_file(settings)
+    path.write_text(base64.b64encode(bytes(range(32))).decode())
+    path.chmod(0o644)
+    with pytest.raises(KeyFileError, match=r"readable by others \(mode 0644\).*chmod 600"):
+        public_key_b64(settings)
+    path.chmod(0o600)
+    assert len(base64.b64decode(public_key_b64(settings))) == 32
 
 
 @pytest.mark.parametrize("kind", ["background_noise", "identity_mismatch", "self_check"])

@@ -75,6 +75,25 @@ def enroll(
     )
     path = save_credentials(state_dir(directory), config)
     out.print(f"enrolled as device {config.device_id}; credentials in {path}")
+    _fetch_settings(config, path.parent)
+
+
+def _fetch_settings(config: AgentConfig, where: Path) -> None:
+    """Fetch and cache the team policy and the worker's privacy settings now, so the first
+    run can start even if the server is then unreachable (without them nothing runs)."""
+    from deskwatch.agent.policy import PolicyKeeper
+    from deskwatch.transport.client import DeviceClient
+
+    client = DeviceClient(config.server_url, config.token)
+    try:
+        current = PolicyKeeper(client, where).refresh()
+    finally:
+        client.close()
+    if current.known:
+        off = ", ".join(current.privacy.off()) or "none"
+        out.print(f"privacy settings fetched; categories off for you: {off}")
+    else:
+        err.print(f"[yellow]warning:[/yellow] {current.note}", highlight=False, soft_wrap=True)
 
 
 def _detail(detail: object) -> str:

@@ -9,11 +9,13 @@ from datetime import UTC, datetime
 
 from deskwatch.agent.policy import PolicyKeeper
 from deskwatch.transport.client import DeviceClient, TransportError
+from deskwatch.transport.uploader import Backoff
 
 log = logging.getLogger(__name__)
 
 HEARTBEAT_S = 30.0
 POLICY_REFRESH_S = 300.0
+ERROR_BACKOFF = Backoff(base_s=1.0, cap_s=60.0)  # extra wait after a bug, not a network error
 
 
 class Heartbeat:
@@ -48,13 +50,26 @@ class Heartbeat:
             self.policy.refresh()
 
     def run(self, stop: threading.Event) -> None:
-        since_policy = 0.0
+        """Until ``stop``: a failure is logged and retried after a growing pause, so the
+        thread never dies (no heartbeat would mean no privacy change reaches the agent)."""
+        since_policy, failures = 0.0, 0
         while not stop.is_set():
-            self.send_once()
             started = datetime.now(UTC)
-            self.wake.wait(self.interval_s)
+            failures = self._guarded(self.send_once, failures)
+            backoff = ERROR_BACKOFF.ceiling(failures - 1) if failures else 0.0
+            self.wake.wait(self.interval_s + backoff)
             self.wake.clear()
             since_policy += (datetime.now(UTC) - started).total_seconds()
             if since_policy >= self.policy_refresh_s and not stop.is_set():
-                self.policy.refresh()
+                failures = self._guarded(self.policy.refresh, failures)
                 since_policy = 0.0
+
+    def _guarded(self, step: Callable[[], object], failures: int) -> int:
+        """Run ``step``; the number of failures in a row after it."""
+        try:
+            step()
+        except Exception as exc:  # a bug here must not end heartbeats or privacy updates
+            self.last_error = f"heartbeat failed: {exc!r}"
+            log.exception("heartbeat step failed (%d in a row); carrying on", failures + 1)
+            return failures + 1
+        return 0

@@ -16,10 +16,19 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs
 
 from deskwatch.agent.config import write_private
+from deskwatch.config import Policy
 from deskwatch.identity import page as identity_page
+from deskwatch.privacy.categories import (
+    AUDIO_RULES,
+    CATEGORIES,
+    RULE_NEEDS,
+    detectors_for,
+    rules_of,
+)
 from deskwatch.privacy.worker import WorkerCategory
 
 if TYPE_CHECKING:
+    from deskwatch.agent.policy import Current
     from deskwatch.agent.runner import AgentRunner
 
 HOST = "127.0.0.1"
@@ -56,9 +65,8 @@ class LocalPage:
         policy = r.policy.current
         running = dict(r.state.detectors)
         detectors = {
-            c.type: running.get(c.type, {"state": "off", "last": "not running"})
+            c.type: running.get(c.type, {"state": "off", "last": _why_off(c.type, policy)})
             for c in policy.policy.detectors.values()
-            if c.enabled
         }
         level = r.outbox.level()
         return {
@@ -73,13 +81,14 @@ class LocalPage:
             },
             "uploads": {"sent": r.uploader.stats.sent, "last_error": r.uploader.stats.last_error},
             "policy": {"version": policy.version, "note": policy.note},
+            "settings_known": policy.known,
             "last_sent": dict(r.client.last_sent),
             "recent_events": list(r.state.recent_events),
             "self_check": dict(r.state.self_check),
             "stills": r.snapshots.page_state(),
             "identity": identity_page.snapshot(r.identity, policy.policy.identity.enabled),
             "categories": [
-                {"title": c.title, "purpose": c.purpose, "state": _category_state(c)}
+                {"title": c.title, "purpose": c.purpose, "state": _category_state(c, policy)}
                 for c in policy.privacy.categories
             ],
             "my_data": f"{r.config.server_url.rstrip('/')}/me",
@@ -104,6 +113,7 @@ class LocalPage:
         warning = f"<p><b>{esc(s['outbox']['warning'])}</b></p>" if s["outbox"]["warning"] else ""
         return _PAGE.format(
             status=esc(s["status"].replace("_", " ")),
+            waiting="" if s["settings_known"] else _WAITING,
             source=esc(s["source"]),
             action=action,
             label="Resume monitoring" if paused else "Pause for a break",
@@ -127,12 +137,47 @@ class LocalPage:
         )
 
 
-def _category_state(category: WorkerCategory) -> str:
-    if not category.enabled:
-        return "off for your team"
-    if category.objected:
-        return "off: you objected (its detectors do not run on this PC)"
-    return "on" + (", with a blurred still at each event" if category.snapshot else "")
+def _category_state(category: WorkerCategory, current: Current) -> str:
+    """What this PC does for one category, in plain words (true to what runs)."""
+    if not current.known:
+        return "off until your settings arrive from the server"
+    if category.key not in CATEGORIES:
+        return "not known to this version of deskwatch: nothing of it runs here"
+    if category.on:
+        rules = rules_of(category.key)
+        if rules and set(rules) <= AUDIO_RULES:
+            return "on for your team, but this PC never listens to the room: nothing of it runs"
+        return "on" + (", with a blurred still at each event" if category.snapshot else "")
+    why = "off for your team" if not category.enabled else "off: you objected"
+    return f"{why}; {_what_is_off(category.key, current.policy)}"
+
+
+def _why_off(detector: str, current: Current) -> str:
+    """Why a detector that exists in the policy is not running."""
+    if not current.known:
+        return "off until your settings arrive from the server"
+    if any(c.type == detector and c.enabled for c in current.policy.detectors.values()):
+        return "not running"
+    rules = current.policy.rules
+    if any(getattr(rules, r).enabled and detector in RULE_NEEDS[r] for r in RULE_NEEDS):
+        return "switched off in your team's policy"
+    return "switched off: no category that is on for you uses it"
+
+
+def _what_is_off(key: str, policy: Policy) -> str:
+    """Which of the category's detectors are off on this PC, and which others still need."""
+    needs = detectors_for(key)
+    if not needs:
+        return "nothing of it runs on this PC"
+    configured = {c.type for c in policy.detectors.values()}
+    running = {c.type for c in policy.detectors.values() if c.enabled}
+    off, shared = sorted((needs & configured) - running), sorted(needs & running)
+    words = "its rules do not run"
+    if off:
+        words += f"; detectors off on this PC: {', '.join(off)} (no frame reaches them)"
+    if shared:
+        words += f"; still running for other categories that are on: {', '.join(shared)}"
+    return words
 
 
 def _check_summary(result: dict[str, Any]) -> str:
@@ -223,12 +268,17 @@ class _Handler(BaseHTTPRequestHandler):
 
 
 _REFRESH = '<meta http-equiv="refresh" content="5">'
+_WAITING = (
+    "<p><b>Monitoring waits for your privacy settings from the server.</b> Until this PC "
+    "has them the camera stays off and nothing is analysed; only the heartbeat (no "
+    "pictures) is sent.</p>"
+)
 _PAGE = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>deskwatch — what this PC sends</title>
 {refresh}</head>
 <body style="font-family: sans-serif; max-width: 50em; margin: 1em auto">
 <h1>deskwatch on this PC</h1>
-<p>Status: <b>{status}</b> — {source}</p>
+<p>Status: <b>{status}</b> — {source}</p>{waiting}
 <form method="post" action="/{action}"><input type="hidden" name="token" value="{token}">
 <button style="font-size: 1.3em">{label}</button></form>
 <p>No reason is asked. While paused the camera is off and nothing is analysed; the server

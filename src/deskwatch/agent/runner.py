@@ -26,7 +26,7 @@ from deskwatch.errors import SourceError
 from deskwatch.events.event import Event
 from deskwatch.identity.hook import IdentityHook
 from deskwatch.perception.observation import Observation
-from deskwatch.pipeline import Pipeline
+from deskwatch.pipeline import Carried, Pipeline
 from deskwatch.transport.client import DeviceClient
 from deskwatch.transport.uploader import MAX_BATCH, Backoff, Uploader
 
@@ -105,8 +105,9 @@ class AgentRunner:
     def beat(self) -> dict[str, object]:
         """The heartbeat body: the device API's Heartbeat, nothing more."""
         pause = self.control.state()
-        running = self.pipeline is not None and not pause.paused
-        keys = {d.key for d in self.pipeline.detectors} if self.pipeline else set()
+        pipeline = self.pipeline  # read once: the frame loop may replace it meanwhile
+        running = pipeline is not None and not pause.paused
+        keys = {d.key for d in pipeline.detectors} if pipeline is not None else set()
         enabled = [c.type for c in self.policy.current.policy.detectors.values() if c.enabled]
         paused_for = pause.paused_for_s()
         return {
@@ -136,6 +137,7 @@ class AgentRunner:
             self._end_pipeline()
             self._close_source()
             self.identity.close()
+            self.snapshots.close()
             self.stop.set()
             self.uploader.wake.set()
             self.heartbeat.wake.set()
@@ -173,10 +175,10 @@ class AgentRunner:
         if self.policy.changed.is_set():  # new policy or privacy settings: new detectors
             self.policy.changed.clear()
             self._apply_privacy()
-            self._end_pipeline()
-            if self._frames is not None:
-                self._new_pipeline()
-                self.heartbeat.wake.set()
+            self._rebuild_pipeline()
+        if not self.policy.current.known:
+            self._wait_for_settings()
+            return
         if self._frames is None:
             self._open()
             return
@@ -189,9 +191,19 @@ class AgentRunner:
         if self.source is not None or self.pipeline is not None:
             self._end_pipeline()
             self._close_source()
+            self.snapshots.pause()  # no plain copy waits, and the redaction models close
             self.state.detectors = {}
             self.heartbeat.wake.set()
             log.info("paused: camera released, detectors stopped")
+        self.stop.wait(PAUSE_POLL_S)
+
+    def _wait_for_settings(self) -> None:
+        """Fail closed: until the worker's privacy settings are known, nothing runs."""
+        if self.source is not None or self.pipeline is not None:
+            self._end_pipeline()
+            self._close_source()
+        self.state.detectors = {}
+        self.state.source_note = "waiting for your privacy settings from the server"
         self.stop.wait(PAUSE_POLL_S)
 
     def _open(self) -> None:
@@ -212,9 +224,25 @@ class AgentRunner:
         self._new_pipeline()
         self.heartbeat.wake.set()
 
-    def _new_pipeline(self) -> None:
+    def _new_pipeline(self, carried: Carried | None = None) -> None:
         policy = self.policy.current.policy
-        self.pipeline = Pipeline(policy, origin=self._origin, low_confidence=self.low_confidence)
+        self.pipeline = Pipeline(
+            policy, origin=self._origin, low_confidence=self.low_confidence, carried=carried
+        )
+
+    def _rebuild_pipeline(self) -> None:
+        """New settings on a running camera: new detectors; rules whose settings did not
+        change keep their state, so their open events go on with the same ids."""
+        old = self.pipeline
+        if old is None or self._frames is None:
+            self._end_pipeline()
+            return
+        carried, ended = old.hand_over(self.policy.current.policy)
+        old.close()
+        self.pipeline = None
+        self._put_final(ended)
+        self._new_pipeline(carried)
+        self.heartbeat.wake.set()
 
     def _self_check(self) -> None:
         """Framing, light, focus and detector checks on the next few seconds of frames.
@@ -227,6 +255,9 @@ class AgentRunner:
         frames: list[Frame] = []
         try:
             while not frames or frames[-1].ts - frames[0].ts < self.opts.check_seconds:
+                if self.stop.is_set() or self.control.state().paused:
+                    self._check_pending = True  # paused: the frames go now, the check later
+                    return
                 frames.append(next(self._frames))
                 self._pace(frames[-1])
         except (StopIteration, SourceError) as exc:
@@ -329,6 +360,9 @@ class AgentRunner:
         final = self.pipeline.finish()
         self.pipeline.close()
         self.pipeline = None
+        self._put_final(final)
+
+    def _put_final(self, final: list[Event]) -> None:
         if final:
             self.outbox.put(final)
             self._track(final)

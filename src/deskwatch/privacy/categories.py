@@ -103,17 +103,23 @@ CATEGORIES: dict[str, Category] = {
 # Event types that are informational only (never reviewed, never a category's).
 UNCATEGORISED = frozenset({"self_check"})
 
-# Which detectors each rule reads (see each rule's signal and perception/fusion.py).
+# Which detectors each rule reads, exactly (each rule's signal, perception/fusion.py and the
+# pipeline's carry-over; tests/test_privacy_restrict.py checks each set is sufficient and
+# that every member matters). Hands cues and a phone or eating posture count only with a
+# face; eating reads the hand at the mouth and food or drink, never the head.
 RULE_NEEDS: dict[str, frozenset[str]] = {
     "away": frozenset({"camera_health", "face", "objects"}),
     "phone_in_use": frozenset({"face", "face_mesh", "hands", "objects"}),
     "extra_person": frozenset({"face", "objects"}),
     "camera_obstructed": frozenset({"camera_health"}),
     "looking_away": frozenset({"face", "face_mesh"}),
-    "eating_drinking": frozenset({"face", "face_mesh", "hands", "objects"}),
+    "eating_drinking": frozenset({"face", "hands", "objects"}),
     "background_noise": frozenset(),
     "other_voice": frozenset({"face", "face_mesh"}),
 }
+# Rules that read room audio: without it (the agent never captures audio) they cannot fire,
+# so ``restrict`` switches them off and builds nothing for them.
+AUDIO_RULES = frozenset({"background_noise", "other_voice"})
 
 _BY_TYPE = {t: c.key for c in CATEGORIES.values() for t in c.event_types}
 REVIEWED_TYPES = frozenset(t for c in CATEGORIES.values() for t in c.reviewed_types)
@@ -125,16 +131,30 @@ def category_of(event_type: str) -> str | None:
     return _BY_TYPE.get(event_type)
 
 
-def restrict(policy: Policy, off: Iterable[str]) -> Policy:
-    """The policy with the rules of the ``off`` categories disabled, every detector that no
-    remaining rule reads disabled too (so no frame ever reaches it), and the identity check
-    off unless its category is on."""
-    off_types = {t for key in off for t in CATEGORIES[key].event_types}
+def rules_of(key: str) -> tuple[str, ...]:
+    """The rules (named as their events) that serve category ``key``."""
+    category = CATEGORIES.get(key)
+    return () if category is None else tuple(t for t in category.event_types if t in RULE_NEEDS)
+
+
+def detectors_for(key: str) -> frozenset[str]:
+    """Every detector the rules of category ``key`` read."""
+    return frozenset(d for rule in rules_of(key) for d in RULE_NEEDS[rule])
+
+
+def restrict(policy: Policy, off: Iterable[str], *, audio: bool = False) -> Policy:
+    """The policy with the rules of the ``off`` categories disabled (unknown keys name no
+    rule here), every detector that no remaining rule reads disabled too (so no frame ever
+    reaches it), and the identity check off unless its category is on. Without ``audio``
+    the rules that read room audio are off as well: they could never fire."""
+    off = set(off)
+    dropped = {rule for key in off for rule in rules_of(key)}
+    if not audio:
+        dropped |= AUDIO_RULES
     rules = policy.rules.model_copy(
         update={
             name: getattr(policy.rules, name).model_copy(update={"enabled": False})
-            for name in RULE_NEEDS
-            if name in off_types
+            for name in sorted(dropped)
         }
     )
     needed: set[str] = set()

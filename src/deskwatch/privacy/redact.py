@@ -4,7 +4,9 @@ The agent is the largest, most central face; their person region is that face pl
 selfie-segmentation blob connected to it, within a body-wide band below the face. The
 background is blurred, and every other face (both BlazeFace models, merged, at a low
 threshold: a missed face is worse than an extra blur) is pixelated and blurred on top, even
-when its person touches the agent's blob. All in memory; nothing here writes to disk.
+when its person touches the agent's blob. With no face found there is nobody to keep
+sharp safely (the largest person blob may be a bystander whose face was missed), so no
+still is made: ``NoFaceError``. All in memory; nothing here writes to disk.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from deskwatch.arrays import Image, as_image
+from deskwatch.errors import DeskwatchError
 from deskwatch.perception import mp
 from deskwatch.perception.observation import Box
 from deskwatch.perception.quiet import native_stderr_silenced
@@ -31,12 +34,16 @@ PIXEL_BLOCKS = 6  # another face is reduced to this many blocks across before th
 Mask = NDArray[np.bool_]
 
 
+class NoFaceError(DeskwatchError):
+    """No face in the picture: no still is made."""
+
+
 @dataclass(frozen=True)
 class Redacted:
     """A redacted still and what was done to it (numbers only)."""
 
     image: Image
-    agent_face: Box | None
+    agent_face: Box
     other_faces: tuple[Box, ...]
 
 
@@ -79,28 +86,22 @@ def merge_faces(boxes: list[Box], min_iou: float = 0.3) -> list[Box]:
     return kept
 
 
-def keep_mask(person: Mask, face: Box | None, others: list[Box]) -> Mask:
+def keep_mask(person: Mask, face: Box, others: list[Box]) -> Mask:
     """Pixels that stay sharp: the agent's face and the person blob connected to it,
     within a body band below the face, on the agent's side of any other face; never
     another face."""
     h, w = person.shape
-    keep = np.zeros((h, w), dtype=bool)
-    count, labels = cv2.connectedComponents(person.astype(np.uint8), connectivity=8)
-    if face is None:
-        if count > 1:  # nobody's face in view: the largest person is the one at the desk
-            sizes = np.bincount(labels.ravel(), minlength=count)[1:]
-            keep = labels == 1 + int(np.argmax(sizes))
-    else:
-        fx1, fy1, fx2, fy2 = _clip(face, w, h)
-        touching = np.unique(labels[fy1:fy2, fx1:fx2])
-        keep = np.isin(labels, touching[touching > 0])
-        band = np.zeros_like(keep)
-        reach = BODY_HALF_WIDTH * face.width
-        body = Box(face.cx - reach, face.y1 - face.height / 2, face.cx + reach, h)
-        bx1, by1, bx2, _ = _clip(body, w, h)
-        band[by1:, bx1:bx2] = True
-        keep &= band & _nearest_columns(face, others, w)[None, :]
-        keep[fy1:fy2, fx1:fx2] = True
+    _, labels = cv2.connectedComponents(person.astype(np.uint8), connectivity=8)
+    fx1, fy1, fx2, fy2 = _clip(face, w, h)
+    touching = np.unique(labels[fy1:fy2, fx1:fx2])
+    keep = np.isin(labels, touching[touching > 0])
+    band = np.zeros_like(keep)
+    reach = BODY_HALF_WIDTH * face.width
+    body = Box(face.cx - reach, face.y1 - face.height / 2, face.cx + reach, h)
+    bx1, by1, bx2, _ = _clip(body, w, h)
+    band[by1:, bx1:bx2] = True
+    keep &= band & _nearest_columns(face, others, w)[None, :]
+    keep[fy1:fy2, fx1:fx2] = True
     for other in others:
         x1, y1, x2, y2 = _clip(other.expand(OTHER_FACE_MARGIN, OTHER_FACE_MARGIN), w, h)
         keep[y1:y2, x1:x2] = False
@@ -162,13 +163,16 @@ class Redactor:
         return merge_faces(boxes)
 
     def redact(self, image: Image) -> Redacted:
-        """A redacted copy of ``image`` (BGR), at most MAX_WIDTH wide."""
+        """A redacted copy of ``image`` (BGR), at most MAX_WIDTH wide; NoFaceError when
+        no face is found (then nobody can be kept sharp safely)."""
         still = shrink(image)
         h, w = still.shape[:2]
         rgb = as_image(cv2.cvtColor(still, cv2.COLOR_BGR2RGB))
         faces = self.find_faces(rgb)
         main = agent_face(faces, w, h)
-        face = None if main is None else faces[main]
+        if main is None:
+            raise NoFaceError("no face found, so nobody could be kept sharp safely")
+        face = faces[main]
         others = [f for i, f in enumerate(faces) if i != main]
         mask = self._segmenter.process(rgb).segmentation_mask
         person = np.zeros((h, w), bool) if mask is None else mask > PERSON_THRESHOLD

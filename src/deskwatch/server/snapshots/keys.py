@@ -1,18 +1,22 @@
 """The server's X25519 keypair for evidence stills: agents seal to the public key, and only
 this server opens them. The private key comes from ``DESKWATCH_SNAPSHOT_KEY`` or a 0600 file
-next to the secret key file, generated once (race-safe across worker processes)."""
+next to the secret key file, generated once (race-safe across processes and threads). A key
+file that group or others may read is refused: the key may have been copied."""
 
 from __future__ import annotations
 
 import base64
 import contextlib
 import os
+import stat
+import tempfile
 from functools import lru_cache
 from pathlib import Path
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 
+from deskwatch.errors import DeskwatchError
 from deskwatch.privacy.sealing import public_key_b64 as encode_public
 from deskwatch.server.settings import Settings
 
@@ -21,6 +25,10 @@ _RAW_PRIVATE = (
     serialization.PrivateFormat.Raw,
     serialization.NoEncryption(),
 )
+
+
+class KeyFileError(DeskwatchError):
+    """The snapshot key file is unsafe to use."""
 
 
 def key_file(settings: Settings) -> Path:
@@ -49,13 +57,32 @@ def _decode(text: str) -> X25519PrivateKey:
 def _kept_key(path_text: str) -> str:
     path = Path(path_text)
     if not path.exists():
-        fresh = X25519PrivateKey.generate().private_bytes(*_RAW_PRIVATE)
-        tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        _create(path)
+    _check_private(path)
+    return path.read_text().strip()
+
+
+def _create(path: Path) -> None:
+    """Write a new key under a unique temporary name (mkstemp: 0600, never shared by two
+    threads or by a restart with the same pid), then link it into place."""
+    fresh = X25519PrivateKey.generate().private_bytes(*_RAW_PRIVATE)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
         with os.fdopen(fd, "w") as out:
             out.write(base64.b64encode(fresh).decode())
-        # link() fails if another process got there first: then theirs is the key.
+        # link() fails if another process or thread got there first: then theirs is the key.
         with contextlib.suppress(FileExistsError):
             os.link(tmp, path)
-        tmp.unlink()
-    return path.read_text().strip()
+    finally:
+        Path(tmp).unlink(missing_ok=True)
+
+
+def _check_private(path: Path) -> None:
+    mode = stat.S_IMODE(path.stat().st_mode)
+    if mode & 0o077:
+        raise KeyFileError(
+            f"{path} is readable by others (mode {mode:04o}): the private key for evidence "
+            f"stills may have been copied. Run `chmod 600 {path}` if you are sure it was not, "
+            "or delete it to make a new key (stills sealed to the old key can then no longer "
+            "be opened)."
+        )
