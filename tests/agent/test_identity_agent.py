@@ -591,3 +591,19 @@ def test_local_page_buttons_need_the_token(tmp_path: Path) -> None:
     finally:
         page.close()
         runner.outbox.close()
+
+
+def test_cli_enrolment_needs_the_password_first(server: Server, tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from deskwatch.cli import app
+
+    state = tmp_path / "agent"
+    enroll(server.url, state, server.code())
+    args = ["agent", "identity", "enrol", "--source", str(tmp_path / "none.mp4")]
+    args += ["--state-dir", str(state)]
+    wrong = CliRunner().invoke(app, args, input="someone-else\n")
+    assert wrong.exit_code == 2 and "4 tries left" in wrong.output  # camera never opened
+    right = CliRunner().invoke(app, args, input=f"{RIGHT}\n")
+    assert right.exit_code == 2 and "none.mp4" in right.output  # only now the source
+    assert not TemplateStore(state).status().enrolled
