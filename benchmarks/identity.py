@@ -1,13 +1,19 @@
-"""Identity check: CPU ms per verification on one core, and false accepts / rejects.
+"""Identity check: CPU cost on one core, and false accepts / rejects on ../shared's footage.
 
 Run: ``.venv/bin/python -m benchmarks.identity`` (needs the ``identity`` extra and ../shared).
 
-Faces are sampled from every clip (2 per second) and every image of ../shared/data/dev; each
-gets a dlib descriptor and an identity label: the two webcam clips show one worker, the man
-in both Intel GIFs is one person, the woman in the second GIF another, and each face in the
-still images someone else again. Every pair of samples is compared at the threshold: a
-different-person pair within it is a false accept, a same-person pair beyond it a false
-reject. Faces narrower than ``min_face_px`` are skipped, as the check itself skips them.
+1. Cost: face mesh ms per frame (two faces looked for, as the check does), ms per dlib
+   descriptor, model loading, and one whole verification (``window_s`` at 2 fps).
+2. Pairs: every face the check would use (at least ``min_face_px`` wide, turned at most
+   ``max_yaw_deg``, at least ``min_brightness`` bright) on every frame at 2 fps of every clip
+   and on every image gets a descriptor and a label: the two webcam clips show one worker,
+   the man in both Intel GIFs is one person, the woman in the second GIF another, each face
+   in the still images someone else again. Every pair is compared at the threshold, with
+   same-person pairs within one clip and across two clips counted apart.
+3. The verifier itself (``FaceWindow`` with liveness, as the agent runs it): a template
+   enrolled from one webcam clip; windows of the other clip (one per second of start
+   time), the other people's clips, and a still picture of the worker held to the camera
+   (noise, wobble, tilt, flicker; ``tests/identity_footage.py``) or frozen.
 """
 
 from __future__ import annotations
@@ -15,30 +21,34 @@ from __future__ import annotations
 import argparse
 import itertools
 import os
+import sys
 import time
-from collections.abc import Iterator
+from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
 import cv2
 import numpy as np
+from numpy.typing import NDArray
+from tests.identity_footage import DEV, clip_frames, half, held_still
 
 from deskwatch.capture.frame import Frame
-from deskwatch.capture.source import open_source
-from deskwatch.identity.check import FaceWindow, face_box
+from deskwatch.identity.check import IdentityResult, brightness, check_window, face_box, pose_of
 from deskwatch.identity.config import IdentityConfig
 from deskwatch.identity.encoder import Descriptor, FaceEncoder, FaceEncoderOptions
-from deskwatch.perception.face_detection import FaceDetector, FaceDetectorOptions
+from deskwatch.identity.extra import IdentityUnavailableError
 from deskwatch.perception.face_mesh import FaceMesh, FaceMeshOptions
 from deskwatch.perception.observation import Box
 
-DEV = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "dev"
-VIDEOS = {  # clip -> who is in it, by where the face's centre is (fraction of the width)
+WHO = {  # clip -> who is in it, left to right
     "webcam-centre.mp4": ("worker",),
     "webcam-centre-left-centre.mp4": ("worker",),
     "one-person-head-turns.gif": ("intel-man",),
     "two-people-head-turns.gif": ("intel-woman", "intel-man"),
 }
+SKIPPED = "people-enter-leave-room.mp4"  # far away, from behind: no face to compare
+ENROL_FROM = ("webcam-centre.mp4", "webcam-centre-left-centre.mp4")
 
 
 @dataclass(frozen=True)
@@ -48,115 +58,237 @@ class Sample:
     descriptor: Descriptor
 
 
+def _frames(path: Path) -> list[Frame]:
+    if path.suffix == ".jpg":
+        image = cv2.imread(str(path))
+        return [] if image is None else [Frame(np.asarray(image, np.uint8), 0.0, 0)]
+    return clip_frames(path, 2.0)
+
+
+def _usable(frame: Frame, landmarks: NDArray[np.float64], config: IdentityConfig) -> Box | None:
+    """The face's box if the check would compare it (size, facing, light), else None."""
+    box = face_box(landmarks)
+    if box.width < config.min_face_px or abs(pose_of(landmarks).yaw_deg) > config.max_yaw_deg:
+        return None
+    return box if brightness(frame, box) >= config.min_brightness else None
+
+
 def _label(name: str, box: Box, width: int, index: int) -> str:
-    people = VIDEOS.get(name)
+    people = WHO.get(name)
     if people is None:
         return f"{name}#{index}"  # still images: everyone is someone else
     return people[min(len(people) - 1, int(box.cx / width * len(people)))]
 
 
-def _frames(path: Path) -> Iterator[Frame]:
-    if path.suffix == ".jpg":
-        image = cv2.imread(str(path))
-        yield Frame(np.asarray(image, np.uint8), 0.0, 0)
-        return
-    source = open_source(str(path), 2.0)
-    try:
-        yield from source
-    finally:
-        source.close()
-
-
-def _boxes(name: str, frame: Frame, finder: FaceDetector, mesh: FaceMesh) -> list[Box]:
-    """One-person clips: the face mesh's box, as the check uses; others: every face found."""
-    if len(VIDEOS.get(name, ())) == 1:
-        landmarks = mesh.landmarks(frame.image, frame.ts + 1e-3)
-        return [] if landmarks is None else [face_box(landmarks)]
-    return [Box(*(float(v) for v in xyxy)) for xyxy in finder.find(frame.image, frame.ts).xyxy]
-
-
-def samples(min_face_px: int) -> list[Sample]:
+def samples(config: IdentityConfig) -> list[Sample]:
     """A descriptor for every usable face on every sampled frame."""
     out: list[Sample] = []
     paths = sorted((DEV / "videos").iterdir()) + sorted((DEV / "images").iterdir())
     ts = 0.0
     with FaceEncoder.create_from_options(FaceEncoderOptions()) as encoder:
-        for path in paths:
-            if path.name == "people-enter-leave-room.mp4":
-                continue  # faces far away, from behind: nothing to compare
-            with (
-                FaceDetector.create_from_options(FaceDetectorOptions()) as finder,
-                FaceMesh.create_from_options(FaceMeshOptions()) as mesh,
-            ):
+        for path in (p for p in paths if p.name != SKIPPED):
+            options = FaceMeshOptions(max_faces=4, static_image=path.suffix == ".jpg")
+            with FaceMesh.create_from_options(options) as mesh:
                 for frame in _frames(path):
-                    for i, box in enumerate(_boxes(path.name, frame, finder, mesh)):
-                        if box.width >= min_face_px:
-                            ts += 1.0
-                            who = _label(path.name, box, frame.width, i)
-                            descriptor = encoder.describe(frame.image, box, ts)
-                            out.append(Sample(who, path.name, descriptor))
+                    ts += 1.0
+                    faces = mesh.faces(frame.image, ts)
+                    boxes = [b for b in (_usable(frame, lm, config) for lm in faces) if b]
+                    for i, box in enumerate(sorted(boxes, key=lambda b: b.cx)):
+                        ts += 1e-3
+                        who = _label(path.name, box, frame.width, i)
+                        out.append(Sample(who, path.name, encoder.describe(frame.image, box, ts)))
     return out
 
 
-def error_counts(found: list[Sample], threshold: float) -> tuple[int, int, int, int]:
-    """(false accepts, different pairs, false rejects, same pairs) over every pair."""
-    fa = diff = fr = same = 0
+def pair_errors(found: list[Sample], threshold: float) -> dict[str, tuple[int, int]]:
+    """(errors, pairs) for different people, same person within a clip, and across clips."""
+    counts: dict[str, list[int]] = {"different": [0, 0], "within": [0, 0], "across": [0, 0]}
     for a, b in itertools.combinations(found, 2):
         d = float(np.linalg.norm(a.descriptor - b.descriptor))
-        if a.who == b.who:
-            same += 1
-            fr += d > threshold
-        else:
-            diff += 1
-            fa += d <= threshold
-    return fa, diff, fr, same
+        kind = "different" if a.who != b.who else "within" if a.source == b.source else "across"
+        counts[kind][1] += 1
+        counts[kind][0] += d <= threshold if kind == "different" else d > threshold
+    return {k: (v[0], v[1]) for k, v in counts.items()}
 
 
-def verification_ms(config: IdentityConfig, repeats: int) -> tuple[float, float]:
-    """CPU and wall ms of one whole check (mesh on every frame of the window + descriptors)."""
+# --- cost --------------------------------------------------------------------------------
+def cost(config: IdentityConfig, repeats: int) -> dict[str, float]:
+    """CPU ms on this (one) core: mesh per frame, per descriptor, model load, one check."""
     clip = DEV / "videos" / "webcam-centre-left-centre.mp4"
-    shots = [f for f in _frames(clip) if f.ts <= config.window_s]
+    shots = [f for f in clip_frames(clip, 2.0) if f.ts <= config.window_s]
+    mesh_s = describe_s = 0.0
+    with (
+        FaceMesh.create_from_options(FaceMeshOptions(max_faces=2)) as mesh,
+        FaceEncoder.create_from_options(FaceEncoderOptions()) as encoder,
+    ):
+        for k in range(repeats):
+            for frame in shots:
+                ts = k * 100.0 + frame.ts
+                t0 = time.process_time()
+                faces = mesh.faces(frame.image, ts)
+                t1 = time.process_time()
+                encoder.describe(frame.image, face_box(faces[0]), ts)
+                mesh_s, describe_s = mesh_s + t1 - t0, describe_s + time.process_time() - t1
     template = np.zeros((1, 128), np.float32)
-    cpu = wall = 0.0
+    load_s = check_s = 0.0
     for _ in range(repeats):
-        c0, w0 = time.process_time(), time.perf_counter()
-        mesh = FaceMesh.create_from_options(FaceMeshOptions())
-        encoder = FaceEncoder.create_from_options(FaceEncoderOptions())
-        window = FaceWindow(config, mesh, encoder, config.descriptor_frames)
+        c0 = time.process_time()
+        window = check_window(config)
+        c1 = time.process_time()
         for frame in shots:
             window.add(frame)
         window.verdict(template)
+        check_s += time.process_time() - c1
         window.close()
-        cpu += time.process_time() - c0
-        wall += time.perf_counter() - w0
-    return cpu * 1000 / repeats, wall * 1000 / repeats
+        load_s += c1 - c0
+    calls = repeats * len(shots)
+    return {
+        "mesh_ms": mesh_s * 1000 / calls,
+        "descriptor_ms": describe_s * 1000 / calls,
+        "load_ms": load_s * 1000 / repeats,
+        "check_ms": check_s * 1000 / repeats,
+        "frames": float(len(shots)),
+    }
+
+
+# --- the verifier ------------------------------------------------------------------------
+def _verdict(
+    template: NDArray[np.float32], shots: Iterable[Frame], config: IdentityConfig
+) -> IdentityResult:
+    window = check_window(config)
+    try:
+        for frame in shots:
+            window.add(frame)
+            if window.done(frame.ts):
+                break
+        return window.verdict(template)
+    finally:
+        window.close()
+
+
+def _outcome(result: IdentityResult) -> str:
+    if result.outcome.value == "identity_unverified":
+        why = [r for r in result.reasons if r != "liveness_failed"] or ["liveness_failed"]
+        return f"unverified ({why[0].removeprefix('reason_')})"
+    return result.outcome.value.removeprefix("identity_")
+
+
+def _summary(results: list[IdentityResult]) -> str:
+    counts = Counter(_outcome(r) for r in results)
+    words = ", ".join(f"{n} {k}" for k, n in sorted(counts.items()))
+    dist = [r.distance for r in results if r.distance is not None]
+    return words + (f"; distance {min(dist):.2f}-{max(dist):.2f}" if dist else "")
+
+
+def _windows(frames: list[Frame], seconds: float) -> list[list[Frame]]:
+    """The clip from every whole second on, while a whole window is left; the check stops
+    ``seconds`` after its first frame, as in the agent."""
+    out = []
+    for s in np.arange(0.0, frames[-1].ts, 1.0):
+        rest = [f for f in frames if f.ts >= s]
+        if rest and rest[-1].ts - rest[0].ts >= seconds:
+            out.append(rest)
+    return out
+
+
+def _replays(name: str, config: IdentityConfig, seeds: int) -> list[list[Frame]]:
+    frames = clip_frames(DEV / "videos" / name, 2.0)
+    count = int(config.window_s * 2) + 1
+    out = []
+    for k, at in enumerate(np.linspace(1.0, frames[-1].ts - 1.0, 3)):
+        still = next(f for f in frames if f.ts >= at).image
+        for seed in range(seeds):
+            images = held_still(still, count, seed=seed + 10 * k)
+            out.append([Frame(image, i / 2, i) for i, image in enumerate(images)])
+    return out
+
+
+def verifier(config: IdentityConfig, seeds: int) -> list[tuple[str, str, str]]:
+    """(template from, attempts, outcomes in words) for every group of attempts."""
+    from deskwatch.identity.enrolment import EnrolmentWindow, enrolment_window, template_of
+
+    rows = []
+    gif = clip_frames(DEV / "videos" / "two-people-head-turns.gif", 2.0)
+    others = {
+        "one-person-head-turns.gif": clip_frames(DEV / "videos" / "one-person-head-turns.gif"),
+        "two-people-head-turns.gif": gif,
+        "two-people-head-turns.gif, woman's half": half(gif, 0),
+        "two-people-head-turns.gif, man's half": half(gif, 1),
+    }
+    enrol = config.model_copy(update={"min_enrol_spread_deg": 2.0})
+    for source in ENROL_FROM:
+        window: EnrolmentWindow = enrolment_window(enrol)
+        for frame in clip_frames(DEV / "videos" / source, 4.0):
+            window.add(frame)
+            if window.done(frame.ts):
+                break
+        window.close()
+        template = template_of(window)
+        other = next(n for n in ENROL_FROM if n != source)
+        attempts = {
+            f"{other}: windows of the same worker": _windows(
+                clip_frames(DEV / "videos" / other, 2.0), config.window_s
+            ),
+            **{f"{k} (other people)": [v] for k, v in others.items()},
+            f"stills of the worker held to the camera ({other})": _replays(other, config, seeds),
+        }
+        still = clip_frames(DEV / "videos" / other, 2.0)[4].image
+        attempts[f"a frozen picture of the worker ({other})"] = [
+            [Frame(still.copy(), i / 2, i) for i in range(int(config.window_s * 2) + 1)]
+        ]
+        for group, tries in attempts.items():
+            rows.append((source, group, _summary([_verdict(template, t, config) for t in tries])))
+    return rows
+
+
+def _one_core() -> None:
+    if hasattr(os, "sched_setaffinity"):
+        os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})
+    cv2.setNumThreads(1)
+
+
+def _print_pairs(config: IdentityConfig) -> None:
+    found = samples(config)
+    people = sorted({s.who for s in found})
+    print(f"\n{len(found)} usable faces, {len(people)} people, from {DEV}")
+    for threshold in sorted({0.4, 0.5, config.max_distance, 0.6, 0.7}):
+        e = pair_errors(found, threshold)
+        mark = "  <- policy default" if threshold == config.max_distance else ""
+        (fa, diff), (fw, sw), (fx, sx) = e["different"], e["within"], e["across"]
+        print(
+            f"threshold {threshold:.2f}: false accepts {fa}/{diff} different-person pairs, "
+            f"false rejects {fw}/{sw} same-clip and {fx}/{sx} cross-clip same-person pairs{mark}"
+        )
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--seeds", type=int, default=3, help="held stills per picture")
     args = parser.parse_args()
-    if hasattr(os, "sched_setaffinity"):
-        os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})  # one core
-    cv2.setNumThreads(1)
+    if not (DEV / "videos").is_dir():
+        print(f"{DEV} not found: this benchmark needs ../shared's footage", file=sys.stderr)
+        raise SystemExit(2)
+    _one_core()
     config = IdentityConfig(enabled=True)
-    cpu, wall = verification_ms(config, args.repeats)
+    try:
+        c = cost(config, args.repeats)
+    except IdentityUnavailableError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        raise SystemExit(2) from None
     print(
-        f"one verification ({config.window_s:.0f} s window at 2 fps, "
-        f"{config.descriptor_frames} descriptors, models loaded each time), one core: "
-        f"{cpu:.0f} ms CPU, {wall:.0f} ms wall"
+        f"one core: face mesh {c['mesh_ms']:.1f} ms/frame, dlib descriptor "
+        f"{c['descriptor_ms']:.0f} ms, models loaded in {c['load_ms']:.0f} ms; one "
+        f"verification ({c['frames']:.0f} frames = {config.window_s:.0f} s at 2 fps, "
+        f"{config.descriptor_frames} descriptors) {c['check_ms']:.0f} ms CPU + the load"
     )
-    found = samples(config.min_face_px)
-    people = sorted({s.who for s in found})
-    print(f"{len(found)} face samples, {len(people)} people, from {DEV}")
-    for threshold in sorted({0.4, 0.5, 0.55, config.max_distance, 0.7}):
-        fa, diff, fr, same = error_counts(found, threshold)
-        mark = "  <- policy default" if threshold == config.max_distance else ""
-        print(
-            f"threshold {threshold:.2f}: false accepts {fa}/{diff} different-person pairs "
-            f"(FAR {fa / max(diff, 1):.4f}), false rejects {fr}/{same} same-person pairs "
-            f"(FRR {fr / max(same, 1):.4f}){mark}"
-        )
+    _print_pairs(config)
+    print(
+        f"\nthe verifier (threshold {config.max_distance}, liveness on; templates enrolled with "
+        "min_enrol_spread_deg = 2, as the dev clips' worker barely turns the head):"
+    )
+    for source, group, words in verifier(config, args.seeds):
+        print(f"  template from {source} | {group}: {words}")
 
 
 if __name__ == "__main__":

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import tempfile
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, ValidationError
@@ -50,14 +51,22 @@ def ensure_dir(path: Path) -> Path:
 
 def write_private(path: Path, text: str) -> None:
     """Atomically write ``text`` to ``path`` with mode 0600 (never briefly world-readable)."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    write_private_bytes(path, text.encode())
+
+
+def write_private_bytes(path: Path, data: bytes) -> None:
+    """Atomically write ``data`` to ``path`` with mode 0600, through a temporary file of a
+    unique name in the same folder (writers in other threads or processes never collide)."""
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
-        os.write(fd, text.encode())
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-    tmp.replace(path)
+        with os.fdopen(fd, "wb") as out:  # mkstemp: 0600, created exclusively
+            out.write(data)
+            out.flush()
+            os.fsync(out.fileno())
+        Path(tmp).replace(path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
 
 
 def save_credentials(directory: Path, config: AgentConfig) -> Path:

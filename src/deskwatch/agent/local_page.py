@@ -244,7 +244,8 @@ class _Handler(BaseHTTPRequestHandler):
             return self._send(403, "text/plain", "bad or missing token")
         control = self.page.runner.control
         if self.path in identity_page.ACTIONS:
-            identity_page.act(self.page.runner.identity, self.path, form)
+            enabled = self.page.runner.policy.current.policy.identity.enabled
+            identity_page.act(self.page.runner.identity, self.path, form, enabled)
         elif self.path == "/check":
             control.request_check()
         else:

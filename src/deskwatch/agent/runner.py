@@ -25,6 +25,7 @@ from deskwatch.checks.selfcheck import run_self_check
 from deskwatch.errors import SourceError
 from deskwatch.events.event import Event
 from deskwatch.identity.hook import IdentityHook
+from deskwatch.identity.store import owner_of
 from deskwatch.perception.observation import Observation
 from deskwatch.pipeline import Carried, Pipeline
 from deskwatch.transport.client import DeviceClient
@@ -86,7 +87,8 @@ class AgentRunner:
         self.heartbeat = Heartbeat(client, self.beat, self.policy, interval_s=options.heartbeat_s)
         self.snapshots = SnapshotTaker(client)  # off until the team turns stills on
         self.state = AgentState()
-        self.identity = IdentityHook(directory, client)  # runs only if the policy enables it
+        owner = owner_of(config.device_id, config.agent_id)  # the template opens only here
+        self.identity = IdentityHook(directory, client, owner)  # only if the policy enables it
         self.source: FrameSource | None = None
         self.pipeline: Pipeline | None = None
         # Set after a failed pre-shift self-check: events then carry low_confidence=1.0.
@@ -136,7 +138,7 @@ class AgentRunner:
         finally:
             self._end_pipeline()
             self._close_source()
-            self.identity.close()
+            self.outbox.put(self.identity.close())  # an open check ends as interrupted
             self.snapshots.close()
             self.stop.set()
             self.uploader.wake.set()
@@ -150,8 +152,12 @@ class AgentRunner:
         return 0
 
     def _apply_privacy(self) -> None:
-        """Evidence stills follow the worker's settings (off unless a category asks)."""
-        self.snapshots.configure(*snapshot_settings(self.policy.current.privacy))
+        """Evidence stills and the identity check follow the worker's settings: stills are
+        off unless a category asks; consent withdrawn deletes the face template (only once
+        the settings were fetched: the all-off state before then is nobody's decision)."""
+        current = self.policy.current
+        self.snapshots.configure(*snapshot_settings(current.privacy))
+        self.identity.follow_privacy(current.privacy, from_server=current.known)
 
     def _start_page(self) -> LocalPage | None:
         if self.opts.page_port is None:
@@ -299,7 +305,8 @@ class AgentRunner:
             return
         self._pace(frame)
         obs, events = self.pipeline.process(frame)
-        events += self.identity.on_frame(frame, events, self.policy.current.policy.identity)
+        identity = self.policy.current.policy.identity
+        events += self.identity.on_frame(frame, events, identity, origin=self._origin)
         self._record(obs, events)
         if events:
             self.snapshots.consider(frame, events)

@@ -1,8 +1,10 @@
 """One identity check (or enrolment) over a few seconds of frames from the running loop.
 
 Each frame goes through the face mesh (pose for liveness, a box for the face); a few
-frames spread over the window also go through the dlib encoder. The result is a typed
-``IdentityResult`` that becomes one event with numbers only: no descriptor, no picture.
+frames spread over the window also go through the dlib encoder, on the same face: the
+face is followed from frame to frame by box overlap, and a second face in view stops the
+check. The result is a typed ``IdentityResult`` that becomes one event with numbers only:
+no descriptor, no picture.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from __future__ import annotations
 import enum
 from collections import Counter
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import cv2
 import numpy as np
@@ -18,10 +21,15 @@ from numpy.typing import NDArray
 from deskwatch.capture.frame import Frame
 from deskwatch.events.event import Event, EventType
 from deskwatch.identity.config import IdentityConfig
-from deskwatch.identity.encoder import Descriptor, FaceEncoder, distance
-from deskwatch.identity.liveness import Liveness, judge
-from deskwatch.perception.face_mesh import FaceMesh, eye_measures, head_angles
+from deskwatch.identity.encoder import Descriptor, FaceEncoder, FaceEncoderOptions, distance
+from deskwatch.identity.liveness import FaceSample, Liveness, judge
+from deskwatch.perception.face_mesh import FaceMesh, FaceMeshOptions, eye_measures, head_angles
 from deskwatch.perception.observation import Box, HeadPose
+
+if TYPE_CHECKING:
+    from deskwatch.arrays import Image, Points
+
+MIN_TRACK_IOU = 0.3  # the face's box in consecutive frames overlaps at least this much
 
 
 class Outcome(enum.StrEnum):
@@ -42,6 +50,8 @@ class Problem(enum.StrEnum):
     DARK = "dark"
     TOO_FAR = "too_far"
     TURNED_AWAY = "turned_away"
+    MULTIPLE_FACES = "multiple_faces"  # more than one face in view: nothing is compared
+    FACE_CHANGED = "face_changed"  # the face jumped elsewhere: maybe someone else
 
 
 @dataclass(frozen=True)
@@ -55,6 +65,7 @@ class IdentityResult:
     distance: float | None = None
     liveness: Liveness | None = None
     reasons: tuple[str, ...] = ()  # evidence flags, e.g. "reason_dark", "liveness_failed"
+    max_distance: float = 0.55  # the threshold the distance was judged against
 
     def evidence(self) -> dict[str, float]:
         numbers = {f"method_{self.method.value}": 1.0}
@@ -65,16 +76,21 @@ class IdentityResult:
         numbers.update(dict.fromkeys(self.reasons, 1.0))
         return numbers
 
+    def confidence(self) -> float:
+        """How clear the verdict is: 0.5 at the threshold, growing to 1 at a threshold's
+        width from it on either side (a clear match or a clear stranger)."""
+        if self.distance is None or self.outcome is Outcome.UNVERIFIED:
+            return 1.0
+        margin = abs(self.distance - self.max_distance) / self.max_distance
+        return 0.5 + 0.5 * min(1.0, margin)
+
     def to_event(self) -> Event:
         kind: EventType = self.outcome.value
-        confidence = 1.0
-        if self.distance is not None and self.outcome is not Outcome.UNVERIFIED:
-            confidence = min(1.0, max(0.0, abs(1.0 - self.distance)))
         return Event(
             type=kind,
             start_s=self.start_s,
             end_s=max(self.start_s, self.end_s),
-            peak_confidence=round(confidence, 3),
+            peak_confidence=round(self.confidence(), 3),
             evidence=self.evidence(),
         )
 
@@ -86,10 +102,24 @@ def face_box(landmarks: NDArray[np.float64]) -> Box:
     return Box(float(x1), float(y1), float(x2), float(y2))
 
 
+def iou(a: Box, b: Box) -> float:
+    """Intersection over union of two boxes."""
+    w = max(0.0, min(a.x2, b.x2) - max(a.x1, b.x1))
+    h = max(0.0, min(a.y2, b.y2) - max(a.y1, b.y1))
+    union = a.width * a.height + b.width * b.height - w * h
+    return w * h / union if union > 0 else 0.0
+
+
 def pose_of(landmarks: NDArray[np.float64]) -> HeadPose:
     yaw, pitch, roll = head_angles(landmarks)
     eye_yaw, openness = eye_measures(landmarks[:, :2])
     return HeadPose(yaw, pitch, roll, eye_yaw, openness, 0.0)
+
+
+def eye_width_px(landmarks: NDArray[np.float64]) -> float:
+    """Both eyes' corner-to-corner width in pixels, averaged."""
+    flat = landmarks[:, :2]
+    return float(np.mean([np.linalg.norm(flat[a] - flat[b]) for a, b in ((33, 133), (263, 362))]))
 
 
 def brightness(frame: Frame, box: Box) -> float:
@@ -102,9 +132,17 @@ def brightness(frame: Frame, box: Box) -> float:
     return float(cv2.cvtColor(frame.image[y1:y2, x1:x2], cv2.COLOR_BGR2GRAY).mean())
 
 
+@dataclass(frozen=True)
+class Capture:
+    """One descriptor and the head pose it was taken at."""
+
+    pose: HeadPose
+    descriptor: Descriptor
+
+
 @dataclass
 class FaceWindow:
-    """Collects poses and a few descriptors over ``config.window_s`` seconds of frames."""
+    """Collects the face's poses and a few descriptors over ``config.window_s`` seconds."""
 
     config: IdentityConfig
     mesh: FaceMesh
@@ -112,25 +150,56 @@ class FaceWindow:
     slots: int  # descriptors wanted, spread over the window
     start_s: float | None = None
     end_s: float = 0.0
-    poses: list[HeadPose] = field(default_factory=list)
-    descriptors: list[Descriptor] = field(default_factory=list)
+    samples: list[FaceSample] = field(default_factory=list)
+    captures: list[Capture] = field(default_factory=list)
     problems: Counter[Problem] = field(default_factory=Counter)
+    frozen: bool = False  # two frames were identical: the camera picture froze
+    _last_box: Box | None = None
+    _last_thumb: Image | None = None
+
+    @property
+    def descriptors(self) -> list[Descriptor]:
+        return [c.descriptor for c in self.captures]
 
     def add(self, frame: Frame) -> None:
         if self.start_s is None:
             self.start_s = frame.ts
         self.end_s = frame.ts
-        landmarks = self.mesh.landmarks(frame.image, frame.ts)
-        if landmarks is None:
-            self.problems[Problem.NO_FACE] += 1
+        self._watch_frozen(frame)
+        face = self._main_face(frame)
+        if face is None:
             return
-        pose, box = pose_of(landmarks), face_box(landmarks)
-        self.poses.append(pose)
+        landmarks, box = face
+        pose = pose_of(landmarks)
+        self.samples.append(FaceSample(pose, eye_width_px(landmarks)))
         problem = self._problem(frame, pose, box)
         if problem is not None:
             self.problems[problem] += 1
-        elif self._slot_due(frame.ts):
-            self.descriptors.append(self.encoder.describe(frame.image, box, frame.ts))
+        elif self._wants_capture(frame.ts):
+            descriptor = self.encoder.describe(frame.image, box, frame.ts)
+            self.captures.append(Capture(pose, descriptor))
+
+    def _watch_frozen(self, frame: Frame) -> None:
+        thumb = frame.thumbnail()
+        if self._last_thumb is not None and np.array_equal(thumb, self._last_thumb):
+            self.frozen = True
+        self._last_thumb = thumb
+
+    def _main_face(self, frame: Frame) -> tuple[Points, Box] | None:
+        """The one face in view, followed from the previous frame; None (and the problem
+        counted) when there is none, more than one, or it jumped elsewhere."""
+        found = [(lm, face_box(lm)) for lm in self.mesh.faces(frame.image, frame.ts)]
+        if sum(box.width >= self.config.min_face_px for _, box in found) > 1:
+            self.problems[Problem.MULTIPLE_FACES] += 1
+            return None
+        if not found:
+            self.problems[Problem.NO_FACE] += 1
+            return None
+        landmarks, box = max(found, key=lambda face: face[1].width)
+        if self._last_box is not None and iou(box, self._last_box) < MIN_TRACK_IOU:
+            self.problems[Problem.FACE_CHANGED] += 1
+        self._last_box = box
+        return landmarks, box
 
     def _problem(self, frame: Frame, pose: HeadPose, box: Box) -> Problem | None:
         if box.width < self.config.min_face_px:
@@ -141,12 +210,12 @@ class FaceWindow:
             return Problem.DARK
         return None
 
-    def _slot_due(self, ts: float) -> bool:
+    def _wants_capture(self, ts: float) -> bool:
         """One descriptor per equal share of the window (the first usable frame in it)."""
         assert self.start_s is not None
         share = self.config.window_s / self.slots
         slot = min(self.slots - 1, int((ts - self.start_s) / share))
-        return len(self.descriptors) < self.slots and len(self.descriptors) <= slot
+        return len(self.captures) < self.slots and len(self.captures) <= slot
 
     def close(self) -> None:
         self.mesh.close()
@@ -160,11 +229,15 @@ class FaceWindow:
 
     def verdict(self, template: NDArray[np.float32]) -> IdentityResult:
         """Verified, mismatch, or unverified with the reason (no usable face, not live)."""
-        if not self.descriptors:
+        for decisive in (Problem.MULTIPLE_FACES, Problem.FACE_CHANGED):
+            if self.problems[decisive]:
+                return self._result(Outcome.UNVERIFIED, reasons=(f"reason_{decisive}",))
+        if not self.captures:
             return self._result(Outcome.UNVERIFIED, reasons=(f"reason_{self.main_problem()}",))
         dist = float(np.median([distance(d, template) for d in self.descriptors]))
-        alive = judge(self.poses, self.config)
-        flags = () if alive.passed else ("liveness_failed",)
+        alive = judge(self.samples, self.config, self.frozen)
+        flags: tuple[str, ...] = () if alive.passed else ("liveness_failed",)
+        flags += ("camera_frozen",) if alive.frozen else ()
         if dist > self.config.max_distance:  # someone else, live or not
             return self._result(Outcome.MISMATCH, dist, alive, flags)
         if not alive.passed:  # the worker's face, but maybe a photo or a frozen frame
@@ -179,4 +252,13 @@ class FaceWindow:
         reasons: tuple[str, ...] = (),
     ) -> IdentityResult:
         start = self.start_s if self.start_s is not None else 0.0
-        return IdentityResult(outcome, Method.FACE, start, self.end_s, dist, alive, reasons)
+        return IdentityResult(
+            outcome, Method.FACE, start, self.end_s, dist, alive, reasons, self.config.max_distance
+        )
+
+
+def check_window(config: IdentityConfig) -> FaceWindow:
+    """A check's window with its models (two faces looked for: a second one stops it)."""
+    encoder = FaceEncoder.create_from_options(FaceEncoderOptions())  # fails first if missing
+    mesh = FaceMesh.create_from_options(FaceMeshOptions(max_faces=2))
+    return FaceWindow(config, mesh, encoder, config.descriptor_frames)

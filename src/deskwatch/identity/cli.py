@@ -1,7 +1,8 @@
 """``deskwatch agent identity``: enrol a face template, decline, delete, status.
 
 The running agent's local page offers the same buttons; ``enrol`` here opens the camera
-itself, so use it while the agent is not running.
+itself, so use it while the agent is not running. Enrolling needs the worker's password,
+checked by the server; declining and deleting never do.
 """
 
 from __future__ import annotations
@@ -12,8 +13,8 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from deskwatch.agent.config import state_dir
-from deskwatch.identity.store import Choice, TemplateStore
+from deskwatch.agent.config import AgentError, load_credentials, state_dir
+from deskwatch.identity.store import Choice, TemplateStore, owner_of
 
 identity_app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
 out = Console()
@@ -28,22 +29,42 @@ def enrol(
     seconds: Annotated[float, typer.Option(help="how long to look (turn slightly)")] = 8.0,
     directory: DirOpt = None,
 ) -> None:
-    """I agree: make my face template from a few seconds of the camera (kept encrypted here)."""
+    """I agree: make my face template from a few seconds of the camera (kept encrypted here).
+
+    Asks for your password first; the server checks it before the camera is opened.
+    """
     from deskwatch.capture.source import open_source
     from deskwatch.errors import DeskwatchError
     from deskwatch.identity.enrolment import enrol_from
+    from deskwatch.identity.hook import enrolment_refusal
+    from deskwatch.transport.client import DeviceClient
 
+    if not 0 < seconds <= 60:
+        err.print("[red]error:[/red] --seconds must be in (0, 60]", highlight=False)
+        raise typer.Exit(2)
+    where = state_dir(directory)
+    try:
+        config = load_credentials(where)
+    except AgentError as exc:
+        err.print(f"[red]error:[/red] {exc}", highlight=False)
+        raise typer.Exit(2) from None
+    password = typer.prompt("Your deskwatch password (the server checks it)", hide_input=True)
+    refused = enrolment_refusal(DeviceClient(config.server_url, config.token), password)
+    if refused:
+        err.print(f"[red]not enrolled:[/red] {refused}", highlight=False)
+        raise typer.Exit(2)
     out.print("Look at the camera and turn your head slightly left and right…")
+    store = TemplateStore(where, owner_of(config.device_id, config.agent_id))
     try:
         with_source = open_source(source, 4.0)
         try:
-            count = enrol_from(with_source, TemplateStore(state_dir(directory)), seconds)
+            count = enrol_from(with_source, store, seconds)
         finally:
             with_source.close()
     except DeskwatchError as exc:
         err.print(f"[red]error:[/red] {exc}", highlight=False)
         raise typer.Exit(2) from None
-    out.print(f"enrolled: template of {count} views, encrypted in {state_dir(directory)}")
+    out.print(f"enrolled: template of {count} views, encrypted in {where}")
 
 
 @identity_app.command()

@@ -28,16 +28,26 @@ class IdentityConfig(BaseModel):
         default=3, ge=1, le=10, description="frames turned into a face descriptor per check"
     )
     min_turn_deg: float = Field(
-        default=8.0, gt=0, description="liveness: head turn (yaw range) that counts as a turn"
+        default=8.0,
+        gt=0,
+        description="liveness: a head turn or nod (yaw or pitch, degrees) away and back that "
+        "counts, held for two analysed frames",
     )
     min_gaze_shift_deg: float = Field(
-        default=8.0, gt=0, description="liveness: eye-gaze range that counts as a look aside"
+        default=8.0, gt=0, description="liveness: a look aside and back (eye yaw, degrees)"
     )
     min_blink_drop: float = Field(
         default=0.4,
         gt=0,
         lt=1,
-        description="liveness: eyelid gap falling by this share of its median counts as a blink",
+        description="liveness: eyelid gap falling by this share of its median and opening "
+        "again counts as a blink",
+    )
+    min_cue_px: float = Field(
+        default=3.0,
+        gt=0,
+        description="liveness: an eye cue (look aside, blink) counts only on faces large enough "
+        "that it moves the iris or eyelid by at least this many pixels",
     )
     min_face_px: int = Field(
         default=60, ge=20, description="narrower faces (pixels) are too far away"
@@ -47,6 +57,19 @@ class IdentityConfig(BaseModel):
     )
     max_yaw_deg: float = Field(
         default=30.0, gt=0, le=90, description="faces turned further away are not compared"
+    )
+    min_enrol_spread_deg: float = Field(
+        default=5.0,
+        gt=0,
+        le=45,
+        description="enrolment: the captures' head yaw/pitch must span at least this many "
+        "degrees (slightly different angles)",
+    )
+    enrol_max_s: float = Field(
+        default=30.0,
+        gt=0,
+        le=120,
+        description="enrolment keeps asking for a slight turn for at most this long (seconds)",
     )
     password_wait_min: float = Field(
         default=10.0, gt=0, description="how long a password re-confirmation waits for an answer"

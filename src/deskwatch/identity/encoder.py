@@ -7,6 +7,7 @@ stay in memory or in the encrypted template; they never leave the PC.
 
 from __future__ import annotations
 
+import importlib.util
 from dataclasses import dataclass
 from pathlib import Path
 from typing import ClassVar
@@ -16,7 +17,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from deskwatch.arrays import Image
-from deskwatch.identity.extra import IdentityUnavailableError, require
+from deskwatch.identity.extra import EXTRA_HINT, IdentityUnavailableError, require
 from deskwatch.perception.base import ModelWrapper, TimestampGuard
 from deskwatch.perception.observation import Box
 
@@ -24,9 +25,15 @@ Descriptor = NDArray[np.float32]  # shape (DESCRIPTOR_SIZE,)
 
 
 def default_model_dir() -> Path:
-    """The model files shipped by the ``face-recognition-models`` package."""
-    models = require("face_recognition_models")
-    return Path(models.__file__).parent / "models"
+    """The model files shipped by the ``face-recognition-models`` package, found without
+    importing it (its ``__init__`` needs ``pkg_resources``, absent without setuptools)."""
+    try:
+        spec = importlib.util.find_spec("face_recognition_models")
+    except (ImportError, ValueError):
+        spec = None
+    if spec is None or spec.origin is None:
+        raise IdentityUnavailableError(f"{EXTRA_HINT} (face_recognition_models not found)")
+    return Path(spec.origin).parent / "models"
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,8 @@
-"""The identity part of the worker's local page: consent, decline, delete, password."""
+"""The identity part of the worker's local page: consent, decline, delete, password.
+
+Delete is always offered while a template exists, whatever the policy says; enrolling
+needs the worker's password, re-confirmed by the server, before any capture starts.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +12,13 @@ from typing import Any
 
 from deskwatch.identity.hook import IdentityHook, Mode
 
-ACTIONS = ("/identity/consent", "/identity/decline", "/identity/delete", "/identity/password")
+ACTIONS = (
+    "/identity/consent",
+    "/identity/cancel",
+    "/identity/decline",
+    "/identity/delete",
+    "/identity/password",
+)
 _MAX_PASSWORD = 200
 
 
@@ -18,27 +28,62 @@ def snapshot(hook: IdentityHook, enabled: bool) -> dict[str, Any]:
 
 
 def awaiting_password(state: dict[str, Any]) -> bool:
-    return bool(state.get("enabled")) and state.get("mode") == Mode.AWAITING_PASSWORD.value
+    """The page asks for a password (to confirm, or to start enrolling): no reload then."""
+    if not state.get("enabled"):
+        return False
+    return state.get("mode") == Mode.AWAITING_PASSWORD.value or bool(state.get("consenting"))
 
 
-def act(hook: IdentityHook, path: str, form: dict[str, list[str]]) -> None:
-    """Run one page action; its outcome shows in the hook's note."""
-    if path == "/identity/consent":
-        hook.consent()
-    elif path == "/identity/decline":
+def act(hook: IdentityHook, path: str, form: dict[str, list[str]], enabled: bool) -> None:
+    """Run one page action (``enabled``: the policy in force); the outcome shows in the note."""
+    hook.set_enabled(enabled)
+    password = form.get("password", [""])[0][:_MAX_PASSWORD]
+    if path == "/identity/decline":
         hook.decline()
     elif path == "/identity/delete":
         hook.delete()
+    elif path == "/identity/cancel":
+        hook.cancel_consent()
+    elif path == "/identity/consent" and password:
+        hook.consent(password)
+    elif path == "/identity/consent":
+        hook.ask_consent()
     else:
-        password = form.get("password", [""])[0][:_MAX_PASSWORD]
         hook.note = hook.password(password) if password else "Please type your password."
 
 
 def section(state: dict[str, Any], token: str) -> str:
-    """The identity section's HTML (empty when the team's policy has no identity check)."""
-    if not state.get("enabled"):
+    """The identity section's HTML; with identity off it only offers to delete a template."""
+    if not state.get("enabled") and not state["enrolled"] and not state["note"]:
         return ""
-    esc, tok = html.escape, html.escape(token)
+    tok = html.escape(token)
+    parts = ["<h2>Identity check</h2>", *_status(state)]
+    if not state.get("enabled"):
+        parts.append("<p>Identity checks are off: nothing is compared.</p>")
+        if state["enrolled"]:
+            parts.append(_form("delete", tok, "Delete my face template"))
+        return "".join(parts)
+    if awaiting_password(state):
+        parts.append(_form("password", tok, "Confirm", _PASSWORD_FIELD))
+    parts.append(
+        "<p>Face checks compare your face with a template kept encrypted on this PC; it is "
+        "never sent. The server only learns whether a check passed. You may say no and "
+        "confirm with your password instead, and delete the template at any time. Enrolling "
+        "asks for your password first: the server confirms it is you before the camera is "
+        "used.</p>"
+    )
+    if state.get("consenting"):
+        parts.append(_form("consent", tok, "Start enrolling", _PASSWORD_FIELD))
+        parts.append(_form("cancel", tok, "Cancel"))
+    else:
+        parts.append(_form("consent", tok, "I agree: enrol my face"))
+    parts.append(_form("decline", tok, "No thanks: use my password"))
+    if state["enrolled"]:
+        parts.append(_form("delete", tok, "Delete my face template"))
+    return "".join(parts)
+
+
+def _status(state: dict[str, Any]) -> list[str]:
     status = (
         "a face template (encrypted, only on this PC)"
         if state["enrolled"]
@@ -46,23 +91,11 @@ def section(state: dict[str, Any], token: str) -> str:
             state["choice"], "nothing chosen yet"
         )
     )
-    parts = [
-        "<h2>Identity check</h2>",
-        f"<p>Your choice: <b>{esc(status)}</b>.</p>",
-        f"<p>{esc(state['note'])}</p>" if state["note"] else "",
-    ]
-    if awaiting_password(state):
-        parts.append(_form("password", tok, "Confirm", '<input type="password" name="password">'))
-    parts.append(
-        "<p>Face checks compare your face with a template kept encrypted on this PC; it is "
-        "never sent. The server only learns whether a check passed. You may say no and "
-        "confirm with your password instead, and delete the template at any time.</p>"
-    )
-    parts.append(_form("consent", tok, "I agree: enrol my face"))
-    parts.append(_form("decline", tok, "No thanks: use my password"))
-    if state["enrolled"]:
-        parts.append(_form("delete", tok, "Delete my face template"))
-    return "".join(parts)
+    note = f"<p>{html.escape(state['note'])}</p>" if state["note"] else ""
+    return [f"<p>Your choice: <b>{html.escape(status)}</b>.</p>", note]
+
+
+_PASSWORD_FIELD = '<input type="password" name="password" autocomplete="current-password">'
 
 
 def _form(action: str, token: str, label: str, extra: str = "") -> str:

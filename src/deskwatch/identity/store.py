@@ -1,13 +1,17 @@
 """The worker's template, encrypted at rest (AES-256-GCM), and their choice.
 
-The key lives in its own 0600 file next to the template; without it the template is noise.
-Deleting removes both. Nothing here is ever uploaded.
+The key lives in its own 0600 file next to the template, and the cipher's associated data
+names the device and the worker, so the template opens only with that key and only in the
+agent state of that device and worker. What this does and does not protect against is said
+in the README's "Identity check" section. Deleting removes both files. Nothing here is ever
+uploaded. One lock orders every write, so the page's and the loop's threads never interleave.
 """
 
 from __future__ import annotations
 
 import enum
 import os
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -15,7 +19,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 from numpy.typing import NDArray
 
-from deskwatch.agent.config import ensure_dir, write_private
+from deskwatch.agent.config import ensure_dir, write_private, write_private_bytes
 from deskwatch.errors import DeskwatchError
 from deskwatch.identity.extra import DESCRIPTOR_SIZE, EXTRA_HINT, IdentityUnavailableError
 
@@ -25,8 +29,9 @@ if TYPE_CHECKING:
 TEMPLATE = "identity.template"
 KEY = "identity.key"
 CHOICE = "identity.choice"
+OPEN = "identity.open"  # a check or prompt is open: if the agent dies, the next run says so
 _NONCE_BYTES = 12
-_AAD = b"deskwatch identity template v1"
+_AAD = b"deskwatch identity template v2\n"
 
 
 class TemplateError(DeskwatchError):
@@ -47,18 +52,31 @@ class StoreStatus:
     enrolled: bool
 
 
-class TemplateStore:
-    """Template, key and choice files in the agent's state directory."""
+def owner_of(device_id: str, agent_id: int) -> str:
+    """The identity a template is bound to: this device, enrolled for this worker."""
+    return f"device:{device_id}/agent:{agent_id}"
 
-    def __init__(self, directory: Path) -> None:
+
+class TemplateStore:
+    """Template, key and choice files in the agent's state directory.
+
+    ``owner`` (see ``owner_of``) is needed to save or open a template; choosing, deleting
+    and the status work without it.
+    """
+
+    def __init__(self, directory: Path, owner: str | None = None) -> None:
         self.dir = directory
+        self.owner = owner
         self.template_path = directory / TEMPLATE
         self.key_path = directory / KEY
         self.choice_path = directory / CHOICE
+        self.open_path = directory / OPEN
+        self.lock = threading.RLock()
 
     def status(self) -> StoreStatus:
-        enrolled = self.template_path.exists() and self.key_path.exists()
-        return StoreStatus(self.choice(), enrolled)
+        with self.lock:
+            enrolled = self.template_path.exists() and self.key_path.exists()
+            return StoreStatus(self.choice(), enrolled)
 
     def choice(self) -> Choice:
         try:
@@ -67,26 +85,31 @@ class TemplateStore:
             return Choice.NONE
 
     def set_choice(self, choice: Choice) -> None:
-        write_private(ensure_dir(self.dir) / CHOICE, choice.value)
+        with self.lock:
+            write_private(ensure_dir(self.dir) / CHOICE, choice.value)
 
     def save(self, descriptors: NDArray[np.float32]) -> None:
         """Encrypt and store ``descriptors`` (N×128) with a fresh key; the choice is face."""
         if descriptors.ndim != 2 or descriptors.shape[1] != DESCRIPTOR_SIZE:
             raise ValueError(f"descriptors must be N×{DESCRIPTOR_SIZE}, got {descriptors.shape}")
-        ensure_dir(self.dir)
+        aad = self._aad()
         key = os.urandom(32)  # AES-256
         nonce = os.urandom(_NONCE_BYTES)
         plain = descriptors.astype("<f4").tobytes()
-        sealed = nonce + _cipher(key).encrypt(nonce, plain, _AAD)
-        write_private(self.key_path, key.hex())
-        _write_private_bytes(self.template_path, sealed)
-        self.set_choice(Choice.FACE)
+        sealed = nonce + _cipher(key).encrypt(nonce, plain, aad)
+        with self.lock:
+            ensure_dir(self.dir)
+            write_private(self.key_path, key.hex())
+            write_private_bytes(self.template_path, sealed)
+            self.set_choice(Choice.FACE)
 
     def load(self) -> NDArray[np.float32]:
         """The decrypted descriptors (N×128); TemplateError if missing or undecryptable."""
+        aad = self._aad()
         try:
-            key = bytes.fromhex(self.key_path.read_text().strip())
-            sealed = self.template_path.read_bytes()
+            with self.lock:
+                key = bytes.fromhex(self.key_path.read_text().strip())
+                sealed = self.template_path.read_bytes()
         except FileNotFoundError:
             raise TemplateError("no identity template on this PC") from None
         except (OSError, ValueError) as exc:
@@ -94,18 +117,44 @@ class TemplateStore:
         from cryptography.exceptions import InvalidTag
 
         try:
-            plain = _cipher(key).decrypt(sealed[:_NONCE_BYTES], sealed[_NONCE_BYTES:], _AAD)
+            plain = _cipher(key).decrypt(sealed[:_NONCE_BYTES], sealed[_NONCE_BYTES:], aad)
         except (InvalidTag, ValueError):
-            raise TemplateError("the identity template does not open with this key") from None
+            raise TemplateError(
+                "the identity template does not open with this key on this device"
+            ) from None
         return np.frombuffer(plain, dtype="<f4").reshape(-1, DESCRIPTOR_SIZE).astype(np.float32)
 
     def delete(self, choice: Choice = Choice.NONE) -> bool:
         """Remove template and key; True if there was a template."""
-        had = self.template_path.exists()
-        for path in (self.template_path, self.key_path):
-            path.unlink(missing_ok=True)
-        self.set_choice(choice)
-        return had
+        with self.lock:
+            had = self.template_path.exists()
+            for path in (self.template_path, self.key_path):
+                path.unlink(missing_ok=True)
+            self.set_choice(choice)
+            return had
+
+    def mark_open(self, method: str | None) -> None:
+        """Note which method's check is open (None: none), so a crash cannot hide it."""
+        with self.lock:
+            if method is None:
+                self.open_path.unlink(missing_ok=True)
+            else:
+                write_private(ensure_dir(self.dir) / OPEN, method)
+
+    def take_open(self) -> str | None:
+        """The method of a check the last run left open (and forget it)."""
+        with self.lock:
+            try:
+                method = self.open_path.read_text().strip()
+            except OSError:
+                return None
+            self.open_path.unlink(missing_ok=True)
+            return method if method in ("face", "password") else None
+
+    def _aad(self) -> bytes:
+        if not self.owner:
+            raise TemplateError("this PC's agent is not enrolled with a server: no template")
+        return _AAD + self.owner.encode()
 
 
 def _cipher(key: bytes) -> AESGCM:
@@ -115,14 +164,3 @@ def _cipher(key: bytes) -> AESGCM:
     except ImportError:
         raise IdentityUnavailableError(EXTRA_HINT) from None
     return AESGCM(key)
-
-
-def _write_private_bytes(path: Path, data: bytes) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    try:
-        os.write(fd, data)
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-    tmp.replace(path)

@@ -22,7 +22,7 @@ _RIGHT_EYE_OUTER, _LEFT_EYE_OUTER, _FOREHEAD, _CHIN = 33, 263, 10, 152
 _EYES = ((33, 133, 159, 145, 468), (263, 362, 386, 374, 473))
 _MOUTH = (61, 291, 13, 14)
 # Iris travel relative to eye width -> eyeball rotation: eye ~30 mm wide, radius ~12 mm.
-_IRIS_TO_SINE = 30.0 / 12.0
+IRIS_TO_SINE = 30.0 / 12.0
 
 
 class FaceMeshConfig(DetectorConfig):
@@ -72,7 +72,7 @@ def eye_measures(lm: Points) -> tuple[float, float]:
             offsets.append((lm[iris][0] - left) / width - 0.5)
         openness.append(_ratio(lm, outer, inner, upper, lower))
     offset = float(np.mean(offsets)) if offsets else 0.0
-    eye_yaw = math.degrees(math.asin(max(-1.0, min(1.0, offset * _IRIS_TO_SINE))))
+    eye_yaw = math.degrees(math.asin(max(-1.0, min(1.0, offset * IRIS_TO_SINE))))
     return eye_yaw, float(np.mean(openness))
 
 
@@ -96,13 +96,18 @@ class FaceMesh(ModelWrapper):
 
     def landmarks(self, image_bgr: Image, ts: float) -> Points | None:
         """478x3 landmarks of the first face (x, y pixels; z in x's scale), or None."""
+        faces = self.faces(image_bgr, ts)
+        return faces[0] if faces else None
+
+    def faces(self, image_bgr: Image, ts: float) -> list[Points]:
+        """478x3 landmarks of every face found (at most ``max_faces``), in MediaPipe's order."""
         self._guard.check(ts)
         h, w = image_bgr.shape[:2]
         result = self._model.process(cv2.cvtColor(image_bgr, cv2.COLOR_BGR2RGB))
-        if not result.multi_face_landmarks:
-            return None
-        pts = result.multi_face_landmarks[0].landmark
-        return np.array([[p.x * w, p.y * h, p.z * w] for p in pts], dtype=np.float64)
+        return [
+            np.array([[p.x * w, p.y * h, p.z * w] for p in face.landmark], dtype=np.float64)
+            for face in result.multi_face_landmarks or ()
+        ]
 
     def pose(self, image_bgr: Image, ts: float) -> HeadPose | None:
         lm = self.landmarks(image_bgr, ts)
