@@ -13,6 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from deskwatch.privacy.categories import CATEGORIES
+from deskwatch.server.audit.chain import AuditChain
 from deskwatch.server.audit.models import AuditEntry
 from deskwatch.server.db import make_engine
 from deskwatch.server.migrate import upgrade
@@ -21,6 +22,7 @@ from deskwatch.server.privacy.dpia import Dpia, Retention, TeamSetting, build
 from deskwatch.server.privacy.dpia_render import to_html, to_markdown
 from deskwatch.server.privacy.schemas import CategoryIn
 from deskwatch.server.privacy.service import set_category
+from deskwatch.server.settings import Settings
 from tests.server.conftest import Clock, Org, login
 
 RETENTION = Retention(audit_days=1095, other_days=30, request_days=1095, purge_every_s=3600)
@@ -115,10 +117,10 @@ def test_anonymous_visitors_are_sent_to_the_login(app_client: TestClient, org: O
     assert reply.status_code == 303 and reply.headers["location"] == "/login"
 
 
-def _cli(*args: str) -> subprocess.CompletedProcess[str]:
+def _cli(keys: Path, *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "deskwatch", "dpia", *args],
-        env=os.environ.copy(),
+        env={**os.environ, "DESKWATCH_SECRET_KEY_FILE": str(keys / "secret")},
         capture_output=True,
         text=True,
         timeout=120,
@@ -130,13 +132,16 @@ def test_the_command_writes_the_draft_and_fails_clearly(tmp_path: Path) -> None:
     engine = make_engine(url)
     upgrade(engine)
     engine.dispose()
-    md = _cli("--database-url", url)
+    nokey = _cli(tmp_path, "--database-url", url)  # the read must be audited: no key, no draft
+    assert nokey.returncode == 2 and "no audit key" in nokey.stderr and not nokey.stdout
+    AuditChain.from_settings(Settings(secret_key_file=tmp_path / "secret"))  # as the server does
+    md = _cli(tmp_path, "--database-url", url)
     assert md.returncode == 0, md.stderr
     assert md.stdout.startswith("# DRAFT") and "(catalogue defaults)" in md.stdout
     out = tmp_path / "dpia.html"
-    html = _cli("--format", "html", "--out", str(out), "--database-url", url)
+    html = _cli(tmp_path, "--format", "html", "--out", str(out), "--database-url", url)
     assert html.returncode == 0, html.stderr
     assert out.read_text().startswith("<!doctype html>") and "Card-data security" in out.read_text()
-    bad = _cli("--database-url", "postgresql+psycopg://nobody@127.0.0.1:1/none")
+    bad = _cli(tmp_path, "--database-url", "postgresql+psycopg://nobody@127.0.0.1:1/none")
     assert bad.returncode == 2 and "cannot read the configuration" in bad.stderr
-    assert _cli("--format", "pdf", "--database-url", url).returncode == 2
+    assert _cli(tmp_path, "--format", "pdf", "--database-url", url).returncode == 2

@@ -18,6 +18,7 @@ from sqlalchemy import Engine, func, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from deskwatch.server.app import create_app
+from deskwatch.server.audit.chain import AuditChain, attach
 from deskwatch.server.audit.models import AuditEntry
 from deskwatch.server.audit.service import PRUNED, record, verify
 from deskwatch.server.db import make_engine, session_factory
@@ -323,10 +324,11 @@ def test_one_purge_at_a_time_on_postgresql(clock: Clock) -> None:
         )
 
 
-def _cli(*args: str) -> subprocess.CompletedProcess[str]:
+def _cli(keys: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "COLUMNS": "120", "DESKWATCH_SECRET_KEY_FILE": str(keys / "secret")}
     return subprocess.run(
         [sys.executable, "-m", "deskwatch", *args],
-        env={**os.environ, "COLUMNS": "120"},
+        env=env,
         capture_output=True,
         text=True,
         timeout=120,
@@ -339,8 +341,13 @@ def test_the_purge_command_prints_counts_and_fails_clearly(tmp_path: Path) -> No
     upgrade(engine)
     _seed_old_event(engine, datetime.now(UTC))
     engine.dispose()
-    ok = _cli("purge", "--database-url", url)
+    nokey = _cli(tmp_path, "purge", "--database-url", url)  # never makes a second key
+    assert nokey.returncode == 2 and "no audit key" in nokey.stderr
+    chain = AuditChain.from_settings(Settings(secret_key_file=tmp_path / "secret"))  # the server's
+    ok = _cli(tmp_path, "purge", "--database-url", url)
     assert ok.returncode == 0, ok.stderr
     assert re.search(r"events\W+1\b", ok.stdout), ok.stdout
-    bad = _cli("purge", "--database-url", "postgresql+psycopg://nobody@127.0.0.1:1/none")
+    with attach(session_factory(make_engine(url)), chain)() as s:
+        assert verify(s).intact and verify(s).entries == 1  # the purge's own entry
+    bad = _cli(tmp_path, "purge", "--database-url", "postgresql+psycopg://nobody@127.0.0.1:1/none")
     assert bad.returncode == 2 and "cannot purge" in bad.stderr

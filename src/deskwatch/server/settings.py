@@ -25,6 +25,16 @@ class Settings(BaseSettings):
         description="base64 X25519 private key that opens evidence stills; if empty, one is "
         "kept (0600) next to secret_key_file",
     )
+    audit_key: str = Field(
+        default="",
+        description="key of the audit log's HMAC chain; if empty, one is kept (0600) next to "
+        "secret_key_file. Never stored in the database.",
+    )
+    audit_head_file: Path | None = Field(
+        default=None,
+        description="the audit log's head record (newest id and hash, HMAC'd); default next "
+        "to secret_key_file",
+    )
     max_body_bytes: int = Field(default=2 * 1024 * 1024, description="larger requests get 413")
     max_batch_events: int = 1000
     offline_after_s: float = Field(default=90.0, description="no heartbeat this long: offline")
