@@ -76,6 +76,54 @@ def test_objection_reaches_the_device_and_is_refused_where_not_offered(
     assert {"objection:made", "objection:withdrawn"} <= set(actions)
 
 
+def test_events_of_categories_off_or_objected_to_are_never_stored(
+    app_client: TestClient, org: Org, clock: Clock, db: sessionmaker[Session]
+) -> None:
+    """The server fails closed as well as the agent: what is off is dropped at arrival."""
+    device = enrol(app_client, org.agent_a1.id)
+    agent, admin = _as(app_client, "agent_a1"), _as(app_client, "admin")
+
+    def send(*kinds: str) -> dict[str, Any]:
+        reply = device.post("/api/v1/events", json={"events": [event(k, clock.now) for k in kinds]})
+        assert reply.status_code == 200, reply.text
+        body: dict[str, Any] = reply.json()
+        return body
+
+    # environment and identity are off by default; conduct and security are on
+    assert send("looking_away", "background_noise", "identity_mismatch", "self_check") == {
+        "new": 2,
+        "duplicates": 0,
+        "updated": 0,
+        "dropped": 2,
+    }
+    agent.put("/api/v1/me/objections/conduct", json={"objected": True})
+    admin.put(f"/api/v1/teams/{org.team_a.id}/categories/security", json={"enabled": False})
+    admin.put(f"/api/v1/teams/{org.team_a.id}/categories/environment", json={"enabled": True})
+    assert send("eating_drinking", "phone_in_use", "away", "other_voice")["dropped"] == 2
+    ended = event("looking_away", clock.now, length_s=None)
+    agent.put("/api/v1/me/objections/conduct", json={"objected": False})
+    assert send_one(device, ended)["new"] == 1
+    agent.put("/api/v1/me/objections/conduct", json={"objected": True})
+    closing = {**ended, **event("looking_away", clock.now, length_s=9.0, id=ended["id"])}
+    assert send_one(device, closing)["dropped"] == 1  # nor is its end processed
+    with db() as s:
+        stored = {(e.type, e.end_s) for e in s.scalars(select(EventRecord))}
+    assert stored == {
+        ("looking_away", 40.0),
+        ("self_check", 40.0),
+        ("away", 40.0),
+        ("other_voice", 40.0),
+        ("looking_away", None),
+    }
+
+
+def send_one(device: TestClient, body: dict[str, Any]) -> dict[str, Any]:
+    reply = device.post("/api/v1/events", json={"events": [body]})
+    assert reply.status_code == 200, reply.text
+    data: dict[str, Any] = reply.json()
+    return data
+
+
 def test_dispute_review_and_reports_count_only_confirmed_events(
     app_client: TestClient, org: Org, clock: Clock
 ) -> None:

@@ -95,6 +95,9 @@ def test_only_events_nobody_rejected_count_and_adherence_follows_the_review(
 ) -> None:
     """Away, identity_unverified and self_check are never reviewed unless disputed; once
     disputed they wait, and a rejected one counts nowhere, adherence included (GDPR Art. 22)."""
+    admin = login(TestClient(app_client.app), "admin")  # identity is off (consent) by default
+    on = admin.put(f"/api/v1/teams/{org.team_a.id}/categories/identity", json={"enabled": True})
+    assert on.status_code == 200
     unverified = event("identity_unverified", clock.now, length_s=None)
     check = event("self_check", clock.now, length_s=None)
     away = _day(app_client, clock, org, unverified, check)

@@ -13,6 +13,7 @@ from deskwatch.server.devices.models import Device
 from deskwatch.server.errors import InvalidError
 from deskwatch.server.events.models import EventRecord
 from deskwatch.server.events.schemas import DeviceEvent, IngestResult
+from deskwatch.server.privacy.service import off_types
 
 
 def ingest(
@@ -23,9 +24,12 @@ def ingest(
     now: datetime,
     future_skew_s: float,
 ) -> IngestResult:
-    """Store new events, complete ones whose end arrived later; count re-sends once."""
+    """Store new events, complete ones whose end arrived later; count re-sends once. Events
+    of a category that is off for the agent (team setting or objection) are dropped."""
     _refuse_future(events, now, future_skew_s)
-    latest = {str(e.id): e for e in events}  # a batch may carry a start and its end
+    off = off_types(session, agent_id=device.agent_id)
+    kept = [e for e in events if e.type not in off] if off else events
+    latest = {str(e.id): e for e in kept}  # a batch may carry a start and its end
     existing = {
         row.id: row
         for row in session.scalars(select(EventRecord).where(EventRecord.id.in_(latest)))
@@ -39,8 +43,9 @@ def ingest(
             updated += 1
     if rows:
         session.execute(insert(EventRecord), rows)
-    duplicates = len(events) - len(rows) - updated
-    return IngestResult(new=len(rows), duplicates=duplicates, updated=updated)
+    duplicates = len(kept) - len(rows) - updated
+    dropped = len(events) - len(kept)
+    return IngestResult(new=len(rows), duplicates=duplicates, updated=updated, dropped=dropped)
 
 
 def _refuse_future(events: Sequence[DeviceEvent], now: datetime, skew_s: float) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, false, select, union_all
 from sqlalchemy.orm import Session
 
 from deskwatch.privacy.categories import (
@@ -155,9 +155,24 @@ def device_privacy(session: Session, *, agent: User) -> DevicePrivacy:
     )
 
 
-def categories_off(categories: list[MyCategory]) -> list[str]:
-    """Categories whose detectors the worker's agent must not run."""
-    return [c.key for c in categories if not c.enabled or c.objected]
+def off_types(session: Session, *, agent_id: int) -> frozenset[str]:
+    """Event types the server must not store for this agent: their category is off for the
+    agent's team or the agent objected to it. One query (ingest asks once per batch)."""
+    team = select(User.team_id).where(User.id == agent_id).scalar_subquery()
+    rows = session.execute(
+        union_all(
+            select(CategorySetting.category, CategorySetting.enabled).where(
+                CategorySetting.team_id == team
+            ),
+            select(Objection.category, false()).where(Objection.agent_id == agent_id),
+        )
+    )
+    switched_on: set[str] = set()
+    off: set[str] = set()
+    for key, enabled in rows:
+        (switched_on if enabled else off).add(key)
+    off |= {k for k, c in CATEGORIES.items() if not c.default_on and k not in switched_on}
+    return frozenset(t for k in off if k in CATEGORIES for t in CATEGORIES[k].event_types)
 
 
 # --- data-subject requests -----------------------------------------------------------
