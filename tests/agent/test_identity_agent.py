@@ -18,11 +18,13 @@ from deskwatch.events.event import Event
 from deskwatch.identity.config import IdentityConfig
 from deskwatch.identity.hook import IdentityHook, Mode
 from deskwatch.identity.store import Choice, TemplateStore
+from deskwatch.server.audit.chain import AuditChain, attach
 from deskwatch.server.db import make_engine, session_factory
 from deskwatch.server.orgs.models import Team, User
 from deskwatch.server.policies.service import publish
 from deskwatch.server.privacy.schemas import CategoryIn
 from deskwatch.server.privacy.service import set_category
+from deskwatch.server.settings import Settings
 from deskwatch.transport.client import DeviceClient
 from tests.agent.conftest import RecordingProxy, Server, enroll
 from tests.conftest import shared_file
@@ -96,7 +98,9 @@ def test_not_enrolled_is_said_once(tmp_path: Path) -> None:
 def _publish(server: Server, toml: str) -> None:
     """Publish the team policy and switch the identity category on (consent-based)."""
     engine = make_engine(server.db_url)
-    with session_factory(engine)() as s:
+    keys = Settings(secret_key_file=server.folder / "server.secret")  # the server's audit key
+    sessions = attach(session_factory(engine), AuditChain.from_settings(keys, create=False))
+    with sessions() as s:
         admin = s.query(User).filter_by(username="admin").one()
         agent = s.query(User).filter_by(username="agent").one()
         assert agent.team_id is not None
@@ -105,7 +109,9 @@ def _publish(server: Server, toml: str) -> None:
         team = s.get(Team, agent.team_id)
         assert team is not None
         on = CategoryIn(enabled=True)
-        set_category(s, team=team, key="identity", change=on, actor=admin, now=now)
+        set_category(
+            s, team=team, key="identity", change=on, actor=admin, now=now, max_retention_days=1095
+        )
         s.commit()
     engine.dispose()
 

@@ -39,7 +39,9 @@ def _change(db: sessionmaker[Session], org: Org, clock: Clock, key: str, **chang
         team, admin = s.get(Team, org.team_b.id), s.get(User, org.admin.id)
         assert team is not None and admin is not None
         body = CategoryIn.model_validate(change)
-        set_category(s, team=team, key=key, change=body, actor=admin, now=clock.now)
+        set_category(
+            s, team=team, key=key, change=body, actor=admin, now=clock.now, max_retention_days=1095
+        )
         s.commit()
 
 
@@ -145,3 +147,4 @@ def test_the_command_writes_the_draft_and_fails_clearly(tmp_path: Path) -> None:
     bad = _cli(tmp_path, "--database-url", "postgresql+psycopg://nobody@127.0.0.1:1/none")
     assert bad.returncode == 2 and "cannot read the configuration" in bad.stderr
     assert _cli(tmp_path, "--format", "pdf", "--database-url", url).returncode == 2
+

@@ -7,7 +7,10 @@ import io
 from typing import Any
 
 from fastapi.testclient import TestClient
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, sessionmaker
 
+from deskwatch.server.audit.models import AuditEntry
 from tests.server.conftest import Clock, Org, login
 from tests.server.helpers import beat, enrol, event
 
@@ -133,3 +136,54 @@ def test_only_events_nobody_rejected_count_and_adherence_follows_the_review(
     report_csv = sup.get(f"/api/v1/teams/{org.team_a.id}/report.csv", params=DAY).text
     a1 = next(r for r in csv.DictReader(io.StringIO(report_csv)) if r["name"] == "Agent_A1")
     assert (a1["corrected_s"], a1["awaiting_review"], a1["self_check"]) == ("1800.0", "0", "1")
+
+
+def test_reads_of_whole_teams_are_audited_and_reach_each_worker(
+    app_client: TestClient, org: Org, db: sessionmaker[Session]
+) -> None:
+    """The live board names the teams read; the admin's lists and the audit log name every
+    worker ("teams:all"); each read is one entry per request (per team for a board)."""
+    with db() as s:
+        before = s.scalar(select(func.max(AuditEntry.id))) or 0
+    sup, admin, officer = (
+        login(TestClient(app_client.app), n) for n in ("sup_a", "admin", "privacy")
+    )
+    reads = [
+        (sup, "/api/v1/board"),
+        (sup, "/"),
+        (admin, "/api/v1/board"),
+        (admin, "/api/v1/admin/devices"),
+        (admin, "/api/v1/admin/users"),
+        (admin, "/admin"),
+        (officer, "/api/v1/audit"),
+        (officer, "/audit"),
+        (officer, "/api/v1/board"),  # shows nobody: nothing read, nothing recorded
+    ]
+    for client, path in reads:
+        assert client.get(path).status_code == 200, path
+    with db() as s:
+        rows = s.execute(
+            select(AuditEntry.actor_id, AuditEntry.action, AuditEntry.subject)
+            .where(AuditEntry.id > before, AuditEntry.action.startswith("read:"))
+            .order_by(AuditEntry.id)
+        ).all()
+    team_a = f"team:{org.team_a.id}"
+    assert [tuple(r) for r in rows] == [
+        (org.sup_a.id, "read:board", team_a),
+        (org.sup_a.id, "read:board", team_a),
+        (org.admin.id, "read:board", "teams:all"),
+        (org.admin.id, "read:devices", "teams:all"),
+        (org.admin.id, "read:users", "teams:all"),
+        (org.admin.id, "read:admin", "teams:all"),
+        (org.privacy.id, "read:audit", "teams:all"),
+        (org.privacy.id, "read:audit", "teams:all"),
+    ]
+
+    def viewed(username: str) -> list[tuple[str, str]]:
+        export = login(TestClient(app_client.app), username).get("/api/v1/me/export").json()
+        return [(v["who"], v["action"]) for v in export["views"] if v["action"].startswith("read:")]
+
+    a1, b1 = viewed("agent_a1"), viewed("agent_b1")
+    assert a1.count(("Sup_A", "read:board")) == 2 and ("Sup_A", "read:board") not in b1
+    for seen in (a1, b1):
+        assert ("Admin", "read:devices") in seen and ("Privacy", "read:audit") in seen

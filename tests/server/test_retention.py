@@ -24,6 +24,7 @@ from deskwatch.server.audit.service import PRUNED, record, verify
 from deskwatch.server.db import make_engine, session_factory
 from deskwatch.server.devices.models import Device
 from deskwatch.server.events.models import EventRecord
+from deskwatch.server.identity.models import IdentityCheck
 from deskwatch.server.migrate import upgrade
 from deskwatch.server.orgs.models import Role, Team, User
 from deskwatch.server.orgs.service import create_site, create_team, create_user
@@ -35,7 +36,8 @@ from deskwatch.server.reviews.models import EventComment
 from deskwatch.server.settings import Settings
 from deskwatch.server.snapshots.models import Snapshot
 from deskwatch.server.status.models import StatusChange
-from tests.server.conftest import Clock, Org, postgres_schema
+from tests.server.conftest import PASSWORD, Clock, Org, postgres_schema
+from tests.server.helpers import enrol
 
 DAY = timedelta(days=1)
 AUDIT_DAYS = 1095
@@ -107,8 +109,15 @@ def _shorten(db: sessionmaker[Session], org: Org, key: str, days: int, now: date
         team = s.get(Team, org.team_b.id)
         admin = s.get(User, org.admin.id)
         assert team is not None and admin is not None
+        change = CategoryIn(retention_days=days)
         set_category(
-            s, team=team, key=key, change=CategoryIn(retention_days=days), actor=admin, now=now
+            s,
+            team=team,
+            key=key,
+            change=change,
+            actor=admin,
+            now=now,
+            max_retention_days=AUDIT_DAYS,
         )
         s.commit()
 
@@ -351,3 +360,29 @@ def test_the_purge_command_prints_counts_and_fails_clearly(tmp_path: Path) -> No
         assert verify(s).intact and verify(s).entries == 1  # the purge's own entry
     bad = _cli(tmp_path, "purge", "--database-url", "postgresql+psycopg://nobody@127.0.0.1:1/none")
     assert bad.returncode == 2 and "cannot purge" in bad.stderr
+
+
+def test_password_reconfirmations_follow_the_identity_retention(
+    app_client: TestClient, db: sessionmaker[Session], org: Org, clock: Clock
+) -> None:
+    """Kept in their own table (never one audit entry each) and purged like identity events;
+    the lock-out still counts them."""
+    device = enrol(app_client, org.agent_a1.id)
+    for _ in range(5):
+        reply = device.post("/api/v1/device/reconfirm", json={"password": "a wrong guess"})
+        assert reply.status_code == 200 and not reply.json()["ok"]
+    locked = device.post("/api/v1/device/reconfirm", json={"password": PASSWORD})
+    assert locked.status_code == 429
+    with db() as s:
+        assert len(s.scalars(select(IdentityCheck)).all()) == 5
+        actions = set(s.scalars(select(AuditEntry.action)))
+        assert not any(a.startswith("identity:") for a in actions)
+    clock.advance(16 * 60)  # past the lock-out window
+    assert device.post("/api/v1/device/reconfirm", json={"password": PASSWORD}).json()["ok"]
+    assert _purge(db, clock.now + 29 * DAY).identity_checks == 0
+    assert _purge(db, clock.now + 31 * DAY).identity_checks == 6  # identity keeps 30 days
+    with db() as s:
+        entry = s.scalars(select(AuditEntry).where(AuditEntry.action == "retention:purged")).all()[
+            -1
+        ]
+        assert entry.detail["identity_checks"] == 6  # the audit log keeps only the count

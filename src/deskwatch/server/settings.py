@@ -6,8 +6,10 @@ import secrets
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from deskwatch.privacy.categories import CATEGORIES
 
 
 class Settings(BaseSettings):
@@ -57,6 +59,16 @@ class Settings(BaseSettings):
     request_retention_days: int = Field(
         default=1095, ge=1, description="closed data-subject requests kept this long"
     )
+
+    @field_validator("audit_retention_days")
+    @classmethod
+    def _outlives_categories(cls, days: int) -> int:
+        """The record of who read data must outlive the data: at least every category's
+        default retention (admins cannot set a category above it either)."""
+        longest = max(c.retention_days for c in CATEGORIES.values())
+        if days < longest:
+            raise ValueError(f"must be at least {longest}, the longest category retention")
+        return days
 
     def signing_key(self) -> str:
         """The configured key, else one kept in ``secret_key_file`` (created 0600 once)."""
