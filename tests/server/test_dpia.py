@@ -148,3 +148,21 @@ def test_the_command_writes_the_draft_and_fails_clearly(tmp_path: Path) -> None:
     assert bad.returncode == 2 and "cannot read the configuration" in bad.stderr
     assert _cli(tmp_path, "--format", "pdf", "--database-url", url).returncode == 2
 
+
+def test_the_draft_says_which_events_wait_for_a_person_and_which_reads_are_logged(
+    db: sessionmaker[Session], org: Org, clock: Clock
+) -> None:
+    doc, md, html = _draft(db, clock)
+    attendance = next(c for c in doc.categories if c.key == "attendance")
+    identity = next(c for c in doc.categories if c.key == "identity")
+    assert attendance.counted_after_review == (
+        "none; they count as recorded unless the worker disputes them"
+    )
+    assert identity.counted_after_review == (
+        "identity_mismatch; the others: they count as recorded unless the worker disputes them"
+    )
+    for text in (md, html):
+        assert "a disputed event waits for a person, a rejected one never" in text
+        assert "the live board of each team, the device and user lists" in text
+        assert "HMAC-SHA256 under a key kept outside the database" in text
+        assert "a disputed event counts only if a person confirms it" in text  # the notice
