@@ -386,3 +386,21 @@ def test_password_reconfirmations_follow_the_identity_retention(
             -1
         ]
         assert entry.detail["identity_checks"] == 6  # the audit log keeps only the count
+
+
+def test_a_purge_of_every_old_entry_moves_the_head_to_its_marker(
+    db: sessionmaker[Session], org: Org, clock: Clock
+) -> None:
+    """A server idle past the audit retention prunes even the entry the head names; the
+    genuine marker accounts for it, so nothing is reported, and a deletion still is."""
+    _audit(db, org, clock.now, [1300, 1200])
+    result = _purge(db, clock.now)
+    assert result.audit_entries == 2
+    with db() as s:
+        check = verify(s)
+        marker = s.scalars(select(AuditEntry)).one()
+    assert check.intact and check.entries == 1 and marker.action == PRUNED
+    with db() as s:
+        s.execute(text("DELETE FROM audit_log"))
+        s.commit()
+        assert verify(s).broken_at == marker.id
