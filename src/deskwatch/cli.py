@@ -29,6 +29,8 @@ from deskwatch.perception.observation import Observation
 from deskwatch.pipeline import Pipeline
 
 if TYPE_CHECKING:
+    from sqlalchemy.orm import Session, sessionmaker
+
     from deskwatch.annotate import Annotator
     from deskwatch.audio import AudioTrack
     from deskwatch.checks import SelfCheckResult
@@ -303,6 +305,7 @@ def server(
     """Run the deskwatch server (DESKWATCH_DATABASE_URL, default ./deskwatch.db)."""
     import uvicorn
 
+    from deskwatch.server.audit.chain import AuditChain
     from deskwatch.server.db import make_engine
     from deskwatch.server.migrate import upgrade
     from deskwatch.server.settings import get_settings
@@ -313,7 +316,8 @@ def server(
         raise fail("--workers above 1 needs PostgreSQL (SQLite is for one process)")
     try:
         engine = make_engine(settings.database_url)
-        upgrade(engine)  # once, before any worker starts
+        audit = AuditChain.from_settings(settings)  # made once, shared by the workers
+        upgrade(engine, audit=audit)  # once, before any worker starts
         engine.dispose()
         settings.signing_key()  # create the key files once, shared by the workers
         public_key_b64(settings)
@@ -334,44 +338,54 @@ audit_app = typer.Typer(no_args_is_help=True, add_completion=False, help="The au
 app.add_typer(audit_app, name="audit")
 
 
-@audit_app.command("verify")
-def audit_verify() -> None:
-    """Check the audit log's hash chain (DESKWATCH_DATABASE_URL); exit 1 if tampered."""
-    from deskwatch.server.audit.service import verify
-    from deskwatch.server.db import make_engine, session_factory
-    from deskwatch.server.settings import get_settings
-
-    try:
-        with session_factory(make_engine(get_settings().database_url))() as session:
-            result = verify(session)
-    except Exception as exc:  # unreachable database, no audit table
-        raise fail(f"cannot read the audit log: {exc}") from None
-    if result.intact:
-        pruned = result.pruned_through
-        since = f" (entries up to #{pruned} removed by retention)" if pruned else ""
-        out.print(f"audit log intact: {result.entries} entries{since}")
-        return
-    err.print(f"audit log TAMPERED at entry {result.broken_at}: {result.reason}")
-    raise typer.Exit(1)
-
-
 DatabaseOpt = Annotated[
     str | None,
     typer.Option("--database-url", help="database URL (default: DESKWATCH_DATABASE_URL)"),
 ]
 
 
+def _audited_sessions(database_url: str | None) -> sessionmaker[Session]:
+    """Sessions on the server's database that append to its audit chain with its key (the
+    key must exist already: a command never makes a second one)."""
+    from deskwatch.server.audit.chain import AuditChain, attach
+    from deskwatch.server.db import make_engine, session_factory
+    from deskwatch.server.settings import get_settings
+
+    settings = get_settings()
+    chain = AuditChain.from_settings(settings, create=False)
+    return attach(session_factory(make_engine(database_url or settings.database_url)), chain)
+
+
+@audit_app.command("verify")
+def audit_verify(database_url: DatabaseOpt = None) -> None:
+    """Check the audit log's HMAC chain and head record; exit 1 naming the first bad entry."""
+    from deskwatch.server.audit.service import verify
+
+    try:
+        with _audited_sessions(database_url)() as session:
+            result = verify(session)
+    except Exception as exc:  # no key, unreachable database, no audit table
+        raise fail(f"cannot read the audit log: {exc}") from None
+    if result.intact:
+        pruned = result.pruned_through
+        since = f" (entries up to #{pruned} removed by retention)" if pruned else ""
+        out.print(f"audit log intact: {result.entries} entries{since}")
+        return
+    where = f" at entry {result.broken_at}" if result.broken_at is not None else ""
+    err.print(f"audit log TAMPERED{where}: {result.reason}")
+    raise typer.Exit(1)
+
+
 @app.command()
 def purge(database_url: DatabaseOpt = None) -> None:
     """Delete data past its retention now (the server also does so on a schedule)."""
-    from deskwatch.server.db import make_engine, session_factory, utcnow
+    from deskwatch.server.db import utcnow
     from deskwatch.server.privacy.retention import purge_once
     from deskwatch.server.settings import get_settings
 
     settings = get_settings()
     try:
-        engine = make_engine(database_url or settings.database_url)
-        result = purge_once(session_factory(engine), now=utcnow(), settings=settings)
+        result = purge_once(_audited_sessions(database_url), now=utcnow(), settings=settings)
     except Exception as exc:  # unreachable database, missing tables
         raise fail(f"cannot purge: {exc}") from None
     if result is None:
@@ -392,7 +406,7 @@ def dpia(
     database_url: DatabaseOpt = None,
 ) -> None:
     """Write a DPIA / legitimate-interest assessment draft from the live configuration."""
-    from deskwatch.server.db import make_engine, session_factory, utcnow
+    from deskwatch.server.db import utcnow
     from deskwatch.server.privacy.dpia import read, retention_of
     from deskwatch.server.privacy.dpia_render import to_html, to_markdown
     from deskwatch.server.settings import get_settings
@@ -401,8 +415,7 @@ def dpia(
         raise fail(f"--format: {fmt!r} is not md or html")
     settings = get_settings()
     try:
-        engine = make_engine(database_url or settings.database_url)
-        with session_factory(engine).begin() as session:
+        with _audited_sessions(database_url).begin() as session:
             now, retention = utcnow(), retention_of(settings)
             doc = read(session, reader=None, now=now, retention=retention, what=fmt)
     except Exception as exc:  # unreachable database, not yet created by the server

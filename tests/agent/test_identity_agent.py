@@ -32,6 +32,7 @@ from deskwatch.identity.hook import IdentityHook, Mode, password_may_travel
 from deskwatch.identity.store import Choice, TemplateStore, owner_of
 from deskwatch.privacy.worker import WorkerCategory, WorkerPrivacy
 from deskwatch.server.app import create_app
+from deskwatch.server.audit.chain import AuditChain, attach
 from deskwatch.server.db import make_engine, session_factory
 from deskwatch.server.devices.service import create_code
 from deskwatch.server.orgs.models import Team, User
@@ -475,7 +476,9 @@ def test_a_missing_extra_switches_identity_off_once(tmp_path: Path) -> None:
 def _publish(server: Server, toml: str) -> None:
     """Publish the team policy and switch the identity category on (consent-based)."""
     engine = make_engine(server.db_url)
-    with session_factory(engine)() as s:
+    keys = Settings(secret_key_file=server.folder / "server.secret")  # the server's audit key
+    sessions = attach(session_factory(engine), AuditChain.from_settings(keys, create=False))
+    with sessions() as s:
         admin = s.query(User).filter_by(username="admin").one()
         agent = s.query(User).filter_by(username="agent").one()
         assert agent.team_id is not None
@@ -484,7 +487,9 @@ def _publish(server: Server, toml: str) -> None:
         team = s.get(Team, agent.team_id)
         assert team is not None
         on = CategoryIn(enabled=True)
-        set_category(s, team=team, key="identity", change=on, actor=admin, now=now)
+        set_category(
+            s, team=team, key="identity", change=on, actor=admin, now=now, max_retention_days=1095
+        )
         s.commit()
     engine.dispose()
 

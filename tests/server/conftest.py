@@ -16,6 +16,7 @@ from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from deskwatch.server.app import create_app
+from deskwatch.server.audit.chain import AuditChain, attach
 from deskwatch.server.auth.security import hash_password
 from deskwatch.server.db import make_engine
 from deskwatch.server.migrate import upgrade
@@ -87,13 +88,28 @@ def clock() -> Clock:
 
 
 @pytest.fixture
-def db(engine: Engine) -> Iterator[sessionmaker[Session]]:
-    """Sessions joined to one outer transaction, rolled back after the test."""
+def settings(tmp_path: Path) -> Settings:
+    """The app's settings; its key files (signing, stills, audit) live in ``tmp_path``.
+    Every session shares one connection: no background flush thread on it, heartbeats are
+    written through (tests/server/test_heartbeat_buffer.py covers the buffer)."""
+    return Settings(
+        secret_key="test-secret",
+        secret_key_file=tmp_path / "secret",
+        heartbeat_flush_s=0,
+        cache_refresh_s=0,
+    )
+
+
+@pytest.fixture
+def db(engine: Engine, settings: Settings) -> Iterator[sessionmaker[Session]]:
+    """Sessions joined to one outer transaction, rolled back after the test; they append to
+    the audit chain with the test's own key and head record."""
     connection = engine.connect()
     outer = connection.begin()
-    yield sessionmaker(
+    sessions = sessionmaker(
         bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False
     )
+    yield attach(sessions, AuditChain.from_settings(settings))
     outer.rollback()
     connection.close()
 
@@ -158,15 +174,7 @@ def org(db: sessionmaker[Session], password_hash: str) -> Org:
 
 
 @pytest.fixture
-def app_client(db: sessionmaker[Session], clock: Clock, tmp_path: Path) -> Iterator[TestClient]:
-    # Every session shares one connection: no background flush thread on it, heartbeats
-    # are written through (tests/server/test_heartbeat_buffer.py covers the buffer).
-    settings = Settings(
-        secret_key="test-secret",
-        secret_key_file=tmp_path / "secret",
-        heartbeat_flush_s=0,
-        cache_refresh_s=0,
-    )
+def app_client(db: sessionmaker[Session], clock: Clock, settings: Settings) -> Iterator[TestClient]:
     app = create_app(settings, sessions=db, clock=clock)
     with TestClient(app) as client:
         yield client

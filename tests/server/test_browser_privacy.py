@@ -10,7 +10,7 @@ from pathlib import Path
 import httpx
 from playwright.sync_api import Page, expect
 
-from tests.server.test_browser import Site, _login, page, pytestmark, site
+from tests.server.test_browser import PASSWORD, Site, _login, page, pytestmark, site
 
 __all__ = ["page", "pytestmark", "site"]
 
@@ -43,7 +43,7 @@ def test_worker_disputes_supervisor_rejects_officer_answers(page: Page, site: Si
     expect(row.locator(".review")).to_have_text("pending")
     page.click("#cat-conduct button")
     expect(page.locator("#msg")).to_contain_text("Objection recorded")
-    expect(page.locator("#cat-conduct")).to_contain_text("off: you objected")
+    expect(page.locator("#cat-conduct")).to_contain_text("off: you objected on ")
     expect(page.locator("#cat-security")).to_contain_text("no objection offered")
     row.locator("input[name=body]").fill("it was my calculator")
     row.locator("select[name=kind]").select_option("dispute")
@@ -88,3 +88,44 @@ def test_worker_disputes_supervisor_rejects_officer_answers(page: Page, site: Si
         page.click("#export-html")
     exported = Path(download.value.path()).read_text()
     assert event_id in exported and "it was my calculator" in exported and "Bob" not in exported
+
+
+def _new_device(site: Site) -> httpx.Client:
+    """A second PC for Anna: an admin makes a code through the API, the PC enrols."""
+    admin = httpx.Client(base_url=site.url)
+    login = admin.post("/api/v1/auth/login", json={"username": "admin", "password": PASSWORD})
+    admin.headers["x-csrf-token"] = login.json()["csrf_token"]
+    code = admin.post("/api/v1/admin/enrolment-codes", json={"agent_id": site.agent_a}).json()
+    device = httpx.Client(base_url=site.url)
+    token = device.post(
+        "/api/v1/devices/enroll", json={"code": code["code"], "hostname": "pc-2"}
+    ).json()["token"]
+    device.headers["authorization"] = f"Bearer {token}"
+    return device
+
+
+def test_worker_pages_the_status_history_and_reads_the_review_rule(page: Page, site: Site) -> None:
+    device = _new_device(site)
+    statuses = ["at_desk", "away"] * 26 + ["paused"]  # 53 changes: two pages of 50
+    for status in statuses:
+        beat = {"status": status, "sent_at": datetime.now(UTC).isoformat()}
+        assert device.post("/api/v1/heartbeat", json=beat).status_code == 200
+    _login(page, site, "anna")
+    page.goto(f"{site.url}/me")
+    expect(page.locator("#review-rule")).to_contain_text("You can dispute any event")
+    expect(page.locator("#erasure-scope")).to_contain_text("keeps your account")
+    rows = page.locator("#status-history tr")
+    expect(rows).to_have_count(51)  # the header and the 50 newest
+    expect(rows.nth(1)).to_contain_text("paused")  # newest first
+    expect(page.locator("#status-newer")).to_have_count(0)
+    page.click("#status-older")
+    expect(page).to_have_url(re.compile(r"/me\?page_no=1#status$"))
+    expect(rows).to_have_count(4)
+    expect(rows.nth(3)).to_contain_text("at desk")  # the very first status
+    expect(page.locator("#status-older")).to_have_count(0)
+    page.click("#status-newer")
+    expect(rows).to_have_count(51)
+    with page.expect_download() as download:
+        page.click("#export-html")
+    exported = Path(download.value.path()).read_text()
+    assert 'id="current-status"' in exported and "paused" in exported and "pc-2" in exported

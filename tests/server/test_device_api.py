@@ -61,16 +61,18 @@ def test_ingest_is_idempotent_and_takes_late_ends(
         "new": 2,
         "duplicates": 0,
         "updated": 0,
+        "dropped": 0,
     }
     assert device.post("/api/v1/events", json={"events": first}).json() == {
         "new": 0,
         "duplicates": 2,
         "updated": 0,
+        "dropped": 0,
     }
     ended = event("phone_in_use", clock.now, length_s=12.0, id=first[1]["id"])
     extra = event("extra_person", clock.now)
     reply = device.post("/api/v1/events", json={"events": [ended, extra, ended]})
-    assert reply.json() == {"new": 1, "duplicates": 1, "updated": 1}
+    assert reply.json() == {"new": 1, "duplicates": 1, "updated": 1, "dropped": 0}
     sup = login(TestClient(app_client.app), "sup_a")
     stored = {e["id"]: e for e in sup.get(f"/api/v1/agents/{org.agent_a1.id}/events").json()}
     assert len(stored) == 3 and stored[first[1]["id"]]["duration_s"] == 12.0
@@ -164,7 +166,7 @@ def test_events_of_another_device_id_are_not_overwritten(
         "/api/v1/events", json={"events": [event("away", clock.now, length_s=None, id=shared_id)]}
     )
     reply = theirs.post("/api/v1/events", json={"events": [event("away", clock.now, id=shared_id)]})
-    assert reply.json() == {"new": 0, "duplicates": 1, "updated": 0}
+    assert reply.json() == {"new": 0, "duplicates": 1, "updated": 0, "dropped": 0}
 
 
 def test_a_failed_commit_is_never_acknowledged(

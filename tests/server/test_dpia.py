@@ -13,6 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from deskwatch.privacy.categories import CATEGORIES
+from deskwatch.server.audit.chain import AuditChain
 from deskwatch.server.audit.models import AuditEntry
 from deskwatch.server.db import make_engine
 from deskwatch.server.migrate import upgrade
@@ -21,6 +22,7 @@ from deskwatch.server.privacy.dpia import Dpia, Retention, TeamSetting, build
 from deskwatch.server.privacy.dpia_render import to_html, to_markdown
 from deskwatch.server.privacy.schemas import CategoryIn
 from deskwatch.server.privacy.service import set_category
+from deskwatch.server.settings import Settings
 from tests.server.conftest import Clock, Org, login
 
 RETENTION = Retention(audit_days=1095, other_days=30, request_days=1095, purge_every_s=3600)
@@ -37,7 +39,9 @@ def _change(db: sessionmaker[Session], org: Org, clock: Clock, key: str, **chang
         team, admin = s.get(Team, org.team_b.id), s.get(User, org.admin.id)
         assert team is not None and admin is not None
         body = CategoryIn.model_validate(change)
-        set_category(s, team=team, key=key, change=body, actor=admin, now=clock.now)
+        set_category(
+            s, team=team, key=key, change=body, actor=admin, now=clock.now, max_retention_days=1095
+        )
         s.commit()
 
 
@@ -115,10 +119,10 @@ def test_anonymous_visitors_are_sent_to_the_login(app_client: TestClient, org: O
     assert reply.status_code == 303 and reply.headers["location"] == "/login"
 
 
-def _cli(*args: str) -> subprocess.CompletedProcess[str]:
+def _cli(keys: Path, *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "deskwatch", "dpia", *args],
-        env=os.environ.copy(),
+        env={**os.environ, "DESKWATCH_SECRET_KEY_FILE": str(keys / "secret")},
         capture_output=True,
         text=True,
         timeout=120,
@@ -130,13 +134,35 @@ def test_the_command_writes_the_draft_and_fails_clearly(tmp_path: Path) -> None:
     engine = make_engine(url)
     upgrade(engine)
     engine.dispose()
-    md = _cli("--database-url", url)
+    nokey = _cli(tmp_path, "--database-url", url)  # the read must be audited: no key, no draft
+    assert nokey.returncode == 2 and "no audit key" in nokey.stderr and not nokey.stdout
+    AuditChain.from_settings(Settings(secret_key_file=tmp_path / "secret"))  # as the server does
+    md = _cli(tmp_path, "--database-url", url)
     assert md.returncode == 0, md.stderr
     assert md.stdout.startswith("# DRAFT") and "(catalogue defaults)" in md.stdout
     out = tmp_path / "dpia.html"
-    html = _cli("--format", "html", "--out", str(out), "--database-url", url)
+    html = _cli(tmp_path, "--format", "html", "--out", str(out), "--database-url", url)
     assert html.returncode == 0, html.stderr
     assert out.read_text().startswith("<!doctype html>") and "Card-data security" in out.read_text()
-    bad = _cli("--database-url", "postgresql+psycopg://nobody@127.0.0.1:1/none")
+    bad = _cli(tmp_path, "--database-url", "postgresql+psycopg://nobody@127.0.0.1:1/none")
     assert bad.returncode == 2 and "cannot read the configuration" in bad.stderr
-    assert _cli("--format", "pdf", "--database-url", url).returncode == 2
+    assert _cli(tmp_path, "--format", "pdf", "--database-url", url).returncode == 2
+
+
+def test_the_draft_says_which_events_wait_for_a_person_and_which_reads_are_logged(
+    db: sessionmaker[Session], org: Org, clock: Clock
+) -> None:
+    doc, md, html = _draft(db, clock)
+    attendance = next(c for c in doc.categories if c.key == "attendance")
+    identity = next(c for c in doc.categories if c.key == "identity")
+    assert attendance.counted_after_review == (
+        "none; they count as recorded unless the worker disputes them"
+    )
+    assert identity.counted_after_review == (
+        "identity_mismatch; the others: they count as recorded unless the worker disputes them"
+    )
+    for text in (md, html):
+        assert "a disputed event waits for a person, a rejected one never" in text
+        assert "the live board of each team, the device and user lists" in text
+        assert "HMAC-SHA256 under a key kept outside the database" in text
+        assert "a disputed event counts only if a person confirms it" in text  # the notice

@@ -12,11 +12,11 @@ import pytest
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from deskwatch.server.audit.models import AuditEntry
 from deskwatch.server.auth.security import hash_password
 from deskwatch.server.db import make_engine, session_factory
 from deskwatch.server.devices.models import Device
 from deskwatch.server.identity import service
+from deskwatch.server.identity.models import IdentityCheck
 from deskwatch.server.migrate import upgrade
 from deskwatch.server.orgs.models import Role, Site, Team, User
 from tests.server.conftest import postgres_schema
@@ -77,7 +77,7 @@ def _try(sessions: sessionmaker[Session], password: str, now: datetime) -> str:
 
 def _failures(sessions: sessionmaker[Session]) -> int:
     with sessions() as s:
-        query = select(func.count(AuditEntry.id)).where(AuditEntry.action == service.FAILED)
+        query = select(func.count(IdentityCheck.id)).where(IdentityCheck.ok.is_(False))
         return int(s.scalar(query) or 0)
 
 

@@ -4,11 +4,17 @@ from __future__ import annotations
 
 import csv
 import io
+from typing import Any
 
 from fastapi.testclient import TestClient
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, sessionmaker
 
+from deskwatch.server.audit.models import AuditEntry
 from tests.server.conftest import Clock, Org, login
 from tests.server.helpers import beat, enrol, event
+
+DAY = {"day": "2026-11-02"}
 
 
 def _keep(device: TestClient, clock: Clock, status: str, seconds: int) -> None:
@@ -18,14 +24,19 @@ def _keep(device: TestClient, clock: Clock, status: str, seconds: int) -> None:
         clock.advance(30)
 
 
-def _day(client: TestClient, clock: Clock, org: Org) -> None:
-    """09:00 at desk, 10:00 away, 10:30 at desk, then silent from 11:00 (offline at 11:01)."""
+def _day(client: TestClient, clock: Clock, org: Org, *extra: dict[str, Any]) -> str:
+    """09:00 at desk, 10:00 away, 10:30 at desk, then silent from 11:00 (offline at 11:01).
+    The away event's id; ``extra`` events are sent at 09:00."""
     device = enrol(client, org.agent_a1.id)
+    if extra:
+        assert device.post("/api/v1/events", json={"events": list(extra)}).status_code == 200
     _keep(device, clock, "at_desk", 3600)
-    device.post("/api/v1/events", json={"events": [event("away", clock.now, length_s=1800)]})
+    away = event("away", clock.now, length_s=1800)
+    device.post("/api/v1/events", json={"events": [away]})
     _keep(device, clock, "away", 1800)
     _keep(device, clock, "at_desk", 1800)
     clock.advance(3600)  # silent for an hour
+    return str(away["id"])
 
 
 def test_timeline_segments_and_events(app_client: TestClient, org: Org, clock: Clock) -> None:
@@ -74,3 +85,105 @@ def test_reads_of_personal_data_are_audited(app_client: TestClient, org: Org, cl
     assert [(e["actor_id"], e["subject"]) for e in reads] == [
         (org.sup_a.id, f"agent:{org.agent_a1.id}")
     ]
+
+
+def _a1(sup: TestClient, org: Org) -> dict[str, Any]:
+    report = sup.get(f"/api/v1/teams/{org.team_a.id}/report", params=DAY).json()
+    row: dict[str, Any] = next(a for a in report["agents"] if a["agent_id"] == org.agent_a1.id)
+    return row
+
+
+def test_only_events_nobody_rejected_count_and_adherence_follows_the_review(
+    app_client: TestClient, org: Org, clock: Clock
+) -> None:
+    """Away, identity_unverified and self_check are never reviewed unless disputed; once
+    disputed they wait, and a rejected one counts nowhere, adherence included (GDPR Art. 22)."""
+    admin = login(TestClient(app_client.app), "admin")  # identity is off (consent) by default
+    on = admin.put(f"/api/v1/teams/{org.team_a.id}/categories/identity", json={"enabled": True})
+    assert on.status_code == 200
+    unverified = event("identity_unverified", clock.now, length_s=None)
+    check = event("self_check", clock.now, length_s=None)
+    away = _day(app_client, clock, org, unverified, check)
+    sup = login(TestClient(app_client.app), "sup_a")
+    before = _a1(sup, org)
+    assert before["events"] == {"away": 1, "identity_unverified": 1, "self_check": 1}
+    assert before["seconds"]["at_desk"] == 5460 and before["corrected_s"] == 0
+
+    agent = login(TestClient(app_client.app), "agent_a1")
+    for event_id in (away, unverified["id"], check["id"]):
+        body = {"kind": "dispute", "body": "the detector got this wrong"}
+        assert agent.post(f"/api/v1/events/{event_id}/comments", json=body).status_code == 201
+    waiting = _a1(sup, org)
+    assert waiting["events"] == {} and waiting["awaiting_review"] == 3
+
+    url = "/api/v1/events/{}/review"
+    for event_id, decision in ((away, "rejected"), (unverified["id"], "rejected")):
+        assert sup.post(url.format(event_id), json={"decision": decision}).status_code == 200
+    assert sup.post(url.format(check["id"]), json={"decision": "confirmed"}).status_code == 200
+    after = _a1(sup, org)
+    assert after["events"] == {"self_check": 1} and after["awaiting_review"] == 0
+    # The half hour reported away because of the rejected away event counts at desk.
+    assert after["seconds"]["at_desk"] == 5460 + 1800 and after["seconds"]["away"] == 0
+    assert after["corrected_s"] == 1800 and after["adherence"] == round(7260 / (8 * 3600), 4)
+    rows = csv.DictReader(
+        io.StringIO(sup.get(f"/api/v1/agents/{org.agent_a1.id}/events.csv", params=DAY).text)
+    )
+    assert {r["type"]: (r["review"], r["disputed"]) for r in rows} == {
+        "away": ("rejected", "True"),
+        "identity_unverified": ("rejected", "True"),
+        "self_check": ("confirmed", "True"),
+    }
+    report_csv = sup.get(f"/api/v1/teams/{org.team_a.id}/report.csv", params=DAY).text
+    a1 = next(r for r in csv.DictReader(io.StringIO(report_csv)) if r["name"] == "Agent_A1")
+    assert (a1["corrected_s"], a1["awaiting_review"], a1["self_check"]) == ("1800.0", "0", "1")
+
+
+def test_reads_of_whole_teams_are_audited_and_reach_each_worker(
+    app_client: TestClient, org: Org, db: sessionmaker[Session]
+) -> None:
+    """The live board names the teams read; the admin's lists and the audit log name every
+    worker ("teams:all"); each read is one entry per request (per team for a board)."""
+    with db() as s:
+        before = s.scalar(select(func.max(AuditEntry.id))) or 0
+    sup, admin, officer = (
+        login(TestClient(app_client.app), n) for n in ("sup_a", "admin", "privacy")
+    )
+    reads = [
+        (sup, "/api/v1/board"),
+        (sup, "/"),
+        (admin, "/api/v1/board"),
+        (admin, "/api/v1/admin/devices"),
+        (admin, "/api/v1/admin/users"),
+        (admin, "/admin"),
+        (officer, "/api/v1/audit"),
+        (officer, "/audit"),
+        (officer, "/api/v1/board"),  # shows nobody: nothing read, nothing recorded
+    ]
+    for client, path in reads:
+        assert client.get(path).status_code == 200, path
+    with db() as s:
+        rows = s.execute(
+            select(AuditEntry.actor_id, AuditEntry.action, AuditEntry.subject)
+            .where(AuditEntry.id > before, AuditEntry.action.startswith("read:"))
+            .order_by(AuditEntry.id)
+        ).all()
+    team_a = f"team:{org.team_a.id}"
+    assert [tuple(r) for r in rows] == [
+        (org.sup_a.id, "read:board", team_a),
+        (org.sup_a.id, "read:board", team_a),
+        (org.admin.id, "read:board", "teams:all"),
+        (org.admin.id, "read:devices", "teams:all"),
+        (org.admin.id, "read:users", "teams:all"),
+        (org.admin.id, "read:admin", "teams:all"),
+        (org.privacy.id, "read:audit", "teams:all"),
+        (org.privacy.id, "read:audit", "teams:all"),
+    ]
+
+    def viewed(username: str) -> list[tuple[str, str]]:
+        export = login(TestClient(app_client.app), username).get("/api/v1/me/export").json()
+        return [(v["who"], v["action"]) for v in export["views"] if v["action"].startswith("read:")]
+
+    a1, b1 = viewed("agent_a1"), viewed("agent_b1")
+    assert a1.count(("Sup_A", "read:board")) == 2 and ("Sup_A", "read:board") not in b1
+    for seen in (a1, b1):
+        assert ("Admin", "read:devices") in seen and ("Privacy", "read:audit") in seen

@@ -18,11 +18,13 @@ from sqlalchemy import Engine, func, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from deskwatch.server.app import create_app
+from deskwatch.server.audit.chain import AuditChain, attach
 from deskwatch.server.audit.models import AuditEntry
 from deskwatch.server.audit.service import PRUNED, record, verify
 from deskwatch.server.db import make_engine, session_factory
 from deskwatch.server.devices.models import Device
 from deskwatch.server.events.models import EventRecord
+from deskwatch.server.identity.models import IdentityCheck
 from deskwatch.server.migrate import upgrade
 from deskwatch.server.orgs.models import Role, Team, User
 from deskwatch.server.orgs.service import create_site, create_team, create_user
@@ -34,7 +36,8 @@ from deskwatch.server.reviews.models import EventComment
 from deskwatch.server.settings import Settings
 from deskwatch.server.snapshots.models import Snapshot
 from deskwatch.server.status.models import StatusChange
-from tests.server.conftest import Clock, Org, postgres_schema
+from tests.server.conftest import PASSWORD, Clock, Org, postgres_schema
+from tests.server.helpers import enrol
 
 DAY = timedelta(days=1)
 AUDIT_DAYS = 1095
@@ -106,8 +109,15 @@ def _shorten(db: sessionmaker[Session], org: Org, key: str, days: int, now: date
         team = s.get(Team, org.team_b.id)
         admin = s.get(User, org.admin.id)
         assert team is not None and admin is not None
+        change = CategoryIn(retention_days=days)
         set_category(
-            s, team=team, key=key, change=CategoryIn(retention_days=days), actor=admin, now=now
+            s,
+            team=team,
+            key=key,
+            change=change,
+            actor=admin,
+            now=now,
+            max_retention_days=AUDIT_DAYS,
         )
         s.commit()
 
@@ -323,10 +333,11 @@ def test_one_purge_at_a_time_on_postgresql(clock: Clock) -> None:
         )
 
 
-def _cli(*args: str) -> subprocess.CompletedProcess[str]:
+def _cli(keys: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "COLUMNS": "120", "DESKWATCH_SECRET_KEY_FILE": str(keys / "secret")}
     return subprocess.run(
         [sys.executable, "-m", "deskwatch", *args],
-        env={**os.environ, "COLUMNS": "120"},
+        env=env,
         capture_output=True,
         text=True,
         timeout=120,
@@ -339,8 +350,57 @@ def test_the_purge_command_prints_counts_and_fails_clearly(tmp_path: Path) -> No
     upgrade(engine)
     _seed_old_event(engine, datetime.now(UTC))
     engine.dispose()
-    ok = _cli("purge", "--database-url", url)
+    nokey = _cli(tmp_path, "purge", "--database-url", url)  # never makes a second key
+    assert nokey.returncode == 2 and "no audit key" in nokey.stderr
+    chain = AuditChain.from_settings(Settings(secret_key_file=tmp_path / "secret"))  # the server's
+    ok = _cli(tmp_path, "purge", "--database-url", url)
     assert ok.returncode == 0, ok.stderr
     assert re.search(r"events\W+1\b", ok.stdout), ok.stdout
-    bad = _cli("purge", "--database-url", "postgresql+psycopg://nobody@127.0.0.1:1/none")
+    with attach(session_factory(make_engine(url)), chain)() as s:
+        assert verify(s).intact and verify(s).entries == 1  # the purge's own entry
+    bad = _cli(tmp_path, "purge", "--database-url", "postgresql+psycopg://nobody@127.0.0.1:1/none")
     assert bad.returncode == 2 and "cannot purge" in bad.stderr
+
+
+def test_password_reconfirmations_follow_the_identity_retention(
+    app_client: TestClient, db: sessionmaker[Session], org: Org, clock: Clock
+) -> None:
+    """Kept in their own table (never one audit entry each) and purged like identity events;
+    the lock-out still counts them."""
+    device = enrol(app_client, org.agent_a1.id)
+    for _ in range(5):
+        reply = device.post("/api/v1/device/reconfirm", json={"password": "a wrong guess"})
+        assert reply.status_code == 200 and not reply.json()["ok"]
+    locked = device.post("/api/v1/device/reconfirm", json={"password": PASSWORD})
+    assert locked.status_code == 429
+    with db() as s:
+        assert len(s.scalars(select(IdentityCheck)).all()) == 5
+        actions = set(s.scalars(select(AuditEntry.action)))
+        assert not any(a.startswith("identity:") for a in actions)
+    clock.advance(16 * 60)  # past the lock-out window
+    assert device.post("/api/v1/device/reconfirm", json={"password": PASSWORD}).json()["ok"]
+    assert _purge(db, clock.now + 29 * DAY).identity_checks == 0
+    assert _purge(db, clock.now + 31 * DAY).identity_checks == 6  # identity keeps 30 days
+    with db() as s:
+        entry = s.scalars(select(AuditEntry).where(AuditEntry.action == "retention:purged")).all()[
+            -1
+        ]
+        assert entry.detail["identity_checks"] == 6  # the audit log keeps only the count
+
+
+def test_a_purge_of_every_old_entry_moves_the_head_to_its_marker(
+    db: sessionmaker[Session], org: Org, clock: Clock
+) -> None:
+    """A server idle past the audit retention prunes even the entry the head names; the
+    genuine marker accounts for it, so nothing is reported, and a deletion still is."""
+    _audit(db, org, clock.now, [1300, 1200])
+    result = _purge(db, clock.now)
+    assert result.audit_entries == 2
+    with db() as s:
+        check = verify(s)
+        marker = s.scalars(select(AuditEntry)).one()
+    assert check.intact and check.entries == 1 and marker.action == PRUNED
+    with db() as s:
+        s.execute(text("DELETE FROM audit_log"))
+        s.commit()
+        assert verify(s).broken_at == marker.id

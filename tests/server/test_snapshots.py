@@ -18,15 +18,17 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from deskwatch.privacy.categories import category_of
 from deskwatch.privacy.sealing import public_key_from_b64, seal
 from deskwatch.server.audit.models import AuditEntry
 from deskwatch.server.orgs.models import Team, User
-from deskwatch.server.privacy.models import Objection
+from deskwatch.server.privacy.models import CategorySetting, Objection
 from deskwatch.server.privacy.schemas import CategoryIn
 from deskwatch.server.privacy.service import set_category
 from deskwatch.server.settings import Settings
 from deskwatch.server.snapshots.keys import KeyFileError, key_file, public_key_b64
 from deskwatch.server.snapshots.models import Snapshot
+from deskwatch.server.snapshots.service import insert_once
 from tests.server.conftest import Clock, Org, login
 from tests.server.helpers import enrol, event
 
@@ -45,7 +47,15 @@ def enable(db: sessionmaker[Session], org: Org, key: str, **change: Any) -> None
         team, admin = s.get(Team, org.team_a.id), s.get(User, org.admin.id)
         assert team is not None and admin is not None
         change_in = CategoryIn(**change)
-        set_category(s, team=team, key=key, change=change_in, actor=admin, now=Clock().now)
+        set_category(
+            s,
+            team=team,
+            key=key,
+            change=change_in,
+            actor=admin,
+            now=Clock().now,
+            max_retention_days=1095,
+        )
         s.commit()
 
 
@@ -106,23 +116,36 @@ def test_stored_sealed_and_seen_only_by_the_right_people(
     assert all(e.subject == f"agent:{org.agent_a1.id}" for e in viewed)
 
 
+def _send(device: TestClient, kind: str, at: datetime) -> str:
+    sent = event(kind, at, length_s=None)
+    reply = device.post("/api/v1/events", json={"events": [sent]})
+    assert reply.status_code == 200 and reply.json()["new"] == 1, reply.text
+    return str(sent["id"])
+
+
 def test_refused_unless_the_category_has_stills_on(
     app_client: TestClient, org: Org, db: sessionmaker[Session], clock: Clock
 ) -> None:
+    """Events sent while their category was on; each still arrives after a change."""
     device = enrol(app_client, org.agent_a1.id)
     _, off = upload(device, "phone_in_use", clock.now, jpeg())
     assert off.status_code == 403 and "off" in off.json()["detail"]
     _, never = upload(device, "away", clock.now, jpeg())  # attendance: never stills
     assert never.status_code == 403
     enable(db, org, "conduct", snapshot=True)
+    enable(db, org, "security", snapshot=True)
+    looking, other = (
+        _send(device, "looking_away", clock.now),
+        _send(device, "extra_person", clock.now),
+    )
     with db() as s:
         s.add(Objection(agent_id=org.agent_a1.id, category="conduct", created_at=clock.now))
         s.commit()
-    _, objected = upload(device, "looking_away", clock.now, jpeg())
+    _, objected = upload(device, "looking_away", clock.now, jpeg(), event_id=looking)
     assert objected.status_code == 403 and "objected" in objected.json()["detail"]
-    enable(db, org, "security", snapshot=True, enabled=False)
-    _, disabled = upload(device, "extra_person", clock.now, jpeg())
-    assert disabled.status_code == 403
+    enable(db, org, "security", enabled=False)
+    _, disabled = upload(device, "extra_person", clock.now, jpeg(), event_id=other)
+    assert disabled.status_code == 403 and "off" in disabled.json()["detail"]
     with db() as s:
         assert s.scalars(select(Snapshot)).all() == []
 
@@ -220,11 +243,87 @@ def test_a_key_file_others_can_read_is_refused(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("kind", ["background_noise", "identity_mismatch", "self_check"])
 def test_never_for_audio_identity_or_information(
-    app_client: TestClient, org: Org, clock: Clock, kind: str
+    app_client: TestClient, org: Org, db: sessionmaker[Session], clock: Clock, kind: str
 ) -> None:
+    """Even a team row that (bypassing the settings check) turns stills on for audio and
+    identity gets none: the server's own list of still categories decides."""
+    with db() as s:
+        for key in ("environment", "identity"):
+            s.add(
+                CategorySetting(
+                    team_id=org.team_a.id,
+                    category=key,
+                    enabled=True,
+                    purpose="forced on by hand in the database",
+                    legal_basis="consent",
+                    retention_days=30,
+                    may_object=True,
+                    snapshot=True,
+                )
+            )
+        s.commit()
     device = enrol(app_client, org.agent_a1.id)
     _, reply = upload(device, kind, clock.now, jpeg())
-    assert reply.status_code == 403
+    assert reply.status_code == 403, reply.text
+    assert reply.json()["detail"] == f"no evidence stills for {category_of(kind) or kind!r} events"
+
+
+def test_stills_are_hidden_from_others_after_an_objection_or_a_switch_off(
+    app_client: TestClient, org: Org, db: sessionmaker[Session], clock: Clock
+) -> None:
+    """The worker keeps seeing their own until they expire; nobody else does."""
+    enable(db, org, "conduct", snapshot=True)
+    enable(db, org, "security", snapshot=True)
+    device = enrol(app_client, org.agent_a1.id)
+    ids = {}
+    for kind in ("looking_away", "phone_in_use"):
+        _, reply = upload(device, kind, clock.now, jpeg())
+        assert reply.status_code == 200
+        ids[kind] = reply.json()["id"]
+    worker, sup = (login(TestClient(app_client.app), n) for n in ("agent_a1", "sup_a"))
+    listing = f"/api/v1/agents/{org.agent_a1.id}/snapshots"
+
+    def seen(client: TestClient) -> set[str]:
+        listed = {s["id"] for s in client.get(listing).json()}
+        opened = {
+            i for i in ids.values() if client.get(f"/api/v1/snapshots/{i}.jpg").status_code == 200
+        }
+        assert listed == opened
+        return listed
+
+    assert seen(sup) == seen(worker) == set(ids.values())
+    worker.put("/api/v1/me/objections/conduct", json={"objected": True})
+    assert seen(sup) == {ids["phone_in_use"]} and seen(worker) == set(ids.values())
+    enable(db, org, "security", snapshot=False)
+    assert seen(sup) == set() and seen(login(TestClient(app_client.app), "admin")) == set()
+    assert seen(worker) == set(ids.values())
+    worker.put("/api/v1/me/objections/conduct", json={"objected": False})
+    assert seen(sup) == {ids["looking_away"]}
+
+
+def test_a_concurrent_duplicate_is_answered_with_the_first(
+    app_client: TestClient, org: Org, db: sessionmaker[Session], clock: Clock
+) -> None:
+    """The unique event id decides between two uploads that both found no still yet."""
+    enable(db, org, "security", snapshot=True)
+    device = enrol(app_client, org.agent_a1.id)
+    event_id, reply = upload(device, "phone_in_use", clock.now, jpeg())
+    first = reply.json()["id"]
+    with db() as s:
+        late = Snapshot(
+            id=str(uuid.uuid4()),
+            event_id=event_id,
+            agent_id=org.agent_a1.id,
+            category="security",
+            taken_at=clock.now,
+            received_at=clock.now,
+            expires_at=clock.now + timedelta(days=1),
+            sealed=b"the second upload",
+        )
+        stored, duplicate = insert_once(s, late)
+        assert duplicate and stored.id == first
+        s.commit()
+        assert [r.id for r in s.scalars(select(Snapshot))] == [first]
 
 
 def test_agent_still_reaches_the_worker_blurred_after_its_event(

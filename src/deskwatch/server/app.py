@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from starlette.middleware.sessions import SessionMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from deskwatch.server.audit.chain import AuditChain, attach
 from deskwatch.server.audit.routes import router as audit_router
 from deskwatch.server.auth.routes import router as auth_router
 from deskwatch.server.caches import CacheFiller
@@ -82,11 +83,13 @@ def create_app(
 ) -> FastAPI:
     """Build the app; without ``sessions`` it opens ``settings.database_url`` (and migrates it)."""
     engine = None
+    audit = AuditChain.from_settings(settings)  # the audit key, read (or made) once
     if sessions is None:
         engine = make_engine(settings.database_url)
         if migrate:
-            upgrade(engine)
+            upgrade(engine, audit=audit)
         sessions = session_factory(engine)
+    attach(sessions, audit)
     changes = Changes(engine)
     heartbeats = HeartbeatBuffer(
         sessions,

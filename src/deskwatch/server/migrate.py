@@ -8,6 +8,8 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import Engine
 
+from deskwatch.server.audit.chain import AuditChain, Head
+
 MIGRATIONS = Path(__file__).parent / "migrations"
 
 
@@ -17,9 +19,14 @@ def alembic_config() -> Config:
     return config
 
 
-def upgrade(engine: Engine, revision: str = "head") -> None:
-    """Bring the database at ``engine`` up to ``revision``."""
+def upgrade(engine: Engine, revision: str = "head", *, audit: AuditChain | None = None) -> None:
+    """Bring the database at ``engine`` up to ``revision``. ``audit`` is needed where a
+    migration re-chains existing audit entries (0004); the head record follows the commit."""
     config = alembic_config()
+    config.attributes["audit_chain"] = audit
     with engine.begin() as connection:
         config.attributes["connection"] = connection
         command.upgrade(config, revision)
+    head = config.attributes.get("audit_head")
+    if audit is not None and head is not None:
+        audit.advance(Head(*head))

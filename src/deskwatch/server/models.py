@@ -4,6 +4,7 @@ from deskwatch.server.audit.models import AuditEntry
 from deskwatch.server.db import Base
 from deskwatch.server.devices.models import Device, EnrolmentCode
 from deskwatch.server.events.models import EventRecord
+from deskwatch.server.identity.models import IdentityCheck
 from deskwatch.server.orgs.models import Role, Site, Team, User, team_supervisors
 from deskwatch.server.policies.models import PolicyVersion
 from deskwatch.server.privacy.models import CategorySetting, DataRequest, Objection
@@ -21,6 +22,7 @@ __all__ = [
     "EnrolmentCode",
     "EventComment",
     "EventRecord",
+    "IdentityCheck",
     "Objection",
     "PolicyVersion",
     "Role",

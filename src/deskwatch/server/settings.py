@@ -6,8 +6,10 @@ import secrets
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from deskwatch.privacy.categories import CATEGORIES
 
 
 class Settings(BaseSettings):
@@ -24,6 +26,16 @@ class Settings(BaseSettings):
         default="",
         description="base64 X25519 private key that opens evidence stills; if empty, one is "
         "kept (0600) next to secret_key_file",
+    )
+    audit_key: str = Field(
+        default="",
+        description="key of the audit log's HMAC chain; if empty, one is kept (0600) next to "
+        "secret_key_file. Never stored in the database.",
+    )
+    audit_head_file: Path | None = Field(
+        default=None,
+        description="the audit log's head record (newest id and hash, HMAC'd); default next "
+        "to secret_key_file",
     )
     max_body_bytes: int = Field(default=2 * 1024 * 1024, description="larger requests get 413")
     max_batch_events: int = 1000
@@ -52,6 +64,16 @@ class Settings(BaseSettings):
     request_retention_days: int = Field(
         default=1095, ge=1, description="closed data-subject requests kept this long"
     )
+
+    @field_validator("audit_retention_days")
+    @classmethod
+    def _outlives_categories(cls, days: int) -> int:
+        """The record of who read data must outlive the data: at least every category's
+        default retention (admins cannot set a category above it either)."""
+        longest = max(c.retention_days for c in CATEGORIES.values())
+        if days < longest:
+            raise ValueError(f"must be at least {longest}, the longest category retention")
+        return days
 
     def signing_key(self) -> str:
         """The configured key, else one kept in ``secret_key_file`` (created 0600 once)."""

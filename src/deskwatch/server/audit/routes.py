@@ -9,7 +9,8 @@ from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict
 
 from deskwatch.server.audit import service
-from deskwatch.server.deps import AuditReaderDep, SessionDep
+from deskwatch.server.deps import AuditReaderDep, NowDep, SessionDep
+from deskwatch.server.orgs.service import record_team_read
 
 router = APIRouter(prefix="/api/v1", tags=["audit"])
 
@@ -26,5 +27,8 @@ class AuditOut(BaseModel):
 
 
 @router.get("/audit")
-def audit_log(user: AuditReaderDep, session: SessionDep) -> list[AuditOut]:
-    return [AuditOut.model_validate(e) for e in service.entries(session)]
+def audit_log(user: AuditReaderDep, session: SessionDep, now: NowDep) -> list[AuditOut]:
+    """The newest entries; reading them is a read of every worker's record (audited)."""
+    rows = [AuditOut.model_validate(e) for e in service.entries(session)]
+    record_team_read(session, reader=user, what="audit", now=now, everyone=True)
+    return rows

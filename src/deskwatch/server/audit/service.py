@@ -1,28 +1,37 @@
-"""Recording, reading and verifying the audit log: append-only and hash-chained."""
+"""Recording, reading and verifying the audit log: append-only and HMAC-chained.
+
+Each entry's hash is an HMAC (key outside the database, ``chain.py``) of its content and the
+previous entry's hash. ``verify`` finds an edited entry (its own hash), a deleted one (its
+successor's link), deleted newest entries (the head record outside the database) and a
+forged retention marker (its hash)."""
 
 from __future__ import annotations
 
-import hashlib
 import json
+import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import delete, func, select, text
-from sqlalchemy.orm import Session
+from sqlalchemy import delete, event, func, select, text
+from sqlalchemy.orm import Session, SessionTransaction
 
+from deskwatch.server.audit.chain import AuditChain, Head, HeadError, chain_of
 from deskwatch.server.audit.models import AuditEntry
 from deskwatch.server.orgs.models import Role, User
 
+log = logging.getLogger(__name__)
 # Reads by these roles of someone else's data are personal-data access worth recording.
 OVERSEERS = frozenset({Role.SUPERVISOR, Role.ADMIN, Role.PRIVACY_OFFICER})
 
 
 GENESIS = "0" * 64
+_FIRST = "deskwatch.audit_first"  # Session.info: this transaction's first entry
+_HEAD = "deskwatch.audit_head"  # Session.info: the head to write once committed
 
 
-def entry_hash(prev_hash: str, entry: AuditEntry) -> str:
-    """SHA-256 of the previous hash and this entry's content, canonically serialised."""
+def entry_hash(chain: AuditChain, prev_hash: str, entry: AuditEntry) -> str:
+    """HMAC-SHA256 of the previous hash and this entry's content, canonically serialised."""
     content = {
         "prev": prev_hash,
         "at": entry.at.astimezone(UTC).isoformat(timespec="microseconds"),
@@ -32,7 +41,7 @@ def entry_hash(prev_hash: str, entry: AuditEntry) -> str:
         "detail": entry.detail,
     }
     canonical = json.dumps(content, sort_keys=True, separators=(",", ":"), default=str)
-    return hashlib.sha256(canonical.encode()).hexdigest()
+    return chain.mac(canonical.encode())
 
 
 def record(
@@ -44,7 +53,9 @@ def record(
     now: datetime,
     detail: dict[str, Any] | None = None,
 ) -> AuditEntry:
-    """Append an entry chained to the last one (appends are serialised)."""
+    """Append an entry chained to the last one (appends are serialised); the head record
+    follows once the transaction commits."""
+    chain = chain_of(session)
     _lock_chain(session)
     last = session.scalar(select(AuditEntry.hash).order_by(AuditEntry.id.desc()).limit(1))
     entry = AuditEntry(
@@ -55,10 +66,55 @@ def record(
         detail=detail or {},
         prev_hash=last or GENESIS,
     )
-    entry.hash = entry_hash(entry.prev_hash, entry)
+    entry.hash = entry_hash(chain, entry.prev_hash, entry)
     session.add(entry)
     session.flush()  # the next append in this transaction chains to it
+    session.info.setdefault(_FIRST, entry.id)
     return entry
+
+
+@event.listens_for(Session, "before_commit")
+def _note_head(session: Session) -> None:
+    """Before a commit that appended, choose the head to write once it is committed: the
+    newest entry (ours: appends hold the lock). The head moves on only from an entry the log
+    still holds, so after a truncation it keeps naming what was deleted."""
+    first = None if session.in_nested_transaction() else session.info.pop(_FIRST, None)
+    if first is None:
+        return
+    chain = chain_of(session)
+    newest = session.execute(
+        select(AuditEntry.id, AuditEntry.hash).order_by(AuditEntry.id.desc()).limit(1)
+    ).first()
+    try:
+        head = chain.head()
+    except HeadError as exc:
+        log.error("audit head kept as it is: %s", exc)
+        return
+    if head is None:
+        older = select(AuditEntry.id).where(AuditEntry.id < first).limit(1)
+        if session.scalar(older) is not None:
+            log.error("audit log has entries but no head record at %s", chain.head_path)
+            return
+    elif not _holds(session, chain, head):
+        log.error("audit log no longer holds its head entry #%s: kept", head.entry_id)
+        return
+    if newest is not None:
+        session.info[_HEAD] = Head(int(newest.id), str(newest.hash))
+
+
+@event.listens_for(Session, "after_commit")
+def _write_head(session: Session) -> None:
+    head = None if session.in_nested_transaction() else session.info.pop(_HEAD, None)
+    if isinstance(head, Head):
+        chain_of(session).advance(head)
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _forget_head(session: Session, transaction: SessionTransaction) -> None:
+    """A rolled-back (or closed) transaction leaves nothing for the next one."""
+    if transaction.parent is None:
+        session.info.pop(_FIRST, None)
+        session.info.pop(_HEAD, None)
 
 
 def _lock_chain(session: Session) -> None:
@@ -73,40 +129,87 @@ PRUNED = "audit:pruned"  # the retention purge's entry; its detail anchors the c
 @dataclass(frozen=True)
 class Verification:
     entries: int
-    broken_at: int | None = None
-    reason: str = ""
+    broken_at: int | None = None  # the first entry found edited, forged or missing
+    reason: str = ""  # empty when intact
     pruned_through: int | None = None  # entries up to this id were removed by retention
 
     @property
     def intact(self) -> bool:
-        return self.broken_at is None
+        return not self.reason
 
 
-def _anchor(session: Session) -> tuple[str, int | None]:
-    """Where the chain starts: GENESIS, or the last entry pruned by the latest purge."""
-    query = select(AuditEntry.detail).where(AuditEntry.action == PRUNED)
-    detail = session.scalar(query.order_by(AuditEntry.id.desc()).limit(1))
-    if not detail:
-        return GENESIS, None
-    return str(detail["last_hash"]), int(detail["through_id"])
+@dataclass(frozen=True)
+class _Anchor:
+    """Where the chain starts: GENESIS, or the last entry the latest purge removed."""
+
+    prev_hash: str = GENESIS
+    through_id: int | None = None
+    forged: int | None = None  # a retention marker whose own HMAC fails
+
+
+def _anchor(session: Session, chain: AuditChain) -> _Anchor:
+    """The latest purge's marker, trusted only if its HMAC holds (nobody without the key
+    can write one, so a forged marker cannot excuse deleting the oldest entries)."""
+    query = select(AuditEntry).where(AuditEntry.action == PRUNED)
+    marker = session.scalar(query.order_by(AuditEntry.id.desc()).limit(1))
+    if marker is None:
+        return _Anchor()
+    if entry_hash(chain, marker.prev_hash, marker) != marker.hash:
+        return _Anchor(forged=marker.id)
+    return _Anchor(str(marker.detail["last_hash"]), int(marker.detail["through_id"]))
+
+
+def _holds(session: Session, chain: AuditChain, head: Head) -> bool:
+    """The log still holds the head's entry, or a genuine purge removed it."""
+    if session.scalar(select(AuditEntry.hash).where(AuditEntry.id == head.entry_id)) == head.hash:
+        return True
+    through = _anchor(session, chain).through_id
+    return through is not None and head.entry_id <= through
 
 
 def verify(session: Session) -> Verification:
-    """Walk the chain: an edited entry breaks its own hash, a deleted one its successor's link.
-
-    After a retention purge the chain starts at the anchor its ``audit:pruned`` entry (itself
-    chained) recorded, so only those oldest entries may be missing."""
-    expected_prev, pruned_through = _anchor(session)
-    count = 0
+    """Walk the chain from its anchor to the head record (see the module's docstring)."""
+    chain = chain_of(session)
+    try:
+        head = chain.head()
+    except HeadError as exc:
+        return Verification(0, None, str(exc))
+    if head is None and session.scalar(select(AuditEntry.id).limit(1)) is not None:
+        return Verification(0, None, f"no head record at {chain.head_path}")
+    anchor = _anchor(session, chain)
+    if anchor.forged is not None:
+        return Verification(0, anchor.forged, "a retention marker the server did not write")
+    count, last, expected_prev, seen_head = 0, None, anchor.prev_hash, False
     query = select(AuditEntry).order_by(AuditEntry.id).execution_options(yield_per=1000)
     for entry in session.scalars(query):
         count += 1
         if entry.prev_hash != expected_prev:
             return Verification(count, entry.id, "the entry before it was deleted or changed")
-        if entry_hash(entry.prev_hash, entry) != entry.hash:
+        if entry_hash(chain, entry.prev_hash, entry) != entry.hash:
             return Verification(count, entry.id, "its content was changed")
-        expected_prev = entry.hash
-    return Verification(count, pruned_through=pruned_through)
+        if head is not None and entry.id == head.entry_id:
+            if entry.hash != head.hash:
+                return Verification(count, entry.id, "it is not the entry the head record names")
+            seen_head = True
+        expected_prev, last = entry.hash, entry.id
+    return _against_head(count, last, head if not seen_head else None, anchor, chain)
+
+
+def _against_head(
+    count: int, last: int | None, missing: Head | None, anchor: _Anchor, chain: AuditChain
+) -> Verification:
+    """After the walk: the head record's entry must have been seen (``missing`` is the head
+    when it was not), unless a genuine purge removed it."""
+    if missing is None:
+        return Verification(count, pruned_through=anchor.through_id)
+    if anchor.through_id is not None and missing.entry_id <= anchor.through_id:
+        return Verification(count, pruned_through=anchor.through_id)
+    if last is not None and last > missing.entry_id:
+        why = f"entry #{missing.entry_id}, the newest when the head record was written, is gone"
+    else:
+        after = f"#{last}" if last is not None else "the start"
+        why = f"the newest entries, after {after} up to #{missing.entry_id}, were deleted"
+    return Verification(count, missing.entry_id, why)
 
 
 def prunable(session: Session, *, before: datetime) -> tuple[int, dict[str, Any]]:

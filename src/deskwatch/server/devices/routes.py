@@ -19,6 +19,7 @@ from deskwatch.server.devices.schemas import (
     EnrolResponse,
 )
 from deskwatch.server.orgs.models import User
+from deskwatch.server.orgs.service import record_team_read
 
 router = APIRouter(prefix="/api/v1", tags=["devices"])
 
@@ -48,7 +49,8 @@ def create_code(
 
 
 @router.get("/admin/devices")
-def list_devices(admin: AdminDep, session: SessionDep) -> list[DeviceOut]:
+def list_devices(admin: AdminDep, session: SessionDep, now: NowDep) -> list[DeviceOut]:
+    record_team_read(session, reader=admin, what="devices", now=now, everyone=True)
     return [DeviceOut.model_validate(d) for d in service.list_devices(session)]
 
 

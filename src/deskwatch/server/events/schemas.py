@@ -28,9 +28,12 @@ class IngestBatch(BaseModel):
 
 
 class IngestResult(BaseModel):
+    """Counts of the batch's events; every one is acknowledged (the agent may forget it)."""
+
     new: int
     duplicates: int
     updated: int
+    dropped: int = 0  # of a category off for the worker (team or objection): not stored
 
 
 class EventOut(BaseModel):

@@ -13,6 +13,7 @@ from deskwatch.server.devices.models import Device
 from deskwatch.server.errors import InvalidError
 from deskwatch.server.events.models import EventRecord
 from deskwatch.server.events.schemas import DeviceEvent, IngestResult
+from deskwatch.server.privacy.service import off_types
 
 
 def ingest(
@@ -23,9 +24,12 @@ def ingest(
     now: datetime,
     future_skew_s: float,
 ) -> IngestResult:
-    """Store new events, complete ones whose end arrived later; count re-sends once."""
+    """Store new events, complete ones whose end arrived later; count re-sends once. Events
+    of a category that is off for the agent (team setting or objection) are dropped."""
     _refuse_future(events, now, future_skew_s)
-    latest = {str(e.id): e for e in events}  # a batch may carry a start and its end
+    off = off_types(session, agent_id=device.agent_id)
+    kept = [e for e in events if e.type not in off] if off else events
+    latest = {str(e.id): e for e in kept}  # a batch may carry a start and its end
     known = select(EventRecord.id, EventRecord.agent_id, EventRecord.end_s)
     existing = {
         key: (agent, end)
@@ -40,8 +44,9 @@ def ingest(
     if rows:  # Core, not the ORM's bulk path: the common batch is all new
         session.connection().execute(insert(EventRecord), rows)
     updated = sum(_apply_end(row, latest[row.id], now) for row in _rows(session, ends))
-    duplicates = len(events) - len(rows) - updated
-    return IngestResult(new=len(rows), duplicates=duplicates, updated=updated)
+    duplicates = len(kept) - len(rows) - updated
+    dropped = len(events) - len(kept)
+    return IngestResult(new=len(rows), duplicates=duplicates, updated=updated, dropped=dropped)
 
 
 def _refuse_future(events: Sequence[DeviceEvent], now: datetime, skew_s: float) -> None:

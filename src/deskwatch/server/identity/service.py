@@ -1,4 +1,5 @@
-"""Check a password against the device's agent; failures are counted in the audit log."""
+"""Check a password against the device's agent; each attempt is kept in ``identity_checks``
+(the worker's data: exported, erased, purged with the identity category), not the audit log."""
 
 from __future__ import annotations
 
@@ -7,14 +8,11 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
-from deskwatch.server.audit.models import AuditEntry
-from deskwatch.server.audit.service import record
 from deskwatch.server.auth.security import verify_password
 from deskwatch.server.devices.models import Device
+from deskwatch.server.identity.models import IdentityCheck
 from deskwatch.server.orgs.models import User
 
-FAILED = "identity:reconfirm_failed"
-PASSED = "identity:reconfirmed"
 MAX_FAILURES = 5
 WINDOW = timedelta(minutes=15)
 
@@ -25,10 +23,10 @@ class LockedError(Exception):
 
 def failures(session: Session, *, device: Device, now: datetime) -> int:
     """Wrong passwords from ``device`` in the last ``WINDOW`` (any server worker)."""
-    query = select(func.count(AuditEntry.id)).where(
-        AuditEntry.action == FAILED,
-        AuditEntry.subject == f"device:{device.id}",
-        AuditEntry.at > now - WINDOW,
+    query = select(func.count(IdentityCheck.id)).where(
+        IdentityCheck.device_id == device.id,
+        IdentityCheck.ok.is_(False),
+        IdentityCheck.at > now - WINDOW,
     )
     return int(session.scalar(query) or 0)
 
@@ -52,6 +50,5 @@ def reconfirm(
         raise LockedError("too many wrong passwords: try again later")
     agent = session.get(User, device.agent_id)
     ok = agent is not None and agent.active and verify_password(agent.password_hash, password)
-    subject = f"device:{device.id}"
-    record(session, actor=None, action=PASSED if ok else FAILED, subject=subject, now=now)
+    session.add(IdentityCheck(agent_id=device.agent_id, device_id=device.id, at=now, ok=ok))
     return ok, MAX_FAILURES - failed - (0 if ok else 1)

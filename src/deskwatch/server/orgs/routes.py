@@ -71,7 +71,8 @@ def create_team(body: TeamIn, admin: AdminDep, session: SessionDep, now: NowDep)
 
 
 @router.get("/admin/users")
-def users(admin: AdminDep, session: SessionDep) -> list[UserOut]:
+def users(admin: AdminDep, session: SessionDep, now: NowDep) -> list[UserOut]:
+    service.record_team_read(session, reader=admin, what="users", now=now, everyone=True)
     return [UserOut.model_validate(u) for u in session.scalars(select(User).order_by(User.id))]
 
 

@@ -7,7 +7,7 @@ from datetime import datetime
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
-from deskwatch.server.audit.service import record
+from deskwatch.server.audit.service import OVERSEERS, record
 from deskwatch.server.auth.security import hash_password
 from deskwatch.server.errors import NotFoundError, RefusedError
 from deskwatch.server.orgs.models import Role, Site, Team, User, team_supervisors
@@ -23,6 +23,25 @@ def visible_team_ids(session: Session, *, user: User) -> set[int]:
         )
         return set(rows)
     return set()
+
+
+ALL_TEAMS = "teams:all"  # the audit subject of a read that covered every worker
+
+
+def record_team_read(
+    session: Session, *, reader: User, what: str, now: datetime, everyone: bool = False
+) -> None:
+    """Log an overseer's read of whole teams (the board, the device and user lists, the
+    audit log): an entry per team read (``team:N``), or one ``teams:all`` for a read of
+    every worker (an admin's, or ``everyone``). Each worker finds it in My data."""
+    if reader.role not in OVERSEERS:
+        return
+    if everyone or reader.role == Role.ADMIN:
+        subjects = [ALL_TEAMS]
+    else:  # a privacy officer's board shows nobody: nothing to record
+        subjects = [f"team:{t}" for t in sorted(visible_team_ids(session, user=reader))]
+    for subject in subjects:
+        record(session, actor=reader, action=f"read:{what}", subject=subject, now=now)
 
 
 def visible_agent_ids(session: Session, *, user: User) -> Select[int]:
@@ -50,6 +69,11 @@ def agent_for(session: Session, *, user: User, agent_id: int) -> User:
     if agent.team_id is None or agent.team_id not in visible_team_ids(session, user=user):
         raise NotFoundError(f"no agent {agent_id}")
     return agent
+
+
+def team_agent_ids(session: Session, *, team_id: int) -> list[int]:
+    """Every user of the team (its agents), e.g. to tell their agents a setting changed."""
+    return list(session.scalars(select(User.id).where(User.team_id == team_id)))
 
 
 def team_for(session: Session, *, user: User, team_id: int) -> Team:

@@ -79,6 +79,15 @@ class CategorySection:
     def in_use(self) -> bool:
         return any(t.enabled for t in self.teams)
 
+    @property
+    def counted_after_review(self) -> str:
+        """Which events count only once a person confirms them (and every disputed one)."""
+        rest = "they count as recorded unless the worker disputes them"
+        if not self.reviewed_types:
+            return f"none; {rest}"
+        others = len(self.reviewed_types) < len(self.event_types)
+        return ", ".join(self.reviewed_types) + (f"; the others: {rest}" if others else "")
+
 
 @dataclass(frozen=True)
 class TeamFacts:

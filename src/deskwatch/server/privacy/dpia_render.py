@@ -70,8 +70,7 @@ def _category(c: CategorySection) -> list[str]:
     lines = [f"### {md(c.title)} ({'in use' if c.in_use else 'not in use'})", ""]
     lines.append(f"- Events: {md(', '.join(c.event_types))}")
     lines.append(f"- Detectors on the PC: {md(', '.join(c.detectors))}")
-    reviewed = ", ".join(c.reviewed_types) or "none (informational)"
-    lines.append(f"- Reviewed by a person before any consequence: {md(reviewed)}")
+    lines.append(f"- Count only once a person confirms them: {md(c.counted_after_review)}")
     if c.special:
         lines.append(f"- Note: {md(c.special)}")
     lines += [

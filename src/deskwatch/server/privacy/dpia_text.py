@@ -110,16 +110,18 @@ RISKS: tuple[Risk, ...] = (
         "A wrong detection leads to an unfair consequence.",
         "possible",
         "significant",
-        "No automated decision (GDPR Art. 22): a person reviews each event that can lead to "
-        "a consequence, reports count only confirmed ones, and the worker can comment or "
-        "dispute.",
+        "No automated decision (GDPR Art. 22): events that can lead to a consequence count "
+        "only once a person confirms them; any other event the worker disputes stops counting "
+        "until a person confirms it, and a rejected event never counts (in adherence, its "
+        "time away counts as at the desk).",
     ),
     Risk(
         "A supervisor or admin looks at data without a need, or beyond their team.",
         "possible",
         "limited",
-        "Supervisors see only their teams; every read of someone else's data is in the "
-        "hash-chained audit log that the privacy officer reads.",
+        "Supervisors see only their teams; every read of someone else's data (the live "
+        "board and the admin's lists included) is in the HMAC-chained audit log that the "
+        "privacy officer reads, and each worker sees the reads that covered them.",
     ),
     Risk(
         "Data kept longer than needed, or a breach of the server.",
@@ -175,7 +177,8 @@ def recipients() -> list[Recipient]:
         Recipient(
             "Supervisors of the worker's team",
             "Live status, timelines, events and reports of their own teams' agents only; "
-            "they review events before any consequence.",
+            "they confirm or reject the events that can lead to a consequence, and any event "
+            "a worker disputes.",
         ),
         Recipient(
             "Admins",
@@ -221,17 +224,27 @@ def safeguards(*, snapshots: bool, purge_every_s: float) -> list[str]:
         "off while paused and the server sees only 'paused'.",
         "Categories a team switches off, or a worker objects to, are switched off on the "
         "worker's PC: their detectors are never started.",
-        "No decision based solely on automated processing (GDPR Art. 22): a person reviews "
-        f"every event that can lead to a consequence ({reviewed}); reports count only "
-        "confirmed events of these types.",
+        "No decision based solely on automated processing (GDPR Art. 22): events that can "
+        f"lead to a consequence ({reviewed}) arrive pending and count in reports only once a "
+        "person confirms them. Other events (away, identity not verified, self-check) and "
+        "adherence (time at the desk, from the status history) count as recorded unless the "
+        "worker disputes them: a disputed event waits for a person, a rejected one never "
+        "counts, and the time shown away because of a rejected away event counts as at the "
+        "desk.",
         "Workers can comment on and dispute each event.",
-        "Every read of a worker's data by a supervisor, admin or privacy officer, and every "
-        "change of settings, is written to a hash-chained, append-only audit log "
-        "(`deskwatch audit verify` detects edits and deletions).",
+        "Every read of a worker's data by a supervisor, admin or privacy officer (timelines, "
+        "events, stills, reports, the live board of each team, the device and user lists, "
+        "the audit log itself), and every change of settings, is written to an append-only "
+        "audit log chained with HMAC-SHA256 under a key kept outside the database, with a "
+        "head record beside the key (`deskwatch audit verify` detects edited, deleted, "
+        "truncated and forged entries). Each worker sees the reads that covered them in "
+        "My data.",
         purge,
         "Data-subject rights: workers see and export their own data; erasure and "
         "rectification requests are tracked to completion by the privacy officer, and an "
-        "erasure deletes the worker's monitoring data.",
+        "erasure deletes the worker's monitoring data (events with comments and stills, "
+        "status history, password re-confirmations, when their PCs were last seen); the "
+        "account, objections, device registry and audit log are kept.",
         "No emotion recognition (EU AI Act Art. 5(1)(f)): the policy loader refuses any "
         "configuration that asks for it.",
         "Device tokens and enrolment codes are stored only as SHA-256 hashes; passwords as "
@@ -251,8 +264,9 @@ def notice_paragraphs(*, audio: bool, supervisors: int) -> list[str]:
         f"Who sees it: you; your team's supervisors ({supervisors}); the system's admins. "
         "The privacy officer sees who looked at your data, not the data itself.",
         "You can pause at any time without giving a reason. No emotion is ever read. No "
-        "decision about you is made by the system alone: a person checks every event that "
-        "could have a consequence, and you can comment on or dispute any event.",
+        "decision about you is made by the system alone: an event that could have a "
+        "consequence counts only once a person has confirmed it, and you can comment on or "
+        "dispute any event; a disputed event counts only if a person confirms it.",
         "Your rights: see and download your data, ask for it to be corrected or erased, "
         "object where offered (in deskwatch, on your data page, or by writing to the privacy "
         "officer), and complain to the data protection authority. Contact: "

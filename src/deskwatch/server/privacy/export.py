@@ -1,4 +1,4 @@
-"""Everything stored about one worker (GDPR Art. 15), and who viewed it."""
+"""Everything stored about one worker (GDPR Art. 15), who viewed it, and the My data page."""
 
 from __future__ import annotations
 
@@ -9,12 +9,15 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
+from deskwatch.privacy.categories import CATEGORY_KEYS
 from deskwatch.server.audit.models import AuditEntry
 from deskwatch.server.devices.models import Device, EnrolmentCode
 from deskwatch.server.devices.schemas import DeviceOut
 from deskwatch.server.events.models import EventRecord
 from deskwatch.server.events.schemas import EventOut
+from deskwatch.server.identity.models import IdentityCheck
 from deskwatch.server.orgs.models import Team, User
+from deskwatch.server.orgs.service import ALL_TEAMS
 from deskwatch.server.privacy.models import Objection
 from deskwatch.server.privacy.schemas import MyCategory, RequestOut
 from deskwatch.server.privacy.service import my_categories, requests_of
@@ -22,6 +25,9 @@ from deskwatch.server.reviews.schemas import CommentOut
 from deskwatch.server.reviews.service import comments_on
 from deskwatch.server.snapshots.models import Snapshot
 from deskwatch.server.status.models import AgentStatus, StatusChange
+
+STATUS_PAGE = 50  # status changes per page of My data
+VIEWS_ON_PAGE = 200  # newest audit entries on My data (the export has every one)
 
 
 class Person(BaseModel):
@@ -45,6 +51,42 @@ class StatusOut(BaseModel):
     at: datetime
 
 
+class CurrentStatus(BaseModel):
+    """The latest heartbeat's status (``agent_status``)."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    status: str
+    since: datetime
+    last_seen_at: datetime
+    paused_for_s: float | None
+
+
+class EnrolmentCodeOut(BaseModel):
+    """A one-time code made for the worker (only its hash is stored; it is not shown)."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    created_at: datetime
+    expires_at: datetime
+    used_at: datetime | None
+
+
+class ObjectionOut(BaseModel):
+    category: str
+    since: datetime
+
+
+class IdentityCheckOut(BaseModel):
+    """A password re-confirmation from one of the worker's devices."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    device_id: str
+    at: datetime
+    ok: bool
+
+
 class SnapshotOut(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
@@ -58,6 +100,7 @@ class SnapshotOut(BaseModel):
 class View(BaseModel):
     """One audit-log entry about this worker: who read or changed what, and when."""
 
+    id: int
     at: datetime
     who: str
     role: str
@@ -69,57 +112,123 @@ class MyData(BaseModel):
     generated_at: datetime
     person: Person
     categories: list[MyCategory]
-    objections: list[str]
+    objections: list[ObjectionOut]
     devices: list[DeviceOut]
-    enrolment_codes: list[dict[str, Any]]
-    current_status: dict[str, Any] | None
+    enrolment_codes: list[EnrolmentCodeOut]
+    current_status: CurrentStatus | None
     status_changes: list[StatusOut]
     events: list[MyEvent]
     snapshots: list[SnapshotOut]
+    identity_checks: list[IdentityCheckOut]
     requests: list[RequestOut]
     views: list[View]
     my_actions: list[View]
 
 
+class StatusPage(BaseModel):
+    """One page of the status history, newest first; ``page`` 0 is the newest."""
+
+    changes: list[StatusOut]
+    page: int
+    older: bool
+
+
+class MyPage(BaseModel):
+    """What the My data page shows: the newest views and one page of status history."""
+
+    person: Person
+    categories: list[MyCategory]
+    objections: list[ObjectionOut]
+    current_status: CurrentStatus | None
+    status: StatusPage
+    events: list[MyEvent]
+    snapshots: list[SnapshotOut]
+    requests: list[RequestOut]
+    views: list[View]
+
+
 def my_data(session: Session, *, agent: User, now: datetime) -> MyData:
     """The full export; it names other people only as the viewers of this worker's data."""
-    team = session.get(Team, agent.team_id) if agent.team_id else None
-    status = session.get(AgentStatus, agent.id)
     return MyData(
         generated_at=now,
-        person=Person(
-            id=agent.id,
-            username=agent.username,
-            display_name=agent.display_name,
-            role=agent.role,
-            team=team.name if team else None,
-            created_at=agent.created_at,
-        ),
+        person=_person(session, agent),
         categories=my_categories(session, agent=agent),
-        objections=sorted(
-            session.scalars(select(Objection.category).where(Objection.agent_id == agent.id))
-        ),
+        objections=_objections(session, agent.id),
         devices=[DeviceOut.model_validate(d) for d in _mine(session, Device, agent.id)],
         enrolment_codes=[
-            {"created_at": c.created_at, "expires_at": c.expires_at, "used_at": c.used_at}
-            for c in _mine(session, EnrolmentCode, agent.id)
+            EnrolmentCodeOut.model_validate(c) for c in _mine(session, EnrolmentCode, agent.id)
         ],
-        current_status=None
-        if status is None
-        else {"status": status.status, "since": status.since, "last_seen_at": status.last_seen_at},
+        current_status=_current(session, agent.id),
         status_changes=[
-            StatusOut.model_validate(c) for c in _mine(session, StatusChange, agent.id)
+            StatusOut.model_validate(c)
+            for c in _mine(session, StatusChange, agent.id, StatusChange.at)
         ],
         events=_events(session, agent.id),
         snapshots=[SnapshotOut.model_validate(s) for s in _mine(session, Snapshot, agent.id)],
+        identity_checks=[
+            IdentityCheckOut.model_validate(c)
+            for c in _mine(session, IdentityCheck, agent.id, IdentityCheck.at)
+        ],
         requests=[RequestOut.model_validate(r) for r in requests_of(session, agent_id=agent.id)],
         views=who_viewed(session, agent=agent),
         my_actions=_audit(session, AuditEntry.actor_id == agent.id),
     )
 
 
-def _mine(session: Session, model: Any, agent_id: int) -> list[Any]:
-    return list(session.scalars(select(model).where(model.agent_id == agent_id)))
+def my_page(session: Session, *, agent: User, page: int) -> MyPage:
+    """My data as the page shows it (``page``: of the status history, 0 the newest)."""
+    return MyPage(
+        person=_person(session, agent),
+        categories=my_categories(session, agent=agent),
+        objections=_objections(session, agent.id),
+        current_status=_current(session, agent.id),
+        status=status_history(session, agent_id=agent.id, page=page),
+        events=_events(session, agent.id),
+        snapshots=[SnapshotOut.model_validate(s) for s in _mine(session, Snapshot, agent.id)],
+        requests=[RequestOut.model_validate(r) for r in requests_of(session, agent_id=agent.id)],
+        views=who_viewed(session, agent=agent, limit=VIEWS_ON_PAGE),
+    )
+
+
+def status_history(
+    session: Session, *, agent_id: int, page: int, per_page: int = STATUS_PAGE
+) -> StatusPage:
+    page = max(0, page)
+    query = (
+        select(StatusChange)
+        .where(StatusChange.agent_id == agent_id)
+        .order_by(StatusChange.at.desc(), StatusChange.id.desc())
+        .offset(page * per_page)
+        .limit(per_page + 1)
+    )
+    rows = [StatusOut.model_validate(c) for c in session.scalars(query)]
+    return StatusPage(changes=rows[:per_page], page=page, older=len(rows) > per_page)
+
+
+def _person(session: Session, agent: User) -> Person:
+    team = session.get(Team, agent.team_id) if agent.team_id else None
+    return Person(
+        id=agent.id,
+        username=agent.username,
+        display_name=agent.display_name,
+        role=agent.role,
+        team=team.name if team else None,
+        created_at=agent.created_at,
+    )
+
+
+def _current(session: Session, agent_id: int) -> CurrentStatus | None:
+    status = session.get(AgentStatus, agent_id)
+    return None if status is None else CurrentStatus.model_validate(status)
+
+
+def _objections(session: Session, agent_id: int) -> list[ObjectionOut]:
+    query = select(Objection).where(Objection.agent_id == agent_id).order_by(Objection.category)
+    return [ObjectionOut(category=o.category, since=o.created_at) for o in session.scalars(query)]
+
+
+def _mine(session: Session, model: Any, agent_id: int, *order: Any) -> list[Any]:
+    return list(session.scalars(select(model).where(model.agent_id == agent_id).order_by(*order)))
 
 
 def _events(session: Session, agent_id: int) -> list[MyEvent]:
@@ -134,13 +243,21 @@ def _events(session: Session, agent_id: int) -> list[MyEvent]:
     return [MyEvent.model_validate(e).model_copy(update={"comments": notes[e.id]}) for e in rows]
 
 
+def subjects_about(session: Session, *, agent: User) -> list[str]:
+    """Every audit subject that names this worker: them, their objections, their devices,
+    their team, and reads of every team. A list of exact values, so the lookup uses the
+    subject index."""
+    devices = session.scalars(select(Device.id).where(Device.agent_id == agent.id))
+    subjects = [f"agent:{agent.id}", *(f"agent:{agent.id}:{k}" for k in CATEGORY_KEYS)]
+    subjects += [f"device:{d}" for d in devices]
+    subjects += [ALL_TEAMS] + ([f"team:{agent.team_id}"] if agent.team_id is not None else [])
+    return subjects
+
+
 def who_viewed(session: Session, *, agent: User, limit: int | None = None) -> list[View]:
-    """Audit entries about this worker (or their team's reports) made by someone else."""
-    about = or_(
-        AuditEntry.subject == f"agent:{agent.id}",
-        AuditEntry.subject.startswith(f"agent:{agent.id}:"),
-        AuditEntry.subject == f"team:{agent.team_id}",
-    )
+    """Audit entries about this worker made by someone else (or by the system), newest
+    first: reads of their data (their team's too), and changes to it and their devices."""
+    about = AuditEntry.subject.in_(subjects_about(session, agent=agent))
     by_other = or_(AuditEntry.actor_id.is_(None), AuditEntry.actor_id != agent.id)
     return _audit(session, about, by_other, limit=limit)
 
@@ -154,6 +271,13 @@ def _audit(session: Session, *where: Any, limit: int | None = None) -> list[View
         .limit(limit)
     )
     return [
-        View(at=e.at, who=name or "system", role=role or "", action=e.action, subject=e.subject)
+        View(
+            id=e.id,
+            at=e.at,
+            who=name or "system",
+            role=role or "",
+            action=e.action,
+            subject=e.subject,
+        )
         for e, name, role in session.execute(query)
     ]

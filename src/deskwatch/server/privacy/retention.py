@@ -1,5 +1,6 @@
 """The retention purge: monitoring data past its category's retention, expired snapshots,
-old status history, closed requests and (after its own, longer, retention) the audit log.
+old status history, password re-confirmations past the identity retention, closed requests
+and (after its own, longer, retention) the audit log.
 
 Deletes are set-based, a few statements per team; comments and snapshots of purged events
 are deleted explicitly before their events. ``Purger`` runs it on a schedule in the server.
@@ -19,8 +20,9 @@ from sqlalchemy.orm import Session, sessionmaker
 from deskwatch.privacy.categories import CATEGORIES
 from deskwatch.server.audit.service import PRUNED, prunable, prune_through, record
 from deskwatch.server.events.models import EventRecord
+from deskwatch.server.identity.models import IdentityCheck
 from deskwatch.server.orgs.models import Team, User
-from deskwatch.server.privacy.models import DataRequest
+from deskwatch.server.privacy.models import CategorySetting, DataRequest
 from deskwatch.server.privacy.service import team_categories
 from deskwatch.server.reviews.models import EventComment
 from deskwatch.server.settings import Settings
@@ -40,6 +42,7 @@ class PurgeResult:
     comments: int = 0
     snapshots: int = 0
     status_changes: int = 0
+    identity_checks: int = 0
     data_requests: int = 0
     audit_entries: int = 0
 
@@ -49,6 +52,9 @@ class PurgeResult:
 
     def counts(self) -> dict[str, int]:
         return asdict(self)
+
+    def __add__(self, other: PurgeResult) -> PurgeResult:
+        return PurgeResult(**{k: v + getattr(other, k) for k, v in self.counts().items()})
 
 
 def purge(
@@ -61,11 +67,11 @@ def purge(
 ) -> PurgeResult:
     """Delete everything past its retention; if anything went, record one audit entry with
     the counts (``audit:pruned``, anchoring the chain's new start, when the log was pruned)."""
-    events = comments = snapshots = changes = 0
+    totals = PurgeResult()
     for team_id in [None, *session.scalars(select(Team.id))]:
-        c, s, e, sc = _purge_team(session, team_id=team_id, now=now, other_days=uncategorised_days)
-        comments, snapshots, events, changes = comments + c, snapshots + s, events + e, changes + sc
-    snapshots += _run(session, delete(Snapshot).where(Snapshot.expires_at <= now))
+        team = _purge_team(session, team_id=team_id, now=now, other_days=uncategorised_days)
+        totals += team
+    expired = _run(session, delete(Snapshot).where(Snapshot.expires_at <= now))
     requests = _run(
         session,
         delete(DataRequest).where(
@@ -73,14 +79,16 @@ def purge(
             DataRequest.updated_at < now - timedelta(days=request_retention_days),
         ),
     )
-    result = PurgeResult(events, comments, snapshots, changes, requests)
+    result = totals + PurgeResult(snapshots=expired, data_requests=requests)
+    _warn_if_outlived(session, audit_retention_days)
     return _record(session, result, now=now, before=now - timedelta(days=audit_retention_days))
 
 
 def _purge_team(
     session: Session, *, team_id: int | None, now: datetime, other_days: int
-) -> tuple[int, int, int, int]:
-    """Comments, snapshots, events and status changes of one team's agents past retention."""
+) -> PurgeResult:
+    """Comments, snapshots, events, status changes and re-confirmations of one team's agents
+    past their retention."""
     views = team_categories(session, team_id=team_id)
     agents = select(User.id).where(
         User.team_id.is_(None) if team_id is None else User.team_id == team_id
@@ -100,19 +108,40 @@ def _purge_team(
     )
     where = and_(EventRecord.agent_id.in_(agents), or_(false(), *expired))
     old_events = select(EventRecord.id).where(where)
-    attendance = next(v for v in views if v.key == "attendance").retention_days
-    return (
-        _run(session, delete(EventComment).where(EventComment.event_id.in_(old_events))),
-        _run(session, delete(Snapshot).where(Snapshot.event_id.in_(old_events))),
-        _run(session, delete(EventRecord).where(where)),
-        _run(
+    days = {v.key: v.retention_days for v in views}
+    return PurgeResult(
+        comments=_run(session, delete(EventComment).where(EventComment.event_id.in_(old_events))),
+        snapshots=_run(session, delete(Snapshot).where(Snapshot.event_id.in_(old_events))),
+        events=_run(session, delete(EventRecord).where(where)),
+        status_changes=_run(
             session,
             delete(StatusChange).where(
                 StatusChange.agent_id.in_(agents),
-                StatusChange.at < now - timedelta(days=attendance),
+                StatusChange.at < now - timedelta(days=days["attendance"]),
+            ),
+        ),
+        identity_checks=_run(
+            session,
+            delete(IdentityCheck).where(
+                IdentityCheck.agent_id.in_(agents),
+                IdentityCheck.at < now - timedelta(days=days["identity"]),
             ),
         ),
     )
+
+
+def _warn_if_outlived(session: Session, audit_days: int) -> None:
+    """Categories set (before the audit retention was lowered) to outlive the audit log."""
+    query = select(CategorySetting.team_id, CategorySetting.category).where(
+        CategorySetting.retention_days > audit_days
+    )
+    for team_id, key in session.execute(query):
+        log.warning(
+            "team %s keeps %s data longer than the audit log (%d days): lower its retention",
+            team_id,
+            key,
+            audit_days,
+        )
 
 
 def _run(session: Session, stmt: Delete) -> int:

@@ -2,11 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-
 from fastapi import APIRouter, Request
-from pydantic import BaseModel, ConfigDict
-from sqlalchemy import select
 
 from deskwatch.server.deps import (
     AdminDep,
@@ -15,16 +11,16 @@ from deskwatch.server.deps import (
     PolicyReaderDep,
     PrivacyOfficerDep,
     SessionDep,
+    SettingsDep,
 )
-from deskwatch.server.errors import NotFoundError
-from deskwatch.server.orgs.models import Role, Team, User
-from deskwatch.server.orgs.service import team_for
+from deskwatch.server.orgs.service import team_agent_ids, team_for
 from deskwatch.server.privacy import service
 from deskwatch.server.privacy.export import MyData, my_data
 from deskwatch.server.privacy.schemas import (
     CategoryIn,
     CategoryView,
     MyCategory,
+    ObjectionIn,
     RequestIn,
     RequestOut,
     RequestUpdate,
@@ -33,36 +29,9 @@ from deskwatch.server.privacy.schemas import (
 router = APIRouter(prefix="/api/v1", tags=["privacy"])
 
 
-class ObjectionIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    objected: bool
-
-
-def readable_team(session: SessionDep, *, user: User, team_id: int) -> Team:
-    """Privacy officers read every team's settings; others only teams they oversee."""
-    if user.role == Role.PRIVACY_OFFICER:
-        team = session.get(Team, team_id)
-        if team is None:
-            raise NotFoundError(f"no team {team_id}")
-        return team
-    return team_for(session, user=user, team_id=team_id)
-
-
-def announce(request: Request, session: SessionDep, agent_ids: Iterable[int]) -> None:
-    """Tell every server process, once committed, that these workers' privacy settings
-    changed: their next heartbeat reply then carries the new revision."""
-    for agent_id in agent_ids:
-        request.app.state.changes.publish(session, agent_id=agent_id)
-
-
-def team_agents(session: SessionDep, team_id: int) -> list[int]:
-    return list(session.scalars(select(User.id).where(User.team_id == team_id)))
-
-
 @router.get("/teams/{team_id}/categories")
 def team_categories(team_id: int, user: PolicyReaderDep, session: SessionDep) -> list[CategoryView]:
-    team = readable_team(session, user=user, team_id=team_id)
+    team = service.readable_team(session, user=user, team_id=team_id)
     return service.team_categories(session, team_id=team.id)
 
 
@@ -75,10 +44,20 @@ def set_category(
     admin: AdminDep,
     session: SessionDep,
     now: NowDep,
+    settings: SettingsDep,
 ) -> CategoryView:
     team = team_for(session, user=admin, team_id=team_id)
-    view = service.set_category(session, team=team, key=key, change=body, actor=admin, now=now)
-    announce(request, session, team_agents(session, team.id))
+    view = service.set_category(
+        session,
+        team=team,
+        key=key,
+        change=body,
+        actor=admin,
+        now=now,
+        max_retention_days=settings.audit_retention_days,
+    )
+    agents = team_agent_ids(session, team_id=team.id)
+    service.announce(session, changes=request.app.state.changes, agent_ids=agents)
     return view
 
 
@@ -92,7 +71,7 @@ def set_objection(
     key: str, body: ObjectionIn, request: Request, agent: AgentDep, session: SessionDep, now: NowDep
 ) -> list[MyCategory]:
     mine = service.set_objection(session, agent=agent, key=key, objected=body.objected, now=now)
-    announce(request, session, [agent.id])
+    service.announce(session, changes=request.app.state.changes, agent_ids=[agent.id])
     return mine
 
 

@@ -41,6 +41,12 @@ class CategoryIn(BaseModel):
     snapshot: bool | None = None
 
 
+class ObjectionIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    objected: bool
+
+
 class MyCategory(CategoryView):
     objected: bool
 

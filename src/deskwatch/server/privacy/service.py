@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 
-from sqlalchemy import Select, delete, select
+from sqlalchemy import Select, delete, false, select, union_all, update
 from sqlalchemy.orm import Session
 
 from deskwatch.privacy.categories import (
@@ -14,9 +15,12 @@ from deskwatch.privacy.categories import (
     Category,
 )
 from deskwatch.server.audit.service import record
+from deskwatch.server.devices.models import Device
 from deskwatch.server.errors import InvalidError, NotFoundError, RefusedError
 from deskwatch.server.events.models import EventRecord
+from deskwatch.server.identity.models import IdentityCheck
 from deskwatch.server.orgs.models import Role, Team, User
+from deskwatch.server.orgs.service import team_for
 from deskwatch.server.privacy.models import CategorySetting, DataRequest, Objection
 from deskwatch.server.privacy.schemas import (
     CategoryIn,
@@ -28,7 +32,25 @@ from deskwatch.server.privacy.schemas import (
 )
 from deskwatch.server.reviews.models import EventComment
 from deskwatch.server.snapshots.models import Snapshot
+from deskwatch.server.status.live import Changes
 from deskwatch.server.status.models import AgentStatus, StatusChange
+
+
+def readable_team(session: Session, *, user: User, team_id: int) -> Team:
+    """Privacy officers read every team's settings; others only teams they oversee."""
+    if user.role == Role.PRIVACY_OFFICER:
+        team = session.get(Team, team_id)
+        if team is None:
+            raise NotFoundError(f"no team {team_id}")
+        return team
+    return team_for(session, user=user, team_id=team_id)
+
+
+def announce(session: Session, *, changes: Changes, agent_ids: Iterable[int]) -> None:
+    """Tell every server process, once committed, that these workers' privacy settings
+    changed: their next heartbeat reply then carries the new revision."""
+    for agent_id in agent_ids:
+        changes.publish(session, agent_id=agent_id)
 
 
 def _view(cat: Category, row: CategorySetting | None) -> CategoryView:
@@ -57,14 +79,24 @@ def team_categories(session: Session, *, team_id: int | None) -> list[CategoryVi
 
 
 def set_category(
-    session: Session, *, team: Team, key: str, change: CategoryIn, actor: User, now: datetime
+    session: Session,
+    *,
+    team: Team,
+    key: str,
+    change: CategoryIn,
+    actor: User,
+    now: datetime,
+    max_retention_days: int,
 ) -> CategoryView:
-    """Change one category of a team (audited); agents pick it up at their next heartbeat."""
+    """Change one category of a team (audited); agents pick it up at their next heartbeat.
+
+    ``max_retention_days`` is the audit log's retention: no category may keep its data
+    longer than the record of who read it."""
     if key not in CATEGORIES:
         raise NotFoundError(f"no category {key!r}")
     current = next(c for c in team_categories(session, team_id=team.id) if c.key == key)
     merged = current.model_copy(update=change.model_dump(exclude_none=True))
-    _check(key, merged)
+    _check(key, merged, max_retention_days=max_retention_days)
     row = session.scalar(
         select(CategorySetting).where(
             CategorySetting.team_id == team.id, CategorySetting.category == key
@@ -76,7 +108,7 @@ def set_category(
     for field in ("enabled", "purpose", "legal_basis", "retention_days", "may_object", "snapshot"):
         setattr(row, field, getattr(merged, field))
     row.updated_by, row.updated_at = actor.id, now
-    team.privacy_rev += 1
+    _bump(session, Team, team)
     detail = change.model_dump(exclude_none=True)
     record(
         session,
@@ -89,13 +121,40 @@ def set_category(
     return _view(CATEGORIES[key], row)
 
 
-def _check(key: str, view: CategoryView) -> None:
+def _bump(session: Session, model: type[Team] | type[User], row: Team | User) -> None:
+    """``privacy_rev + 1`` in SQL: two concurrent changes make two increments, so an agent
+    (which compares revisions for equality) never misses the second."""
+    session.execute(
+        update(model)
+        .where(model.id == row.id)
+        .values(privacy_rev=model.privacy_rev + 1)
+        .execution_options(synchronize_session=False)
+    )
+    session.expire(row, ["privacy_rev"])
+
+
+# Categories whose consent the worker gives themself: the identity check is off until the
+# worker enrols on their own PC. No other category has an opt-in, so none may claim consent.
+OPT_IN = frozenset({"identity"})
+
+
+def _check(key: str, view: CategoryView, *, max_retention_days: int) -> None:
     if key == "identity" and view.legal_basis != "consent":
         raise InvalidError("legal_basis: biometric identity checks need explicit consent")
     if key == "identity" and not view.may_object:
         raise InvalidError("may_object: consent to biometrics can always be withdrawn")
+    if view.legal_basis == "consent" and key not in OPT_IN:
+        raise InvalidError(
+            f"legal_basis: consent needs each worker to opt in, and {view.title} has no "
+            "opt-in (it runs for everyone it is on for); choose another basis"
+        )
     if view.snapshot and key not in SNAPSHOT_CATEGORIES:
         raise InvalidError(f"snapshot: not available for {key!r}")
+    if view.retention_days > max_retention_days:
+        raise InvalidError(
+            f"retention_days: at most {max_retention_days}, the audit log's retention "
+            "(DESKWATCH_AUDIT_RETENTION_DAYS): the record of who read the data must outlive it"
+        )
 
 
 def objections(session: Session, *, agent_id: int) -> set[str]:
@@ -128,7 +187,7 @@ def set_objection(
             session.execute(
                 delete(Objection).where(Objection.agent_id == agent.id, Objection.category == key)
             )
-        agent.privacy_rev += 1
+        _bump(session, User, agent)
         action = "objection:made" if objected else "objection:withdrawn"
         record(session, actor=agent, action=action, subject=f"agent:{agent.id}:{key}", now=now)
     session.flush()
@@ -162,9 +221,24 @@ def device_privacy(session: Session, *, agent: User) -> DevicePrivacy:
     )
 
 
-def categories_off(categories: list[MyCategory]) -> list[str]:
-    """Categories whose detectors the worker's agent must not run."""
-    return [c.key for c in categories if not c.enabled or c.objected]
+def off_types(session: Session, *, agent_id: int) -> frozenset[str]:
+    """Event types the server must not store for this agent: their category is off for the
+    agent's team or the agent objected to it. One query (ingest asks once per batch)."""
+    team = select(User.team_id).where(User.id == agent_id).scalar_subquery()
+    rows = session.execute(
+        union_all(
+            select(CategorySetting.category, CategorySetting.enabled).where(
+                CategorySetting.team_id == team
+            ),
+            select(Objection.category, false()).where(Objection.agent_id == agent_id),
+        )
+    )
+    switched_on: set[str] = set()
+    off: set[str] = set()
+    for key, enabled in rows:
+        (switched_on if enabled else off).add(key)
+    off |= {k for k, c in CATEGORIES.items() if not c.default_on and k not in switched_on}
+    return frozenset(t for k in off if k in CATEGORIES for t in CATEGORIES[k].event_types)
 
 
 # --- data-subject requests -----------------------------------------------------------
@@ -235,8 +309,12 @@ def update_request(
 
 
 def erase(session: Session, *, agent_id: int) -> dict[str, int]:
-    """Delete everything monitoring recorded about a worker (the audit log is kept: it is
-    the record of who did what, with its own retention). Returns counts per table."""
+    """Delete everything monitoring recorded about a worker: events with their comments and
+    stills, status history and current status, password re-confirmations, and when their
+    devices were last seen. Kept: the account, objections (deleting them would switch
+    monitoring back on), requests, the device registry (which PC may send, and revoking it)
+    and the audit log (the record of who did what, with its own retention). Counts per
+    table."""
     events = select(EventRecord.id).where(EventRecord.agent_id == agent_id).scalar_subquery()
     counts = {}
     for name, stmt in (
@@ -245,6 +323,11 @@ def erase(session: Session, *, agent_id: int) -> dict[str, int]:
         ("events", delete(EventRecord).where(EventRecord.agent_id == agent_id)),
         ("status_changes", delete(StatusChange).where(StatusChange.agent_id == agent_id)),
         ("status", delete(AgentStatus).where(AgentStatus.agent_id == agent_id)),
+        ("identity_checks", delete(IdentityCheck).where(IdentityCheck.agent_id == agent_id)),
+        (
+            "devices_last_seen",
+            update(Device).where(Device.agent_id == agent_id).values(last_seen_at=None),
+        ),
     ):
         result = session.execute(stmt.execution_options(synchronize_session=False))
         counts[name] = int(getattr(result, "rowcount", 0))

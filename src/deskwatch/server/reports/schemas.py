@@ -28,12 +28,17 @@ class Timeline(BaseModel):
 
 
 class AgentReport(BaseModel):
+    """One agent's day. Only events never reviewed or confirmed by a person count (GDPR
+    Art. 22); time an agent reported away (or a camera problem) because of an event a
+    reviewer rejected counts as at desk."""
+
     agent_id: int
     name: str
     seconds: dict[str, float]
     adherence: float
-    events: dict[str, int]  # confirmed by a reviewer where review is needed (GDPR Art. 22)
-    awaiting_review: int = 0  # events not counted: pending (or rejected: never counted)
+    events: dict[str, int]  # review "none" or "confirmed"; pending and rejected never count
+    awaiting_review: int = 0  # pending events (reviewed types, and any disputed event)
+    corrected_s: float = 0.0  # seconds moved to at desk by rejected away / obstruction events
 
 
 class TeamReport(BaseModel):

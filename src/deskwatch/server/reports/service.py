@@ -10,7 +10,6 @@ from datetime import UTC, date, datetime, time, timedelta
 
 from sqlalchemy.orm import Session
 
-from deskwatch.privacy.categories import REVIEWED_TYPES
 from deskwatch.server.audit.service import OVERSEERS, record, record_read
 from deskwatch.server.events.models import EventRecord
 from deskwatch.server.events.schemas import EventOut
@@ -20,6 +19,14 @@ from deskwatch.server.orgs.service import agent_for, team_for, visible_agents
 from deskwatch.server.reports.schemas import AgentReport, Segment, TeamReport, Timeline
 from deskwatch.server.status.models import AgentStatus
 from deskwatch.server.status.service import changes_between
+
+# Only these events count in reports (GDPR Art. 22): never reviewed, or confirmed by a person.
+# A reviewed type waits as "pending"; any event a worker disputes goes back to "pending";
+# a rejected one never counts.
+COUNTED = frozenset({"none", "confirmed"})
+# Statuses the agent reports while such an event is open: where a reviewer rejected the
+# event, its time counts as at desk in adherence (the detector was wrong about it).
+STATUS_OF_EVENT = {"away": "away", "camera_obstructed": "camera_problem"}
 
 
 def day_bounds(day: date) -> tuple[datetime, datetime]:
@@ -102,23 +109,26 @@ def team_report(
     offline_after_s: float,
     scheduled_s: float,
 ) -> TeamReport:
-    """Adherence (time at desk ÷ scheduled time) and event counts per agent."""
+    """Adherence (time at desk ÷ scheduled time) and counts of the events that count."""
     start, end = day_bounds(day)
     events = events_between(session, agent_ids=[a.id for a in agents], start=start, end=end)
     counts: dict[int, Counter[str]] = {a.id: Counter() for a in agents}
     awaiting: Counter[int] = Counter()
+    rejected: dict[int, dict[str, list[tuple[datetime, datetime]]]] = {a.id: {} for a in agents}
     for event in events:
-        if event.type not in REVIEWED_TYPES or event.review == "confirmed":
+        if event.review in COUNTED:
             counts[event.agent_id][event.type] += 1
         elif event.review == "pending":
             awaiting[event.agent_id] += 1
+        elif event.type in STATUS_OF_EVENT:  # rejected
+            span = (event.started_at, event.ended_at or min(end, now))
+            rejected[event.agent_id].setdefault(STATUS_OF_EVENT[event.type], []).append(span)
     rows = []
     for agent in agents:
-        seconds: dict[str, float] = {}
-        for seg in segments(
+        segs = segments(
             session, agent_id=agent.id, day=day, now=now, offline_after_s=offline_after_s
-        ):
-            seconds[seg.status] = seconds.get(seg.status, 0.0) + seg.seconds
+        )
+        seconds, corrected = _seconds(segs, rejected[agent.id])
         at_desk = seconds.get("at_desk", 0.0)
         rows.append(
             AgentReport(
@@ -128,11 +138,42 @@ def team_report(
                 adherence=round(min(1.0, at_desk / scheduled_s), 4) if scheduled_s else 0.0,
                 events=dict(counts[agent.id]),
                 awaiting_review=awaiting[agent.id],
+                corrected_s=round(corrected, 1),
             )
         )
     return TeamReport(
         team_id=team.id, team=team.name, day=day, scheduled_s=scheduled_s, agents=rows
     )
+
+
+def _seconds(
+    segs: list[Segment], rejected: dict[str, list[tuple[datetime, datetime]]]
+) -> tuple[dict[str, float], float]:
+    """Seconds per status, with the time of rejected events moved to at desk; and how many
+    seconds were moved."""
+    seconds: dict[str, float] = {}
+    moved_total = 0.0
+    for seg in segs:
+        spans = _union(rejected.get(seg.status, []))
+        moved = sum(
+            max(0.0, (min(b, seg.end) - max(a, seg.start)).total_seconds()) for a, b in spans
+        )
+        seconds[seg.status] = seconds.get(seg.status, 0.0) + seg.seconds - moved
+        if moved:
+            seconds["at_desk"] = seconds.get("at_desk", 0.0) + moved
+            moved_total += moved
+    return seconds, moved_total
+
+
+def _union(spans: list[tuple[datetime, datetime]]) -> list[tuple[datetime, datetime]]:
+    """Overlapping spans merged, so no second is moved twice."""
+    out: list[tuple[datetime, datetime]] = []
+    for a, b in sorted(spans):
+        if out and a <= out[-1][1]:
+            out[-1] = (out[-1][0], max(out[-1][1], b))
+        elif b > a:
+            out.append((a, b))
+    return out
 
 
 def report_for(
@@ -169,6 +210,8 @@ EVENT_COLUMNS = [
     "ended_at",
     "duration_s",
     "peak_confidence",
+    "review",  # none | pending | confirmed | rejected: only none and confirmed count
+    "disputed",
 ]
 
 
@@ -186,7 +229,8 @@ def report_csv(report: TeamReport) -> str:
     statuses = ["at_desk", "away", "paused", "camera_problem", "offline"]
     buffer = io.StringIO()
     writer = csv.writer(buffer)
-    writer.writerow(["agent_id", "name", "adherence", *[f"{s}_s" for s in statuses], *types])
+    head = ["agent_id", "name", "adherence", *[f"{s}_s" for s in statuses]]
+    writer.writerow([*head, "corrected_s", "awaiting_review", *types])
     for a in report.agents:
         writer.writerow(
             [
@@ -194,6 +238,8 @@ def report_csv(report: TeamReport) -> str:
                 a.name,
                 a.adherence,
                 *[a.seconds.get(s, 0.0) for s in statuses],
+                a.corrected_s,
+                a.awaiting_review,
                 *[a.events.get(t, 0) for t in types],
             ]
         )

@@ -13,6 +13,7 @@ from deskwatch.server.reviews.schemas import (
     DetectorAccuracy,
     QueueItem,
     ReviewIn,
+    TypeAccuracy,
 )
 
 router = APIRouter(prefix="/api/v1", tags=["reviews"])
@@ -46,6 +47,12 @@ def review_queue(user: OverseerDep, session: SessionDep, now: NowDep) -> list[Qu
 
 
 @router.get("/accuracy")
-def accuracy(user: AuditReaderDep, session: SessionDep) -> list[DetectorAccuracy]:
-    """Each detector's dispute and rejection rate."""
+def accuracy(user: AuditReaderDep, session: SessionDep) -> list[TypeAccuracy]:
+    """Each event type's dispute and rejection rate."""
     return service.accuracy(session)
+
+
+@router.get("/accuracy/detectors")
+def detector_accuracy(user: AuditReaderDep, session: SessionDep) -> list[DetectorAccuracy]:
+    """Each detector's dispute and rejection rate, over the events its rules read it for."""
+    return service.detector_accuracy(session)

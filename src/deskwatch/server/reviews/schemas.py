@@ -41,13 +41,25 @@ class QueueItem(BaseModel):
     comments: list[CommentOut]
 
 
-class DetectorAccuracy(BaseModel):
-    """Per event type: how often workers dispute it and reviewers reject it."""
+class Accuracy(BaseModel):
+    """How often workers dispute events and reviewers reject them."""
 
-    type: str
     total: int
     disputed: int
     confirmed: int
     rejected: int
-    dispute_rate: float
-    rejection_rate: float  # rejected ÷ reviewed
+    dispute_rate: float  # disputed ÷ total
+    rejection_rate: float  # rejected ÷ reviewed (confirmed + rejected)
+
+
+class TypeAccuracy(Accuracy):
+    """One event type (one rule)."""
+
+    type: str
+
+
+class DetectorAccuracy(Accuracy):
+    """One detector, over every event whose rule reads it (``event_types``)."""
+
+    detector: str
+    event_types: list[str]

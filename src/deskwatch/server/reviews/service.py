@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from collections import Counter
 from datetime import datetime
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from deskwatch.privacy.categories import RULE_NEEDS
 from deskwatch.server.audit.service import record, record_read
 from deskwatch.server.errors import NotFoundError, RefusedError
 from deskwatch.server.events.models import EventRecord
@@ -21,6 +21,7 @@ from deskwatch.server.reviews.schemas import (
     DetectorAccuracy,
     QueueItem,
     ReviewIn,
+    TypeAccuracy,
 )
 
 
@@ -117,30 +118,71 @@ def queue(session: Session, *, user: User, now: datetime, limit: int = 200) -> l
     ]
 
 
-def accuracy(session: Session) -> list[DetectorAccuracy]:
-    """Dispute and rejection rates per event type: the detectors' accuracy as people see it."""
+# The detectors each event type's rule reads: RULE_NEEDS for the video rules (the agent's
+# map, privacy/categories.py), plus the room-audio analyser, the identity check (dlib face
+# descriptors, face-mesh liveness) and the self-check (face detection and mesh).
+DETECTORS_OF: dict[str, frozenset[str]] = {
+    **RULE_NEEDS,
+    "background_noise": RULE_NEEDS["background_noise"] | {"room_audio"},
+    "other_voice": RULE_NEEDS["other_voice"] | {"room_audio"},
+    **dict.fromkeys(
+        ("identity_verified", "identity_mismatch", "identity_unverified"),
+        frozenset({"face_descriptor", "face_mesh"}),
+    ),
+    "self_check": frozenset({"face", "face_mesh"}),
+}
+
+
+def _rates(total: int, disputed: int, confirmed: int, rejected: int) -> dict[str, float | int]:
+    reviewed = confirmed + rejected
+    return {
+        "total": total,
+        "disputed": disputed,
+        "confirmed": confirmed,
+        "rejected": rejected,
+        "dispute_rate": round(disputed / total, 4) if total else 0.0,
+        "rejection_rate": round(rejected / reviewed, 4) if reviewed else 0.0,
+    }
+
+
+def _tallies(session: Session) -> dict[str, tuple[int, int, int, int]]:
+    """Per event type: (total, disputed, confirmed, rejected)."""
     query = select(
         EventRecord.type, EventRecord.review, EventRecord.disputed, func.count()
     ).group_by(EventRecord.type, EventRecord.review, EventRecord.disputed)
-    total, disputed, review = Counter[str](), Counter[str](), Counter[tuple[str, str]]()
+    out: dict[str, tuple[int, int, int, int]] = {}
     for kind, state, was_disputed, n in session.execute(query):
-        total[kind] += n
-        disputed[kind] += n if was_disputed else 0
-        review[(kind, state)] += n
-    out = []
-    for kind in sorted(total):
-        confirmed, rejected = review[(kind, "confirmed")], review[(kind, "rejected")]
-        out.append(
-            DetectorAccuracy(
-                type=kind,
-                total=total[kind],
-                disputed=disputed[kind],
-                confirmed=confirmed,
-                rejected=rejected,
-                dispute_rate=round(disputed[kind] / total[kind], 4),
-                rejection_rate=round(rejected / (confirmed + rejected), 4)
-                if confirmed + rejected
-                else 0.0,
-            )
+        t, d, c, r = out.get(kind, (0, 0, 0, 0))
+        out[kind] = (
+            t + n,
+            d + (n if was_disputed else 0),
+            c + (n if state == "confirmed" else 0),
+            r + (n if state == "rejected" else 0),
         )
     return out
+
+
+def accuracy(session: Session) -> list[TypeAccuracy]:
+    """Dispute and rejection rates per event type, as people judged the events."""
+    return [
+        TypeAccuracy.model_validate({"type": kind, **_rates(*counts)})
+        for kind, counts in sorted(_tallies(session).items())
+    ]
+
+
+def detector_accuracy(session: Session) -> list[DetectorAccuracy]:
+    """The same per detector: every event counts for each detector its rule reads, so a
+    detector's rates are those of the events built on what it saw."""
+    sums: dict[str, list[int]] = {}
+    types: dict[str, list[str]] = {}
+    for kind, counts in sorted(_tallies(session).items()):
+        for detector in DETECTORS_OF.get(kind, frozenset({"unmapped"})):
+            total = sums.setdefault(detector, [0, 0, 0, 0])
+            sums[detector] = [a + b for a, b in zip(total, counts, strict=True)]
+            types.setdefault(detector, []).append(kind)
+    return [
+        DetectorAccuracy.model_validate(
+            {"detector": name, "event_types": types[name], **_rates(*sums[name])}
+        )
+        for name in sorted(sums)
+    ]

@@ -11,10 +11,14 @@ from deskwatch.server.db import Base, UTCDateTime
 
 
 class Snapshot(Base):
+    """At most one still per event (``event_id`` is unique)."""
+
     __tablename__ = "snapshots"
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
-    event_id: Mapped[str] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"), index=True)
+    event_id: Mapped[str] = mapped_column(
+        ForeignKey("events.id", ondelete="CASCADE"), index=True, unique=True
+    )
     agent_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
     category: Mapped[str] = mapped_column(String(20))
     taken_at: Mapped[datetime] = mapped_column(UTCDateTime())

@@ -35,6 +35,8 @@ def snapshot_image(
 ) -> Response:
     row = service.get(session, snapshot_id=snapshot_id, now=now)
     agent = agent_for(session, user=user, agent_id=row.agent_id)
+    if not service.visible_to(session, viewer=user, agent=agent, rows=[row]):
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no snapshot {snapshot_id}")
     record_read(session, reader=user, agent=agent, what=f"snapshot:{row.id}", now=now)
     try:
         jpeg = service.open_jpeg(row, settings)
@@ -51,4 +53,5 @@ def agent_snapshots(
     agent = agent_for(session, user=user, agent_id=agent_id)
     record_read(session, reader=user, agent=agent, what="snapshots", now=now)
     rows = service.snapshots_of(session, agent_id=agent.id, now=now)
-    return [SnapshotOut.model_validate(r) for r in rows]
+    shown = service.visible_to(session, viewer=user, agent=agent, rows=rows)
+    return [SnapshotOut.model_validate(r) for r in shown]

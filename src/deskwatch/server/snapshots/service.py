@@ -1,5 +1,9 @@
 """Evidence stills: accepted only for an enabled, unobjected snapshot category of the
-device's own agent, kept as received (sealed), opened in memory for those who may see them."""
+device's own agent, kept as received (sealed), opened in memory for those who may see them.
+
+Once the worker objects, or stills (or the whole category) are switched off for their team,
+the stills already kept are hidden from everyone but the worker, who sees their own until
+they expire (at most 7 days after they were taken)."""
 
 from __future__ import annotations
 
@@ -9,6 +13,7 @@ import uuid
 from datetime import datetime, timedelta
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from deskwatch.privacy.categories import SNAPSHOT_CATEGORIES, category_of
@@ -97,9 +102,41 @@ def store(
         expires_at=expires_at,
         sealed=sealed,
     )
-    session.add(row)
-    session.flush()
+    return insert_once(session, row)
+
+
+def insert_once(session: Session, row: Snapshot) -> tuple[Snapshot, bool]:
+    """Store ``row``, or, when a concurrent upload stored one for the same event first (the
+    unique ``event_id``), that one (``True``: a duplicate)."""
+    try:
+        with session.begin_nested():
+            session.add(row)
+    except IntegrityError:
+        first = session.scalar(select(Snapshot).where(Snapshot.event_id == row.event_id))
+        if first is None:  # another constraint failed: not a duplicate
+            raise
+        return first, True
     return row, False
+
+
+def hidden_categories(session: Session, *, agent: User) -> set[str]:
+    """Still categories that others may no longer see for ``agent``: switched off for the
+    team (category or its stills) or objected to by the worker."""
+    return {
+        c.key
+        for c in my_categories(session, agent=agent)
+        if c.key in SNAPSHOT_CATEGORIES and not (c.enabled and c.snapshot and not c.objected)
+    }
+
+
+def visible_to(
+    session: Session, *, viewer: User, agent: User, rows: list[Snapshot]
+) -> list[Snapshot]:
+    """The stills of ``rows`` that ``viewer`` may see: all for the worker themself."""
+    if viewer.id == agent.id:
+        return rows
+    hidden = hidden_categories(session, agent=agent)
+    return [r for r in rows if r.category not in hidden]
 
 
 def snapshots_of(session: Session, *, agent_id: int, now: datetime) -> list[Snapshot]:

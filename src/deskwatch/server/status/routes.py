@@ -11,7 +11,6 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import StreamingResponse
 from sqlalchemy.orm import Session, sessionmaker
 
-from deskwatch.server.audit.service import OVERSEERS, record
 from deskwatch.server.deps import (
     CachedDeviceDep,
     NowDep,
@@ -21,7 +20,7 @@ from deskwatch.server.deps import (
     UserDep,
 )
 from deskwatch.server.devices.tokens import DeviceIdentity
-from deskwatch.server.orgs.service import visible_agent_ids
+from deskwatch.server.orgs.service import record_team_read, visible_agent_ids
 from deskwatch.server.policies.service import AgentVersions, VersionCache
 from deskwatch.server.status import service
 from deskwatch.server.status.buffer import HeartbeatBuffer
@@ -73,8 +72,7 @@ def board(user: UserDep, session: SessionDep, now: NowDep, settings: SettingsDep
     """Each visible agent's status and since when (offline after missed heartbeats)."""
     agents = visible_agent_ids(session, user=user)
     rows = service.board(session, agents=agents, now=now, offline_after_s=settings.offline_after_s)
-    if user.role in OVERSEERS:
-        record(session, actor=user, action="read:board", subject=f"agents:{len(rows)}", now=now)
+    record_team_read(session, reader=user, what="board", now=now)
     return rows
 
 

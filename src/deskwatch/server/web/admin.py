@@ -33,6 +33,10 @@ Admin = Annotated[User, Depends(web_admin)]
 def admin_page(
     request: Request, admin: User, session: SessionDep, message: str = "", error: bool = False
 ) -> HTMLResponse:
+    """Every user and device: a read of every worker's registration (audited per page)."""
+    orgs.record_team_read(
+        session, reader=admin, what="admin", now=request.app.state.clock(), everyone=True
+    )
     users = list(session.scalars(select(User).order_by(User.id)))
     teams = list(session.scalars(select(Team).order_by(Team.name)))
     return page(

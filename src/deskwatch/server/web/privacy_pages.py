@@ -10,14 +10,15 @@ from urllib.parse import quote
 from fastapi import APIRouter, Form, HTTPException, Request, status
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from deskwatch.privacy.categories import LEGAL_BASES
-from deskwatch.server.deps import NowDep, SessionDep
+from deskwatch.server.deps import NowDep, SessionDep, SettingsDep
 from deskwatch.server.errors import InvalidError, NotFoundError, RefusedError
 from deskwatch.server.orgs.models import Role, Team, User
+from deskwatch.server.orgs.service import team_agent_ids
 from deskwatch.server.privacy import service as privacy
-from deskwatch.server.privacy.export import my_data
-from deskwatch.server.privacy.routes import announce, readable_team, team_agents
+from deskwatch.server.privacy.export import my_data, my_page
 from deskwatch.server.privacy.schemas import CategoryIn, RequestIn, RequestUpdate
 from deskwatch.server.reviews import service as reviews
 from deskwatch.server.reviews.schemas import CommentIn, ReviewIn
@@ -38,11 +39,15 @@ def _back(path: str, message: str) -> Response:
     return RedirectResponse(f"{path}{sep}msg={quote(message)}", status_code=303)
 
 
-def _outcome(path: str, action: Callable[[], object], done: str, failed: str) -> Response:
-    """Run a form's action and go back to ``path`` saying how it went, in plain words."""
+def _outcome(
+    session: Session, path: str, action: Callable[[], object], done: str, failed: str
+) -> Response:
+    """Run a form's action and go back to ``path`` saying how it went, in plain words. A
+    refused action is rolled back: nothing it did before refusing is committed."""
     try:
         action()
     except USER_ERRORS as exc:
+        session.rollback()
         return _back(path, f"{failed}: {exc}")
     return _back(path, done)
 
@@ -50,10 +55,11 @@ def _outcome(path: str, action: Callable[[], object], done: str, failed: str) ->
 # --- My data ---------------------------------------------------------------------------
 @router.get("/me")
 def my_data_page(
-    request: Request, user: WebUser, session: SessionDep, now: NowDep, msg: str = ""
+    request: Request, user: WebUser, session: SessionDep, msg: str = "", page_no: int = 0
 ) -> HTMLResponse:
+    """``?page_no=N``: the status history's page (0 the newest)."""
     _only(user, Role.AGENT)
-    data = my_data(session, agent=user, now=now)
+    data = my_page(session, agent=user, page=page_no)
     return page(request, "me.html", user, session, data=data, msg=msg)
 
 
@@ -80,9 +86,10 @@ def object_form(
 
     def change() -> None:
         privacy.set_objection(session, agent=user, key=key, objected=objected, now=now)
-        announce(request, session, [user.id])
+        privacy.announce(session, changes=request.app.state.changes, agent_ids=[user.id])
 
     return _outcome(
+        session,
         "/me",
         change,
         f"{word}; your agent applies it at its next heartbeat.",
@@ -99,7 +106,9 @@ def comment_form(
     kind: Annotated[str, Form()],
     body: Annotated[str, Form(max_length=4000)],
 ) -> Response:
+    _only(user, Role.AGENT)
     return _outcome(
+        session,
         "/me",
         lambda: reviews.comment(
             session, user=user, event_id=event_id, body=CommentIn(kind=kind, body=body), now=now
@@ -119,6 +128,7 @@ def request_form(
 ) -> Response:
     _only(user, Role.AGENT)
     return _outcome(
+        session,
         "/me",
         lambda: privacy.create_request(
             session, agent=user, body=RequestIn(kind=kind, body=body), now=now
@@ -149,6 +159,7 @@ def review_form(
 ) -> Response:
     _only(user, Role.SUPERVISOR, Role.ADMIN)
     return _outcome(
+        session,
         "/reviews",
         lambda: reviews.review(
             session,
@@ -180,6 +191,7 @@ def privacy_page(
         requests=queue,
         names=names,
         accuracy=reviews.accuracy(session),
+        detectors=reviews.detector_accuracy(session),
         all_teams=list(session.scalars(select(Team).order_by(Team.name))),
         msg=msg,
     )
@@ -196,6 +208,7 @@ def request_update_form(
 ) -> Response:
     _only(user, Role.PRIVACY_OFFICER)
     return _outcome(
+        session,
         "/privacy",
         lambda: privacy.update_request(
             session,
@@ -215,7 +228,7 @@ def categories_page(
     team_id: int, request: Request, user: WebUser, session: SessionDep, msg: str = ""
 ) -> HTMLResponse:
     _only(user, Role.ADMIN, Role.PRIVACY_OFFICER, Role.SUPERVISOR)
-    team = readable_team(session, user=user, team_id=team_id)
+    team = privacy.readable_team(session, user=user, team_id=team_id)
     cats = privacy.team_categories(session, team_id=team.id)
     return page(
         request, "categories.html", user, session, team=team, cats=cats, bases=LEGAL_BASES, msg=msg
@@ -230,6 +243,7 @@ def category_form(
     user: WebUser,
     session: SessionDep,
     now: NowDep,
+    settings: SettingsDep,
     purpose: Annotated[str, Form()],
     legal_basis: Annotated[str, Form()],
     retention_days: Annotated[int, Form()],
@@ -240,7 +254,7 @@ def category_form(
     _only(user, Role.ADMIN)
 
     def save() -> None:
-        team = readable_team(session, user=user, team_id=team_id)
+        team = privacy.readable_team(session, user=user, team_id=team_id)
         change = CategoryIn(
             enabled=enabled,
             purpose=purpose,
@@ -249,10 +263,20 @@ def category_form(
             may_object=may_object,
             snapshot=snapshot,
         )
-        privacy.set_category(session, team=team, key=key, change=change, actor=user, now=now)
-        announce(request, session, team_agents(session, team.id))
+        privacy.set_category(
+            session,
+            team=team,
+            key=key,
+            change=change,
+            actor=user,
+            now=now,
+            max_retention_days=settings.audit_retention_days,
+        )
+        agents = team_agent_ids(session, team_id=team.id)
+        privacy.announce(session, changes=request.app.state.changes, agent_ids=agents)
 
     return _outcome(
+        session,
         f"/teams/{team_id}/categories",
         save,
         f"{key} saved; agents apply it at their next heartbeat.",

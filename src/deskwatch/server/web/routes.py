@@ -109,7 +109,7 @@ def board_page(
     rows = status_service.board(
         session, agents=agents, now=now, offline_after_s=settings.offline_after_s
     )
-    record(session, actor=user, action="read:board", subject=f"agents:{len(rows)}", now=now)
+    orgs.record_team_read(session, reader=user, what="board", now=now)
     return page(request, "board.html", user, session, tiles=[Tile.of(row) for row in rows])
 
 
@@ -197,8 +197,9 @@ def report_page(
 
 
 @router.get("/audit")
-def audit_page(request: Request, user: WebUser, session: SessionDep) -> HTMLResponse:
+def audit_page(request: Request, user: WebUser, session: SessionDep, now: NowDep) -> HTMLResponse:
     if user.role not in (Role.ADMIN, Role.PRIVACY_OFFICER):
         raise HTTPException(status.HTTP_403_FORBIDDEN, "not allowed for your role")
+    orgs.record_team_read(session, reader=user, what="audit", now=now, everyone=True)
     names = {u.id: u.display_name for u in session.scalars(select(User))}
     return page(request, "audit.html", user, session, entries=entries(session), names=names)
