@@ -1,10 +1,11 @@
-"""``deskwatch demo``: a seeded site, simulated devices over the real API, one real pipeline."""
+"""``deskwatch demo``: a seeded site, simulated devices over the real API, one real agent."""
 
 from __future__ import annotations
 
 import logging
 import random
 import secrets
+import socket
 import tempfile
 import threading
 import time
@@ -17,10 +18,7 @@ from typing import Any
 import httpx
 from sqlalchemy.orm import Session, sessionmaker
 
-from deskwatch.config import Policy
-from deskwatch.demo import DemoSource
 from deskwatch.events.event import Event
-from deskwatch.pipeline import Pipeline
 from deskwatch.server.devices.service import create_code
 from deskwatch.server.orgs.models import Role, User
 from deskwatch.server.orgs.service import create_site, create_team, create_user
@@ -44,6 +42,7 @@ AGENTS = [
     "Lena Vogel",
 ]
 HEARTBEAT_S = 30.0
+PAGE_PORT = 8765  # the agent's usual local page
 
 
 @dataclass(frozen=True)
@@ -61,7 +60,8 @@ class Seeded:
 
 
 def seed(sessions: sessionmaker[Session], now: datetime) -> Seeded:
-    """The organisation, one enrolment code per agent, and each agent's morning so far."""
+    """The organisation, one enrolment code per agent, and each simulated agent's morning so
+    far (the first agent's PC runs the real agent: its day starts with the demo)."""
     out = Seeded()
     with sessions.begin() as s:
         site = create_site(s, name="Leeds contact centre")
@@ -73,7 +73,8 @@ def seed(sessions: sessionmaker[Session], now: datetime) -> Seeded:
             agent = _person(s, out, name.split()[0].lower(), Role.AGENT, name, team=teams[i % 2])
             code, _ = create_code(s, admin=admin, agent_id=agent.id, now=now, ttl_s=3600)
             out.codes.append(code)
-            out.mornings.append(_morning(s, agent.id, now, random.Random(i)))
+            if i > 0:
+                out.mornings.append(_morning(s, agent.id, now, random.Random(i)))
     return out
 
 
@@ -132,21 +133,35 @@ def _past(kind: str, at: datetime, seconds: float) -> Event:
     return e.closed(seconds)
 
 
-def simulate(base_url: str, seeded: Seeded, stop: threading.Event) -> None:
-    """Eleven simulated agents; the first agent's PC runs the real pipeline instead.
+def simulate(base_url: str, seeded: Seeded, stop: threading.Event, real: RealAgent) -> None:
+    """Eleven simulated agents; the first agent's PC runs the real agent instead.
 
     Like a real agent, a simulated one survives a failed request and carries on.
     """
+    threading.Thread(
+        target=_safely,
+        args=(real_agent, base_url, seeded.codes[0], real.folder, real.page_port, stop),
+        daemon=True,
+    ).start()
     devices = [
-        _enrolled(base_url, code, f"pc-{i:02d}", stop) for i, code in enumerate(seeded.codes)
+        _enrolled(base_url, code, f"pc-{i:02d}", stop)
+        for i, code in enumerate(seeded.codes)
+        if i > 0
     ]
     for device, morning in zip(devices, seeded.mornings, strict=True):
         _safely(device.send, [_past(kind, at, secs) for kind, at, secs in morning])
-    threading.Thread(target=real_pipeline, args=(devices[0], stop), daemon=True).start()
     rng = random.Random(42)
     while not stop.wait(1.0):
-        for device in devices[1:]:
+        for device in devices:
             _safely(_step, device, rng)
+
+
+@dataclass(frozen=True)
+class RealAgent:
+    """Where the demo's real agent keeps its state, and its local page's port."""
+
+    folder: Path
+    page_port: int
 
 
 def _enrolled(base_url: str, code: str, hostname: str, stop: threading.Event) -> DemoDevice:
@@ -190,19 +205,37 @@ def _next_status(status: str, rng: random.Random) -> str:
     return "at_desk" if roll < 0.02 else status
 
 
-def real_pipeline(device: DemoDevice, stop: threading.Event) -> None:
-    """The demo clip through the real edge pipeline, paced to real time, looped."""
-    while not stop.is_set():
-        origin = datetime.now(UTC)
-        started = time.monotonic()
-        with Pipeline(Policy(), origin=origin) as pipeline:
-            for frame in DemoSource():
-                if stop.wait(max(0.0, frame.ts - (time.monotonic() - started))):
-                    return
-                obs, events = pipeline.process(frame)
-                _safely(device.send, events)
-                _safely(device.beat, "at_desk" if obs.face_count else "away")
-            _safely(device.send, pipeline.finish())
+def real_agent(
+    base_url: str, code: str, folder: Path, page_port: int, stop: threading.Event
+) -> None:
+    """The first agent's PC: the real ``deskwatch agent`` (policy and privacy settings,
+    outbox, uploader, heartbeats, local page) on the demo clip, played in real time, looped."""
+    from deskwatch.agent.config import AgentConfig, save_credentials
+    from deskwatch.agent.runner import AgentRunner, RunOptions
+    from deskwatch.demo import write_demo_clip
+    from deskwatch.transport.client import DeviceClient
+
+    clip = write_demo_clip(folder / "demo-clip.mp4")
+    enrolment = DeviceClient(base_url).enroll(code, "pc-00 (real agent)")
+    config = AgentConfig(
+        server_url=base_url,
+        device_id=enrolment.device_id,
+        token=enrolment.token,
+        agent_id=enrolment.agent_id,
+        team_id=enrolment.team_id,
+        source=str(clip),
+    )
+    where = folder / "agent"
+    save_credentials(where, config)
+    options = RunOptions(source=str(clip), realtime=True, repeat=0, page_port=page_port)
+    runner = AgentRunner(config, where, options, DeviceClient(base_url, config.token))
+    threading.Thread(target=_relay, args=(stop, runner.stop), daemon=True).start()
+    runner.run()
+
+
+def _relay(stop: threading.Event, to: threading.Event) -> None:
+    stop.wait()
+    to.set()
 
 
 def run_demo(host: str = "127.0.0.1", port: int = 8000, db_path: Path | None = None) -> None:
@@ -217,10 +250,14 @@ def run_demo(host: str = "127.0.0.1", port: int = 8000, db_path: Path | None = N
     settings = Settings(database_url=f"sqlite:///{db}", secret_key_file=folder / "secret")
     app = create_app(settings)
     seeded = seed(app.state.sessions, datetime.now(UTC))
+    real = RealAgent(folder, _port_near(PAGE_PORT))
     _print_logins(seeded.logins, f"http://{host}:{port}/", db)
+    print(
+        f"  {AGENTS[0]}'s PC runs the real agent; its own page: http://127.0.0.1:{real.page_port}/"
+    )
     stop = threading.Event()
     threading.Thread(
-        target=_when_up, args=(f"http://{host}:{port}", seeded, stop), daemon=True
+        target=_when_up, args=(f"http://{host}:{port}", seeded, stop, real), daemon=True
     ).start()
     try:
         uvicorn.run(app, host=host, port=port, log_level="warning")
@@ -228,10 +265,22 @@ def run_demo(host: str = "127.0.0.1", port: int = 8000, db_path: Path | None = N
         stop.set()
 
 
-def _when_up(base_url: str, seeded: Seeded, stop: threading.Event) -> None:
+def _port_near(preferred: int) -> int:
+    """``preferred`` if nothing listens on it on 127.0.0.1, else a free port."""
+    for port in (preferred, 0):
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return int(s.getsockname()[1])
+    raise OSError("no free port on 127.0.0.1")
+
+
+def _when_up(base_url: str, seeded: Seeded, stop: threading.Event, real: RealAgent) -> None:
     try:
         wait_until_up(f"{base_url}/login", timeout_s=120)
-        simulate(base_url, seeded, stop)
+        simulate(base_url, seeded, stop, real)
     except Exception:
         log.exception("demo: the simulated devices stopped")
 
