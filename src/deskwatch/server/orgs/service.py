@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
+from deskwatch.server.audit.models import AuditEntry
 from deskwatch.server.audit.service import OVERSEERS, record
 from deskwatch.server.auth.security import hash_password
 from deskwatch.server.errors import NotFoundError, RefusedError
@@ -28,20 +29,44 @@ def visible_team_ids(session: Session, *, user: User) -> set[int]:
 ALL_TEAMS = "teams:all"  # the audit subject of a read that covered every worker
 
 
+# An open live board re-reads itself on every change (up to twice a second): its reads are
+# logged once per reader and team in this time, not per refresh.
+BOARD_READ_EVERY = timedelta(minutes=15)
+
+
 def record_team_read(
     session: Session, *, reader: User, what: str, now: datetime, everyone: bool = False
 ) -> None:
     """Log an overseer's read of whole teams (the board, the device and user lists, the
     audit log): an entry per team read (``team:N``), or one ``teams:all`` for a read of
-    every worker (an admin's, or ``everyone``). Each worker finds it in My data."""
+    every worker (an admin's, or ``everyone``). Each worker finds it in My data. Board
+    reads repeated within ``BOARD_READ_EVERY`` are not logged again."""
     if reader.role not in OVERSEERS:
         return
     if everyone or reader.role == Role.ADMIN:
         subjects = [ALL_TEAMS]
     else:  # a privacy officer's board shows nobody: nothing to record
         subjects = [f"team:{t}" for t in sorted(visible_team_ids(session, user=reader))]
+    action = f"read:{what}"
+    if what == "board":
+        subjects = _not_logged_since(session, reader, action, subjects, now - BOARD_READ_EVERY)
     for subject in subjects:
-        record(session, actor=reader, action=f"read:{what}", subject=subject, now=now)
+        record(session, actor=reader, action=action, subject=subject, now=now)
+
+
+def _not_logged_since(
+    session: Session, reader: User, action: str, subjects: list[str], since: datetime
+) -> list[str]:
+    logged = session.scalars(
+        select(AuditEntry.subject).where(
+            AuditEntry.actor_id == reader.id,
+            AuditEntry.action == action,
+            AuditEntry.subject.in_(subjects),
+            AuditEntry.at > since,
+        )
+    )
+    done = set(logged)
+    return [s for s in subjects if s not in done]
 
 
 def visible_agent_ids(session: Session, *, user: User) -> Select[int]:
