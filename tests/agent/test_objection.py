@@ -208,3 +208,36 @@ def test_an_objection_while_paused_is_in_force_on_resume(
         runner.stop.set()
         thread.join(timeout=20)
     assert not thread.is_alive()
+
+
+def test_without_attendance_the_agent_reports_online_not_presence(
+    server: Server, clip: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Attendance off for the team: the agent runs (security still on) but its heartbeats
+    say only "online", and the board shows that; switched back on, presence returns."""
+    Spy.install(monkeypatch)
+    admin, agent = person(server, "admin"), person(server, "agent")
+    team_id = agent.get("/api/v1/auth/me").json()["team_id"]
+    url = f"/api/v1/teams/{team_id}/categories/attendance"
+    assert admin.put(url, json={"enabled": False}).status_code == 200
+    state = tmp_path / "agent"
+    enroll(server.url, state, server.code())
+    runner = runner_for(state, clip)
+    thread = start(runner)
+
+    def sent(status: str) -> bool:
+        return f'"status":"{status}"' in runner.client.last_sent.get("heartbeat", "").replace(
+            " ", ""
+        )
+
+    try:
+        wait_for(lambda: Spy.frames["face"] >= 5 and sent("online"), 30, "an online heartbeat")
+        assert not runner.policy.current.policy.rules.away.enabled
+        [row] = admin.get("/api/v1/board").json()
+        assert row["status"] == "online"
+        assert admin.put(url, json={"enabled": True}).status_code == 200
+        wait_for(lambda: sent("at_desk") or sent("away"), 30, "presence after switching on")
+    finally:
+        runner.stop.set()
+        thread.join(timeout=20)
+    assert not thread.is_alive()

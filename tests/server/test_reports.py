@@ -192,3 +192,25 @@ def test_reads_of_whole_teams_are_audited_and_reach_each_worker(
     assert a1.count(("Sup_A", "read:board")) == 2 and ("Sup_A", "read:board") not in b1
     for seen in (a1, b1):
         assert ("Admin", "read:devices") in seen and ("Privacy", "read:audit") in seen
+
+
+def test_unmonitored_presence_is_online_and_has_no_adherence(
+    app_client: TestClient, org: Org, clock: Clock
+) -> None:
+    """Attendance off for the worker: the agent reports only "online"; the day counts as
+    online time and adherence is "not monitored", not a made-up 0 %."""
+    device = enrol(app_client, org.agent_a1.id)
+    _keep(device, clock, "online", 3600)
+    sup = login(TestClient(app_client.app), "sup_a")
+    [row] = [r for r in sup.get("/api/v1/board").json() if r["agent_id"] == org.agent_a1.id]
+    assert row["status"] == "online"
+    report = sup.get(f"/api/v1/teams/{org.team_a.id}/report", params=DAY).json()
+    rows = {a["agent_id"]: a for a in report["agents"]}
+    assert rows[org.agent_a1.id]["seconds"]["online"] == 3600
+    assert rows[org.agent_a1.id]["adherence"] is None
+    assert rows[org.agent_a2.id]["adherence"] == 0.0  # never heard from: measured as absent
+    report_csv = sup.get(f"/api/v1/teams/{org.team_a.id}/report.csv", params=DAY).text
+    a1 = next(r for r in csv.DictReader(io.StringIO(report_csv)) if r["name"] == "Agent_A1")
+    assert (a1["adherence"], a1["online_s"]) == ("", "3600.0")
+    page = sup.get(f"/teams/{org.team_a.id}/report", params=DAY).text
+    assert "not monitored" in page

@@ -58,7 +58,7 @@ class RunOptions:
 class AgentState:
     """What the worker's page shows; numbers and words only."""
 
-    status: str = "at_desk"
+    status: str = "online"  # until the camera is open and the pipeline runs
     source_note: str = ""
     detectors: dict[str, dict[str, str]] = field(default_factory=dict)
     frames: int = 0
@@ -210,6 +210,7 @@ class AgentRunner:
             self._close_source()
         self.state.detectors = {}
         self.state.source_note = "waiting for your privacy settings from the server"
+        self._set_status("online")  # running, but nothing is monitored
         self.stop.wait(PAUSE_POLL_S)
 
     def _open(self) -> None:
@@ -225,7 +226,7 @@ class AgentRunner:
             self._camera_problem(str(exc))
             return
         self._opened_at, self._camera_attempt = time.monotonic(), 0
-        self.state.status, self.state.source_note = "at_desk", f"watching {self.source.name}"
+        self.state.status, self.state.source_note = self._present(), f"watching {self.source.name}"
         self._origin = datetime.now(UTC)
         self._new_pipeline()
         self.heartbeat.wake.set()
@@ -248,6 +249,7 @@ class AgentRunner:
         self.pipeline = None
         self._put_final(ended)
         self._new_pipeline(carried)
+        self._track([])  # attendance switched on or off: the status says so at once
         self.heartbeat.wake.set()
 
     def _self_check(self) -> None:
@@ -333,14 +335,21 @@ class AgentRunner:
                 self.state.open_types.add(event.type)
             else:
                 self.state.open_types.discard(event.type)
-        before = self.state.status
         if "camera_obstructed" in self.state.open_types:
-            self.state.status = "camera_problem"
+            self._set_status("camera_problem")
         elif "away" in self.state.open_types:
-            self.state.status = "away"
+            self._set_status("away")
         else:
-            self.state.status = "at_desk"
-        if self.state.status != before:
+            self._set_status(self._present())
+
+    def _present(self) -> str:
+        """The status while no event says otherwise: at the desk where attendance is
+        monitored; else only "online" (the server is never told presence it may not know)."""
+        return "at_desk" if self.policy.current.policy.rules.away.enabled else "online"
+
+    def _set_status(self, status: str) -> None:
+        if status != self.state.status:
+            self.state.status = status
             self.heartbeat.wake.set()
 
     def _source_ended(self) -> None:

@@ -73,7 +73,8 @@ BALANCING: dict[str, tuple[str, str]] = {
     ),
     "attendance": (
         "Attendance during scheduled time, as an office would see it.",
-        "Shows only at desk / away / paused / offline; a pause needs no reason. To confirm.",
+        "Shows only at desk / away / paused / offline; a pause needs no reason; with the "
+        "category off the agent reports only 'online'. To confirm.",
     ),
     "identity": (
         "Identity should not rest on legitimate interests: biometric data needs consent.",
@@ -219,7 +220,8 @@ def safeguards(*, snapshots: bool, purge_every_s: float) -> list[str]:
     return [
         frames,
         "Only typed events (type, start and end, confidence, numeric evidence) and a status "
-        "(at desk, away, paused, camera problem, offline) reach the server.",
+        "(at desk, away, paused, camera problem, online, offline) reach the server; where "
+        "attendance is off for a worker the agent reports only 'online', never presence.",
         "The worker can pause monitoring at any time without giving a reason; the camera is "
         "off while paused and the server sees only 'paused'.",
         "Categories a team switches off, or a worker objects to, are switched off on the "

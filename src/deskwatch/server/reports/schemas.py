@@ -35,7 +35,7 @@ class AgentReport(BaseModel):
     agent_id: int
     name: str
     seconds: dict[str, float]
-    adherence: float
+    adherence: float | None  # None: presence not monitored that day (attendance off)
     events: dict[str, int]  # review "none" or "confirmed"; pending and rejected never count
     awaiting_review: int = 0  # pending events (reviewed types, and any disputed event)
     corrected_s: float = 0.0  # seconds moved to at desk by rejected away / obstruction events

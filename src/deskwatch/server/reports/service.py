@@ -18,6 +18,7 @@ from deskwatch.server.orgs.models import Team, User
 from deskwatch.server.orgs.service import agent_for, team_for, visible_agents
 from deskwatch.server.reports.schemas import AgentReport, Segment, TeamReport, Timeline
 from deskwatch.server.status.models import AgentStatus
+from deskwatch.server.status.schemas import STATUSES
 from deskwatch.server.status.service import changes_between
 
 # Only these events count in reports (GDPR Art. 22): never reviewed, or confirmed by a person.
@@ -129,13 +130,12 @@ def team_report(
             session, agent_id=agent.id, day=day, now=now, offline_after_s=offline_after_s
         )
         seconds, corrected = _seconds(segs, rejected[agent.id])
-        at_desk = seconds.get("at_desk", 0.0)
         rows.append(
             AgentReport(
                 agent_id=agent.id,
                 name=agent.display_name,
                 seconds={k: round(v, 1) for k, v in seconds.items()},
-                adherence=round(min(1.0, at_desk / scheduled_s), 4) if scheduled_s else 0.0,
+                adherence=_adherence(seconds, scheduled_s),
                 events=dict(counts[agent.id]),
                 awaiting_review=awaiting[agent.id],
                 corrected_s=round(corrected, 1),
@@ -224,9 +224,17 @@ def events_csv(events: Iterable[EventRecord]) -> str:
     return buffer.getvalue()
 
 
+def _adherence(seconds: dict[str, float], scheduled_s: float) -> float | None:
+    """Time at desk ÷ scheduled time; None where presence was not monitored that day (only
+    "online": attendance off for the worker)."""
+    if seconds.get("online") and not (seconds.get("at_desk") or seconds.get("away")):
+        return None
+    return round(min(1.0, seconds.get("at_desk", 0.0) / scheduled_s), 4) if scheduled_s else 0.0
+
+
 def report_csv(report: TeamReport) -> str:
     types = sorted({t for a in report.agents for t in a.events})
-    statuses = ["at_desk", "away", "paused", "camera_problem", "offline"]
+    statuses = STATUSES
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     head = ["agent_id", "name", "adherence", *[f"{s}_s" for s in statuses]]
@@ -236,7 +244,7 @@ def report_csv(report: TeamReport) -> str:
             [
                 a.agent_id,
                 a.name,
-                a.adherence,
+                "" if a.adherence is None else a.adherence,
                 *[a.seconds.get(s, 0.0) for s in statuses],
                 a.corrected_s,
                 a.awaiting_review,

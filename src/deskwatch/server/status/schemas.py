@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field
 
-DeviceStatus = Literal["at_desk", "away", "paused", "camera_problem"]
-BoardStatus = Literal["at_desk", "away", "paused", "camera_problem", "offline"]
+# "online": the agent runs but presence is not monitored (attendance is off for the worker,
+# or the agent is still waiting for the worker's privacy settings).
+DeviceStatus = Literal["at_desk", "away", "paused", "camera_problem", "online"]
+BoardStatus = Literal["at_desk", "away", "paused", "camera_problem", "online", "offline"]
+STATUSES: tuple[BoardStatus, ...] = get_args(BoardStatus)
 
 
 class Heartbeat(BaseModel):

@@ -21,9 +21,10 @@ from deskwatch.server.orgs import service as orgs
 from deskwatch.server.orgs.models import Role, Team, User
 from deskwatch.server.reports import service as reports
 from deskwatch.server.status import service as status_service
-from deskwatch.server.status.schemas import BoardRow, BoardStatus
+from deskwatch.server.status.schemas import STATUSES, BoardRow, BoardStatus
 
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
+TEMPLATES.env.globals["statuses"] = STATUSES
 router = APIRouter(include_in_schema=False)
 DAY_UNITS = 1000 / 86400  # SVG units per second of the day
 
