@@ -28,6 +28,7 @@ from deskwatch.server.identity.models import IdentityCheck
 from deskwatch.server.migrate import upgrade
 from deskwatch.server.orgs.models import Role, Team, User
 from deskwatch.server.orgs.service import create_site, create_team, create_user
+from deskwatch.server.privacy import retention
 from deskwatch.server.privacy.models import DataRequest
 from deskwatch.server.privacy.retention import PurgeResult, purge, purge_once
 from deskwatch.server.privacy.schemas import CategoryIn
@@ -319,6 +320,27 @@ def test_the_server_runs_the_purge_on_its_schedule(
         assert s.get(EventRecord, event_id) is None
         entry = s.scalars(select(AuditEntry).where(AuditEntry.action == "retention:purged")).one()
         assert entry.detail["events"] == 1 and entry.actor_id is None
+
+
+def test_a_restarted_server_purges_soon_after_it_starts(
+    real_db: tuple[str, Engine], clock: Clock, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Hourly purges, but the first comes FIRST_PURGE_AFTER_S after the start (shortened
+    here): a server restarted more often than the interval still purges."""
+    monkeypatch.setattr(retention, "FIRST_PURGE_AFTER_S", 0.05)
+    url, engine = real_db
+    event_id = _seed_old_event(engine, clock.now)
+    settings = Settings(
+        database_url=url, secret_key="k", secret_key_file=tmp_path / "key", purge_every_s=3600
+    )
+    app = create_app(settings, clock=clock)
+    with TestClient(app):
+        deadline = time.monotonic() + 20
+        while app.state.purger.runs == 0 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert app.state.purger.runs == 1
+    with session_factory(engine)() as s:
+        assert s.get(EventRecord, event_id) is None
 
 
 def test_one_purge_at_a_time_on_postgresql(clock: Clock) -> None:

@@ -30,7 +30,7 @@ from deskwatch.server.migrate import upgrade
 from deskwatch.server.orgs.routes import router as orgs_router
 from deskwatch.server.policies.routes import router as policies_router
 from deskwatch.server.policies.service import VersionCache
-from deskwatch.server.privacy.retention import Purger
+from deskwatch.server.privacy.retention import purger
 from deskwatch.server.privacy.routes import router as privacy_router
 from deskwatch.server.reports.routes import router as reports_router
 from deskwatch.server.reviews.routes import router as reviews_router
@@ -106,7 +106,7 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         state = app.state
-        state.purger = Purger(state.sessions, state.settings, lambda: state.clock()).start()
+        state.purger = purger(state.sessions, state.settings, lambda: state.clock()).start()
         filler = CacheFiller(
             state.sessions,
             lambda: state.clock(),

@@ -10,12 +10,20 @@ log = logging.getLogger(__name__)
 
 
 class Periodic:
-    """Calls ``work`` every ``every_s`` seconds (the first call one interval after
-    ``start``) until ``close()``; a failure is logged and tried again next interval.
-    ``every_s`` 0 or less: never started."""
+    """Calls ``work`` every ``every_s`` seconds until ``close()``, the first time
+    ``first_after_s`` after ``start`` (default: one interval); a failure is logged and tried
+    again next interval. ``every_s`` 0 or less: never started."""
 
-    def __init__(self, name: str, every_s: float, work: Callable[[], object]) -> None:
+    def __init__(
+        self,
+        name: str,
+        every_s: float,
+        work: Callable[[], object],
+        *,
+        first_after_s: float | None = None,
+    ) -> None:
         self.name, self.every_s, self._work = name, every_s, work
+        self.first_after_s = every_s if first_after_s is None else min(first_after_s, every_s)
         self.runs = 0
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -34,7 +42,9 @@ class Periodic:
             self._thread = None
 
     def _loop(self) -> None:
-        while not self._stop.wait(self.every_s):
+        wait = self.first_after_s
+        while not self._stop.wait(wait):
+            wait = self.every_s
             try:
                 self._work()
             except Exception:  # the server keeps serving; the next run tries again

@@ -9,7 +9,6 @@ are deleted explicitly before their events. ``Purger`` runs it on a schedule in 
 from __future__ import annotations
 
 import logging
-import threading
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
@@ -22,6 +21,7 @@ from deskwatch.server.audit.service import PRUNED, prunable, prune_through, reco
 from deskwatch.server.events.models import EventRecord
 from deskwatch.server.identity.models import IdentityCheck
 from deskwatch.server.orgs.models import Team, User
+from deskwatch.server.periodic import Periodic
 from deskwatch.server.privacy.models import CategorySetting, DataRequest
 from deskwatch.server.privacy.service import team_categories
 from deskwatch.server.reviews.models import EventComment
@@ -183,38 +183,21 @@ def purge_once(
         )
 
 
-class Purger:
-    """A daemon thread that purges every ``settings.purge_every_s`` seconds (first one
-    interval after start) until ``close()``; a failed purge is logged and retried."""
+# A server restarted more often than PURGE_EVERY_S still purges: the first run comes soon
+# after the start (the others take the advisory lock in turn on PostgreSQL).
+FIRST_PURGE_AFTER_S = 60.0
 
-    def __init__(
-        self,
-        sessions: sessionmaker[Session],
-        settings: Settings,
-        clock: Callable[[], datetime],
-    ) -> None:
-        self.sessions, self.settings, self.clock = sessions, settings, clock
-        self.runs = 0
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._loop, name="deskwatch-purge", daemon=True)
 
-    def start(self) -> Purger:
-        if self.settings.purge_every_s > 0:
-            self._thread.start()
-        return self
+def purger(
+    sessions: sessionmaker[Session], settings: Settings, clock: Callable[[], datetime]
+) -> Periodic:
+    """The scheduled purge: every ``settings.purge_every_s`` seconds (0: never), the first
+    one ``FIRST_PURGE_AFTER_S`` after start; a failed purge is logged and retried."""
 
-    def _loop(self) -> None:
-        while not self._stop.wait(self.settings.purge_every_s):
-            try:
-                result = purge_once(self.sessions, now=self.clock(), settings=self.settings)
-            except Exception:  # the next run tries again; the server keeps serving
-                log.exception("retention purge failed")
-                continue
-            self.runs += 1
-            if result is not None and result.total:
-                log.info("retention purge: %s", result.counts())
+    def work() -> None:
+        result = purge_once(sessions, now=clock(), settings=settings)
+        if result is not None and result.total:
+            log.info("retention purge: %s", result.counts())
 
-    def close(self) -> None:
-        self._stop.set()
-        if self._thread.is_alive():
-            self._thread.join(timeout=30)
+    every = settings.purge_every_s
+    return Periodic("deskwatch-purge", every, work, first_after_s=FIRST_PURGE_AFTER_S)
