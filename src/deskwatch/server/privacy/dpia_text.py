@@ -34,13 +34,17 @@ SPECIAL: dict[str, str] = {
         "Only on explicit consent (Art. 9(2)(a)), which the worker can withdraw at any time; "
         "deskwatch refuses any other legal basis and any setting that stops objection."
     ),
-    "environment": "Reads the room's audio on the PC (levels and voice activity only).",
+    "environment": (
+        "Room audio (level and voice activity only) is analysed only in recordings, with "
+        "'deskwatch analyze --audio'; the agent on workers' PCs does not capture audio in "
+        "this version, so switching this category on collects nothing from them."
+    ),
     "security": "Can reveal other people in the worker's home (another person in view).",
 }
 
 # What a category reads beyond the video detectors its rules need (RULE_NEEDS).
 EXTRA_DETECTORS: dict[str, tuple[str, ...]] = {
-    "environment": ("room audio: level and voice activity",),
+    "environment": ("room audio: level and voice activity (not captured by the agent)",),
     "identity": (
         "1:1 face verification (dlib 128-d descriptors) against a template kept encrypted "
         "on the worker's own PC, never uploaded; liveness from the face mesh",
@@ -160,8 +164,9 @@ RISKS: tuple[Risk, ...] = (
         "Room audio reveals private conversations.",
         "unlikely",
         "significant",
-        "Audio is analysed on the PC for level and voice activity only; no recording, no "
-        "speech recognition; off by default.",
+        "The agent does not capture audio in this version. Where recordings are analysed, "
+        "only level and voice activity are measured; no recording, no speech recognition; "
+        "off by default.",
         when="environment",
     ),
 )
@@ -256,13 +261,12 @@ def safeguards(*, snapshots: bool, purge_every_s: float) -> list[str]:
     ]
 
 
-def notice_paragraphs(*, audio: bool, supervisors: int) -> list[str]:
+def notice_paragraphs(*, supervisors: int) -> list[str]:
     """The worker notice's fixed paragraphs: what happens, who sees it, rights."""
     return [
-        "deskwatch uses your PC's camera"
-        + (" and microphone" if audio else "")
-        + " while you work from home. The analysis happens on your PC: no video or sound "
-        "is recorded or sent. Only short events (what happened and when) reach the server.",
+        "deskwatch uses your PC's camera (never its microphone) while you work from home. "
+        "The analysis happens on your PC: no video or sound is recorded or sent. Only short "
+        "events (what happened and when) reach the server.",
         f"Who sees it: you; your team's supervisors ({supervisors}); the system's admins. "
         "The privacy officer sees who looked at your data, not the data itself.",
         "You can pause at any time without giving a reason. No emotion is ever read. No "
