@@ -13,11 +13,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import delete, event, func, select, text
+from sqlalchemy import delete, event, func, select
 from sqlalchemy.orm import Session, SessionTransaction
 
 from deskwatch.server.audit.chain import AuditChain, Head, HeadError, chain_of
 from deskwatch.server.audit.models import AuditEntry
+from deskwatch.server.db import serialise
 from deskwatch.server.orgs.models import Role, User
 
 log = logging.getLogger(__name__)
@@ -56,7 +57,7 @@ def record(
     """Append an entry chained to the last one (appends are serialised); the head record
     follows once the transaction commits."""
     chain = chain_of(session)
-    _lock_chain(session)
+    serialise(session, "deskwatch_audit")  # one appender at a time
     last = session.scalar(select(AuditEntry.hash).order_by(AuditEntry.id.desc()).limit(1))
     entry = AuditEntry(
         at=now,
@@ -115,12 +116,6 @@ def _forget_head(session: Session, transaction: SessionTransaction) -> None:
     if transaction.parent is None:
         session.info.pop(_FIRST, None)
         session.info.pop(_HEAD, None)
-
-
-def _lock_chain(session: Session) -> None:
-    """PostgreSQL: one appender at a time (SQLite's BEGIN IMMEDIATE already serialises)."""
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(text("SELECT pg_advisory_xact_lock(hashtext('deskwatch_audit'))"))
 
 
 PRUNED = "audit:pruned"  # the retention purge's entry; its detail anchors the chain's start

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import secrets
+from datetime import datetime
 
-from fastapi import APIRouter, HTTPException, Request, status
+from fastapi import APIRouter, Request, status
+from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict
-from sqlalchemy import select
 
 from deskwatch.server.audit.service import record
-from deskwatch.server.auth.security import verify_password
+from deskwatch.server.auth.service import LoginOutcome, check_login
 from deskwatch.server.deps import NowDep, SessionDep, UserDep
 from deskwatch.server.orgs.models import User
 
@@ -43,20 +44,29 @@ def me_of(user: User, csrf: str) -> Me:
     )
 
 
-def log_in(request: Request, session: SessionDep, username: str, password: str) -> User:
-    user = session.scalar(select(User).where(User.username == username))
-    if user is None or not user.active or not verify_password(user.password_hash, password):
-        raise HTTPException(status.HTTP_401_UNAUTHORIZED, "wrong username or password")
-    request.session.clear()
-    request.session.update(user_id=user.id, csrf=secrets.token_urlsafe(24))
-    return user
+def log_in(
+    request: Request, session: SessionDep, username: str, password: str, now: datetime
+) -> LoginOutcome:
+    """Check the password (throttled per account); on success a fresh session with a new
+    CSRF token, and the login is audited. A failure is recorded in ``session``: the caller
+    answers without raising, so that record commits."""
+    outcome = check_login(session, username=username, password=password, now=now)
+    if outcome.user is not None:
+        request.session.clear()
+        request.session.update(user_id=outcome.user.id, csrf=secrets.token_urlsafe(24))
+        user_id = outcome.user.id
+        record(session, actor=outcome.user, action="login", subject=f"user:{user_id}", now=now)
+    return outcome
 
 
-@router.post("/login")
-def login(body: Login, request: Request, session: SessionDep, now: NowDep) -> Me:
-    user = log_in(request, session, body.username, body.password)
-    record(session, actor=user, action="login", subject=f"user:{user.id}", now=now)
-    return me_of(user, request.session["csrf"])
+@router.post("/login", response_model=Me, responses={401: {}, 429: {}})
+def login(body: Login, request: Request, session: SessionDep, now: NowDep) -> Me | JSONResponse:
+    """401 for a wrong username or password; 429 once the account is locked for a while."""
+    outcome = log_in(request, session, body.username, body.password, now)
+    if outcome.user is None:
+        code = status.HTTP_429_TOO_MANY_REQUESTS if outcome.locked else status.HTTP_401_UNAUTHORIZED
+        return JSONResponse({"detail": outcome.refusal}, status_code=code)
+    return me_of(outcome.user, request.session["csrf"])
 
 
 @router.post("/logout", status_code=204)

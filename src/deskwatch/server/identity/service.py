@@ -5,10 +5,11 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select, text
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from deskwatch.server.auth.security import verify_password
+from deskwatch.server.db import serialise
 from deskwatch.server.devices.models import Device
 from deskwatch.server.identity.models import IdentityCheck
 from deskwatch.server.orgs.models import User
@@ -31,20 +32,12 @@ def failures(session: Session, *, device: Device, now: datetime) -> int:
     return int(session.scalar(query) or 0)
 
 
-def _lock_device(session: Session, *, device: Device) -> None:
-    """One re-confirmation per device at a time, until the transaction ends, so parallel
-    guesses are counted one after another (SQLite's BEGIN IMMEDIATE already serialises)."""
-    if session.get_bind().dialect.name == "postgresql":
-        key = f"deskwatch_reconfirm:{device.id}"
-        session.execute(text("SELECT pg_advisory_xact_lock(hashtext(:key))"), {"key": key})
-
-
 def reconfirm(
     session: Session, *, device: Device, password: str, now: datetime
 ) -> tuple[bool, int]:
     """(ok, tries left). Raises ``LockedError`` after ``MAX_FAILURES`` in the sliding window;
     the count, the check and its record happen under one per-device lock."""
-    _lock_device(session, device=device)
+    serialise(session, f"deskwatch_reconfirm:{device.id}")  # guesses counted one by one
     failed = failures(session, device=device, now=now)
     if failed >= MAX_FAILURES:
         raise LockedError("too many wrong passwords: try again later")

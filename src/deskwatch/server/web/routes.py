@@ -13,7 +13,7 @@ from fastapi.templating import Jinja2Templates
 from markupsafe import Markup, escape
 from sqlalchemy import select
 
-from deskwatch.server.audit.service import OVERSEERS, entries, record
+from deskwatch.server.audit.service import OVERSEERS, entries
 from deskwatch.server.auth.routes import log_in
 from deskwatch.server.auth.security import same
 from deskwatch.server.deps import DayDep, NowDep, SessionDep, SettingsDep
@@ -55,14 +55,19 @@ Csrf = Depends(check_csrf)
 
 
 def page(
-    request: Request, name: str, user: User | None, session: SessionDep, **ctx: Any
+    request: Request,
+    name: str,
+    user: User | None,
+    session: SessionDep,
+    status_code: int = 200,
+    **ctx: Any,
 ) -> HTMLResponse:
     teams: list[Team] = []
     if user is not None and user.role in OVERSEERS:
         ids = orgs.visible_team_ids(session, user=user)
         teams = list(session.scalars(select(Team).where(Team.id.in_(ids)).order_by(Team.name)))
     context = {"user": user, "csrf": csrf_of(request), "teams": teams, **ctx}
-    return TEMPLATES.TemplateResponse(request, name, context)
+    return TEMPLATES.TemplateResponse(request, name, context, status_code=status_code)
 
 
 def home_of(user: User) -> str:
@@ -86,12 +91,11 @@ def login_form(
     username: Annotated[str, Form()],
     password: Annotated[str, Form()],
 ) -> Response:
-    try:
-        user = log_in(request, session, username, password)
-    except HTTPException:
-        return page(request, "login.html", None, session, error="Wrong username or password.")
-    record(session, actor=user, action="login", subject=f"user:{user.id}", now=now)
-    return RedirectResponse(home_of(user), status_code=303)
+    outcome = log_in(request, session, username, password, now)
+    if outcome.user is None:
+        code = status.HTTP_429_TOO_MANY_REQUESTS if outcome.locked else status.HTTP_200_OK
+        return page(request, "login.html", None, session, code, error=outcome.refusal)
+    return RedirectResponse(home_of(outcome.user), status_code=303)
 
 
 @router.post("/logout", dependencies=[Csrf])
