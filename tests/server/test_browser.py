@@ -71,7 +71,8 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
 def page(site: Site) -> Iterator[Page]:
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=str(CHROMIUM), args=["--no-sandbox"])
-        context = browser.new_context(accept_downloads=True)
+        # Far from UTC, so a page that showed browser-local times would be caught.
+        context = browser.new_context(accept_downloads=True, timezone_id="Asia/Tokyo")
         yield context.new_page()
         browser.close()
 
@@ -96,6 +97,9 @@ def test_live_board_changes_when_a_device_reports(page: Page, site: Site) -> Non
     beat = {"status": "away", "sent_at": datetime.now(UTC).isoformat()}
     assert device.post("/api/v1/heartbeat", json=beat).status_code == 200
     expect(tile).to_have_class(re.compile("s-away"), timeout=10_000)  # no reload: SSE
+    live_since = tile.locator(".since").inner_text()
+    page.reload()  # the server's rendering and the live refresh agree (both UTC)
+    expect(tile.locator(".since")).to_have_text(live_since)
     event = {
         "id": "6f1c1e0e-2b7a-4d2c-9d7e-0a6a8f1e2d3c",
         "type": "away",

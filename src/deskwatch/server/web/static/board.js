@@ -2,7 +2,8 @@
 (function () {
   const grid = document.getElementById("board");
   if (!grid) return;
-  const fmt = (iso) => (iso ? new Date(iso).toLocaleTimeString() : "never");
+  // UTC, as the server renders it (every page says "All times are UTC").
+  const fmt = (iso) => (iso ? new Date(iso).toISOString().slice(11, 19) : "never");
   function tile(row) {
     const div = document.createElement("div");
     div.className = "tile s-" + row.status;
