@@ -13,7 +13,7 @@ from deskwatch.server.deps import (
     SessionDep,
     SettingsDep,
 )
-from deskwatch.server.orgs.service import team_agent_ids, team_for
+from deskwatch.server.orgs.service import team_for
 from deskwatch.server.privacy import service
 from deskwatch.server.privacy.export import MyData, my_data
 from deskwatch.server.privacy.schemas import (
@@ -47,7 +47,7 @@ def set_category(
     settings: SettingsDep,
 ) -> CategoryView:
     team = team_for(session, user=admin, team_id=team_id)
-    view = service.set_category(
+    return service.set_category(
         session,
         team=team,
         key=key,
@@ -55,10 +55,8 @@ def set_category(
         actor=admin,
         now=now,
         max_retention_days=settings.audit_retention_days,
+        changes=request.app.state.changes,
     )
-    agents = team_agent_ids(session, team_id=team.id)
-    service.announce(session, changes=request.app.state.changes, agent_ids=agents)
-    return view
 
 
 @router.get("/me/categories")

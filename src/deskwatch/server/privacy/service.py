@@ -20,7 +20,7 @@ from deskwatch.server.errors import InvalidError, NotFoundError, RefusedError
 from deskwatch.server.events.models import EventRecord
 from deskwatch.server.identity.models import IdentityCheck
 from deskwatch.server.orgs.models import Role, Team, User
-from deskwatch.server.orgs.service import team_for
+from deskwatch.server.orgs.service import team_agent_ids, team_for
 from deskwatch.server.privacy.models import CategorySetting, DataRequest, Objection
 from deskwatch.server.privacy.schemas import (
     CategoryIn,
@@ -87,8 +87,10 @@ def set_category(
     actor: User,
     now: datetime,
     max_retention_days: int,
+    changes: Changes | None = None,
 ) -> CategoryView:
-    """Change one category of a team (audited); agents pick it up at their next heartbeat.
+    """Change one category of a team (audited); agents pick it up at their next heartbeat
+    (with ``changes``, every server process is told at once which agents to re-check).
 
     ``max_retention_days`` is the audit log's retention: no category may keep its data
     longer than the record of who read it."""
@@ -118,6 +120,8 @@ def set_category(
         now=now,
         detail=detail,
     )
+    if changes is not None:
+        announce(session, changes=changes, agent_ids=team_agent_ids(session, team_id=team.id))
     return _view(CATEGORIES[key], row)
 
 

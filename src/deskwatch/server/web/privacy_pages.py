@@ -16,7 +16,6 @@ from deskwatch.privacy.categories import LEGAL_BASES
 from deskwatch.server.deps import NowDep, SessionDep, SettingsDep
 from deskwatch.server.errors import InvalidError, NotFoundError, RefusedError
 from deskwatch.server.orgs.models import Role, Team, User
-from deskwatch.server.orgs.service import team_agent_ids
 from deskwatch.server.privacy import service as privacy
 from deskwatch.server.privacy.export import my_data, my_page
 from deskwatch.server.privacy.schemas import CategoryIn, RequestIn, RequestUpdate
@@ -271,9 +270,8 @@ def category_form(
             actor=user,
             now=now,
             max_retention_days=settings.audit_retention_days,
+            changes=request.app.state.changes,
         )
-        agents = team_agent_ids(session, team_id=team.id)
-        privacy.announce(session, changes=request.app.state.changes, agent_ids=agents)
 
     return _outcome(
         session,
