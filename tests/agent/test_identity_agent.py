@@ -1,7 +1,7 @@
 """Identity in the agent against a real server: enrolment behind the worker's password, the
 password path for a worker who declined (with the server's lockout), interrupted checks and
-prompts, scheduling in frame time, and a face check in a full run whose requests carry no
-descriptor."""
+prompts, scheduling in frame time, the liveness challenge, and a face check in a full
+run whose requests carry no descriptor."""
 
 from __future__ import annotations
 
@@ -28,7 +28,7 @@ from deskwatch.arrays import Image
 from deskwatch.capture.frame import Frame
 from deskwatch.events.event import Event
 from deskwatch.identity.config import IdentityConfig
-from deskwatch.identity.hook import IdentityHook, Mode, password_may_travel
+from deskwatch.identity.hook import CHALLENGE_WORDS, IdentityHook, Mode, password_may_travel
 from deskwatch.identity.store import Choice, TemplateStore, owner_of
 from deskwatch.privacy.worker import WorkerCategory, WorkerPrivacy
 from deskwatch.server.app import create_app
@@ -42,12 +42,12 @@ from deskwatch.server.settings import Settings
 from deskwatch.transport.client import DeviceClient
 from tests.agent.conftest import RecordingProxy, Server, enroll, seed
 from tests.conftest import shared_file
-from tests.identity_footage import clip_frames
+from tests.identity_footage import clip_frames, replayed
 
 ON = IdentityConfig(enabled=True, every_min=60)
 OFF = IdentityConfig()
 # The dev clips' worker barely turns the head: a smaller enrolment spread (see test_identity).
-ENROL = ON.model_copy(update={"min_enrol_spread_deg": 2.0, "window_s": 8.0})
+ENROL = ON.model_copy(update={"min_enrol_spread_deg": 2.0})
 BLANK = np.zeros((48, 64, 3), np.uint8)
 RIGHT = "pw-agent-123"
 OWNER = owner_of("test-device", 7)
@@ -412,6 +412,55 @@ def test_deleting_during_a_face_check_reports_it_interrupted_first(tmp_path: Pat
     assert not_enrolled.evidence == {"not_enrolled": 1.0}
 
 
+# --- the liveness challenge ---------------------------------------------------------------
+@pytest.fixture(scope="module")
+def worker(tmp_path_factory: pytest.TempPathFactory) -> NDArray[np.float32]:
+    """The webcam worker's template, enrolled from the first seconds of webcam-centre.mp4."""
+    need_extra()
+    from deskwatch.identity.enrolment import enrol_from
+
+    clip = shared_file("data", "dev", "videos", "webcam-centre.mp4")
+    store = TemplateStore(tmp_path_factory.mktemp("worker"), OWNER)
+    enrol_from(clip_frames(clip, 4.0), store, config=ENROL)
+    return store.load()
+
+
+def _still_then_look() -> list[Frame]:
+    """The worker sitting still (webcam-centre.mp4, 10 s), then looking left and back (the
+    other clip from 5 s): real frames, each clip in its own order."""
+    still = _webcam("webcam-centre.mp4")
+    look = _webcam("webcam-centre-left-centre.mp4", after_s=still[-1].ts + 0.5 - 5.0, start_s=5.0)
+    return still + look
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("how", ["camera re-opened", "identity off", "agent stopped", "declined"])
+def test_a_challenge_that_is_interrupted_is_reported_as_such(
+    tmp_path: Path, worker: NDArray[np.float32], how: str
+) -> None:
+    hook = IdentityHook(tmp_path, DeviceClient("http://127.0.0.1:9"), OWNER)
+    hook.store.save(worker)
+    origin = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
+    still = _webcam("webcam-centre.mp4", start_s=5.0)[0].image
+    held = list(replayed(still, seconds=10.0, seed=6))  # a photo: asked from 8 s on
+    assert [e for f in held for e in hook.on_frame(f, [], ON, origin=origin)] == []
+    assert hook.view().challenge_left_s == pytest.approx(ON.challenge_s - 1.5)
+    if how == "camera re-opened":  # a pause and resume, or a camera problem: ts restart
+        sent = hook.on_frame(_frame(0.5, still), [], ON, origin=origin + timedelta(minutes=5))
+    elif how == "identity off":
+        sent = hook.on_frame(_frame(10.0, still), [], OFF, origin=origin)
+    elif how == "agent stopped":
+        sent = hook.close()
+    else:
+        hook.decline()
+        sent = hook.on_frame(_frame(10.0, still), [], ON, origin=origin)
+    [event] = [e for e in sent if "method_face" in e.evidence]
+    assert event.type == "identity_unverified"
+    assert event.evidence == {"method_face": 1.0, "reason_interrupted": 1.0, "challenge_s": 1.5}
+    assert event.started_at == origin and event.ended_at == origin + timedelta(seconds=9.5)
+    assert hook.view().challenge_left_s is None and CHALLENGE_WORDS not in hook.view().note
+
+
 def _privacy(objected: bool, enabled: bool = True) -> WorkerPrivacy:
     defaults = WorkerPrivacy.unknown()
     cats = [
@@ -533,8 +582,9 @@ def test_face_check_in_a_run_sends_no_descriptor(
     config = load_credentials(state)
     store = TemplateStore(state, owner_of(config.device_id, config.agent_id))
     enrol_from(clip_frames(enrol_clip, 4.0), store, config=ENROL)
-    # A 12 s window: the look to the left (5.5-10 s) and back falls inside it.
-    _publish(server, "[identity]\nenabled = true\nwindow_s = 12\n")
+    # The default 8 s passive window ends while the worker looks left (5.5-10 s): the
+    # challenge keeps watching and sees the eyes come back.
+    _publish(server, "[identity]\nenabled = true\n")
     opts = RunOptions(source=str(clip), exit_when_done=True, page_port=None, heartbeat_s=1.0)
     agent = AgentRunner(config, state, opts, DeviceClient(config.server_url, config.token))
     assert agent.run() == 0
@@ -543,6 +593,7 @@ def test_face_check_in_a_run_sends_no_descriptor(
     identity = [e for e in sent if e["type"].startswith("identity_")]
     assert [e["type"] for e in identity] == ["identity_verified"], identity
     assert identity[0]["evidence"]["method_face"] == 1.0
+    assert 0 < identity[0]["evidence"]["challenge_s"] < ON.challenge_s
     assert identity[0]["started_at"] is not None
     secret = np.concatenate([store.load(), _clip_descriptors(clip)]).astype(np.float32)
     values = {float(v) for v in secret.ravel()}
