@@ -10,10 +10,14 @@ Run: ``.venv/bin/python -m benchmarks.identity`` (needs the ``identity`` extra a
    the man in both Intel GIFs is one person, the woman in the second GIF another, each face
    in the still images someone else again. Every pair is compared at the threshold, with
    same-person pairs within one clip and across two clips counted apart.
-3. The verifier itself (``FaceWindow`` with liveness, as the agent runs it): a template
-   enrolled from one webcam clip; windows of the other clip (one per second of start
-   time), the other people's clips, and a still picture of the worker held to the camera
-   (noise, wobble, tilt, flicker; ``tests/identity_footage.py``) or frozen.
+3. The verifier itself (``FaceWindow`` with liveness): a template enrolled from one webcam
+   clip; windows of the other clip (one per second of start time), the other people's
+   clips, and a still picture of the worker held to the camera (noise, wobble, tilt,
+   flicker; ``tests/identity_footage.py``) or frozen. First the passive window alone, then
+   the whole check as the agent runs it: the passive window and, when it saw the worker's
+   face but no cue, the challenge (up to ``challenge_s``) over the rest of the frames, with
+   the challenge time used. The still clip followed by the other clip's look aside and
+   back (real frames, each clip in order) shows a still worker who then moves.
 """
 
 from __future__ import annotations
@@ -166,6 +170,22 @@ def _verdict(
         window.close()
 
 
+def _whole_check(
+    template: NDArray[np.float32], shots: Iterable[Frame], config: IdentityConfig
+) -> IdentityResult | None:
+    """The check as the agent runs it (None: the frames ended during the challenge)."""
+    window = check_window(config)
+    try:
+        for frame in shots:
+            window.add(frame)
+            result = window.decide(template, frame.ts)
+            if result is not None:
+                return result
+        return None
+    finally:
+        window.close()
+
+
 def _outcome(result: IdentityResult) -> str:
     if result.outcome.value == "identity_unverified":
         why = [r for r in result.reasons if r != "liveness_failed"] or ["liveness_failed"]
@@ -177,7 +197,35 @@ def _summary(results: list[IdentityResult]) -> str:
     counts = Counter(_outcome(r) for r in results)
     words = ", ".join(f"{n} {k}" for k, n in sorted(counts.items()))
     dist = [r.distance for r in results if r.distance is not None]
-    return words + (f"; distance {min(dist):.2f}-{max(dist):.2f}" if dist else "")
+    alive = [r.liveness.score for r in results if r.liveness is not None and not r.liveness.passed]
+    words += f"; distance {min(dist):.2f}-{max(dist):.2f}" if dist else ""
+    return words + (f"; liveness of the failed at most {max(alive):.2f}" if alive else "")
+
+
+def _when(result: IdentityResult) -> str:
+    if result.challenge_s is None:
+        return "passively"
+    if result.outcome.value == "identity_verified":
+        return "in the challenge"
+    return f"after {result.challenge_s:.0f} s of challenge"
+
+
+def _challenge_summary(tries: list[IdentityResult | None]) -> str:
+    """Outcomes with when they were decided, and the challenge time used by those it passed."""
+    counts: Counter[str] = Counter()
+    used = []
+    for r in tries:
+        if r is None:
+            counts["frames ended during the challenge"] += 1
+            continue
+        counts[f"{_outcome(r)} {_when(r)}"] += 1
+        if r.challenge_s is not None and r.outcome.value == "identity_verified":
+            used.append(r.challenge_s)
+    words = ", ".join(f"{n} {k}" for k, n in sorted(counts.items()))
+    words += f"; challenge used {min(used):.1f}-{max(used):.1f} s" if used else ""
+    done = [r for r in tries if r is not None]
+    alive = [r.liveness.score for r in done if r.liveness is not None and not r.liveness.passed]
+    return words + (f"; liveness of the failed at most {max(alive):.2f}" if alive else "")
 
 
 def _windows(frames: list[Frame], seconds: float) -> list[list[Frame]]:
@@ -191,9 +239,20 @@ def _windows(frames: list[Frame], seconds: float) -> list[list[Frame]]:
     return out
 
 
-def _replays(name: str, config: IdentityConfig, seeds: int) -> list[list[Frame]]:
+def _still_then_look(seconds: float) -> list[list[Frame]]:
+    """Windows of the still clip, each followed by the other clip's look aside and back."""
+    still = clip_frames(DEV / "videos" / "webcam-centre.mp4", 2.0)
+    look = clip_frames(DEV / "videos" / "webcam-centre-left-centre.mp4", 2.0, start_s=5.0)
+    out = []
+    for part in _windows(still, seconds):
+        shift = part[-1].ts + 0.5 - look[0].ts
+        out.append(part + [Frame(f.image, f.ts + shift, f.index) for f in look])
+    return out
+
+
+def _replays(name: str, seeds: int, seconds: float) -> list[list[Frame]]:
     frames = clip_frames(DEV / "videos" / name, 2.0)
-    count = int(config.window_s * 2) + 1
+    count = int(seconds * 2) + 1
     out = []
     for k, at in enumerate(np.linspace(1.0, frames[-1].ts - 1.0, 3)):
         still = next(f for f in frames if f.ts >= at).image
@@ -203,8 +262,26 @@ def _replays(name: str, config: IdentityConfig, seeds: int) -> list[list[Frame]]
     return out
 
 
+def _attempts(
+    other: str, config: IdentityConfig, seconds: float, seeds: int
+) -> dict[str, list[list[Frame]]]:
+    """The worker's own attempts: windows of ``other``, held stills and a frozen picture of
+    ``seconds`` of frames."""
+    still = clip_frames(DEV / "videos" / other, 2.0)[4].image
+    return {
+        f"{other}: windows of the same worker": _windows(
+            clip_frames(DEV / "videos" / other, 2.0), config.window_s
+        ),
+        f"stills of the worker held to the camera ({other})": _replays(other, seeds, seconds),
+        f"a frozen picture of the worker ({other})": [
+            [Frame(still.copy(), i / 2, i) for i in range(int(seconds * 2) + 1)]
+        ],
+    }
+
+
 def verifier(config: IdentityConfig, seeds: int) -> list[tuple[str, str, str]]:
-    """(template from, attempts, outcomes in words) for every group of attempts."""
+    """(template from, attempts, outcomes in words) for every group of attempts: the passive
+    window alone, then the whole check with the challenge."""
     from deskwatch.identity.enrolment import EnrolmentWindow, enrolment_window, template_of
 
     rows = []
@@ -225,19 +302,22 @@ def verifier(config: IdentityConfig, seeds: int) -> list[tuple[str, str, str]]:
         window.close()
         template = template_of(window)
         other = next(n for n in ENROL_FROM if n != source)
-        attempts = {
-            f"{other}: windows of the same worker": _windows(
-                clip_frames(DEV / "videos" / other, 2.0), config.window_s
-            ),
+        mine = _attempts(other, config, config.window_s, seeds)
+        windows = next(iter(mine))
+        passive = {
+            windows: mine.pop(windows),
             **{f"{k} (other people)": [v] for k, v in others.items()},
-            f"stills of the worker held to the camera ({other})": _replays(other, config, seeds),
         }
-        still = clip_frames(DEV / "videos" / other, 2.0)[4].image
-        attempts[f"a frozen picture of the worker ({other})"] = [
-            [Frame(still.copy(), i / 2, i) for i in range(int(config.window_s * 2) + 1)]
-        ]
-        for group, tries in attempts.items():
+        passive.update(mine)
+        for group, tries in passive.items():
             rows.append((source, group, _summary([_verdict(template, t, config) for t in tries])))
+        whole = _attempts(other, config, config.window_s + config.challenge_s + 1.0, seeds)
+        whole["webcam-centre.mp4's still windows, then the other clip's look aside and back"] = (
+            _still_then_look(config.window_s)
+        )
+        for group, tries in whole.items():
+            words = _challenge_summary([_whole_check(template, t, config) for t in tries])
+            rows.append((source, f"{group}, with the challenge", words))
     return rows
 
 
@@ -284,8 +364,9 @@ def main() -> None:
     )
     _print_pairs(config)
     print(
-        f"\nthe verifier (threshold {config.max_distance}, liveness on; templates enrolled with "
-        "min_enrol_spread_deg = 2, as the dev clips' worker barely turns the head):"
+        f"\nthe verifier (threshold {config.max_distance}, liveness on, passive window "
+        f"{config.window_s:.0f} s, challenge up to {config.challenge_s:.0f} s; templates enrolled "
+        "with min_enrol_spread_deg = 2, as the dev clips' worker barely turns the head):"
     )
     for source, group, words in verifier(config, args.seeds):
         print(f"  template from {source} | {group}: {words}")

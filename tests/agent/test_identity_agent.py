@@ -1,17 +1,19 @@
 """Identity in the agent against a real server: enrolment behind the worker's password, the
 password path for a worker who declined (with the server's lockout), interrupted checks and
-prompts, scheduling in frame time, and a face check in a full run whose requests carry no
-descriptor."""
+prompts, scheduling in frame time, the liveness challenge on the local page, and a face
+check in a full run whose requests carry no descriptor."""
 
 from __future__ import annotations
 
 import base64
 import importlib.util
 import json
+import logging
 import subprocess
 import sys
 import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -23,12 +25,13 @@ from fastapi.testclient import TestClient
 from numpy.typing import NDArray
 
 from deskwatch.agent.config import load_credentials
+from deskwatch.agent.local_page import LocalPage
 from deskwatch.agent.runner import AgentRunner, RunOptions
 from deskwatch.arrays import Image
 from deskwatch.capture.frame import Frame
 from deskwatch.events.event import Event
 from deskwatch.identity.config import IdentityConfig
-from deskwatch.identity.hook import IdentityHook, Mode, password_may_travel
+from deskwatch.identity.hook import CHALLENGE_WORDS, IdentityHook, Mode, password_may_travel
 from deskwatch.identity.store import Choice, TemplateStore, owner_of
 from deskwatch.privacy.worker import WorkerCategory, WorkerPrivacy
 from deskwatch.server.app import create_app
@@ -43,12 +46,12 @@ from deskwatch.server.settings import Settings
 from deskwatch.transport.client import DeviceClient
 from tests.agent.conftest import RecordingProxy, Server, enroll, seed
 from tests.conftest import shared_file
-from tests.identity_footage import clip_frames
+from tests.identity_footage import clip_frames, replayed
 
 ON = IdentityConfig(enabled=True, every_min=60)
 OFF = IdentityConfig()
 # The dev clips' worker barely turns the head: a smaller enrolment spread (see test_identity).
-ENROL = ON.model_copy(update={"min_enrol_spread_deg": 2.0, "window_s": 8.0})
+ENROL = ON.model_copy(update={"min_enrol_spread_deg": 2.0})
 BLANK = np.zeros((48, 64, 3), np.uint8)
 RIGHT = "pw-agent-123"
 OWNER = owner_of("test-device", 7)
@@ -413,6 +416,141 @@ def test_deleting_during_a_face_check_reports_it_interrupted_first(tmp_path: Pat
     assert not_enrolled.evidence == {"not_enrolled": 1.0}
 
 
+# --- the liveness challenge ---------------------------------------------------------------
+@pytest.fixture(scope="module")
+def worker(tmp_path_factory: pytest.TempPathFactory) -> NDArray[np.float32]:
+    """The webcam worker's template, enrolled from the first seconds of webcam-centre.mp4."""
+    need_extra()
+    from deskwatch.identity.enrolment import enrol_from
+
+    clip = shared_file("data", "dev", "videos", "webcam-centre.mp4")
+    store = TemplateStore(tmp_path_factory.mktemp("worker"), OWNER)
+    enrol_from(clip_frames(clip, 4.0), store, config=ENROL)
+    return store.load()
+
+
+def _still_then_look() -> list[Frame]:
+    """The worker sitting still (webcam-centre.mp4, 10 s), then looking left and back (the
+    other clip from 5 s): real frames, each clip in its own order."""
+    still = _webcam("webcam-centre.mp4")
+    look = _webcam("webcam-centre-left-centre.mp4", after_s=still[-1].ts + 0.5 - 5.0, start_s=5.0)
+    return still + look
+
+
+def _cache_policy(state: Path, toml: str) -> None:
+    """The team policy and the worker's settings (identity consented to), as fetched."""
+    state.mkdir(parents=True, exist_ok=True)
+    privacy = _privacy(objected=False).model_dump(mode="json")
+    (state / "policy.json").write_text(json.dumps({"version": 1, "toml": toml, "privacy": privacy}))
+
+
+@contextmanager
+def _page_with_identity(state: Path, template: NDArray[np.float32]) -> Iterator[LocalPage]:
+    """A runner (camera never opened) whose team policy and worker's settings have identity
+    on, the worker enrolled, and its real local page."""
+    from deskwatch.agent.config import AgentConfig
+    from tests.server_process import free_port
+
+    _cache_policy(state, "[identity]\nenabled = true\n")
+    config = AgentConfig(server_url="http://127.0.0.1:1", device_id="d", token="t", agent_id=7)
+    client = DeviceClient(config.server_url, config.token)
+    runner = AgentRunner(config, state, RunOptions(source="camera:0", page_port=0), client)
+    TemplateStore(state, owner_of("d", 7)).save(template)
+    page = LocalPage(runner, free_port()).start()
+    try:
+        yield page
+    finally:
+        page.close()
+        runner.outbox.close()
+
+
+@pytest.mark.slow
+def test_the_page_asks_for_a_cue_with_a_countdown_until_one_is_seen(
+    tmp_path: Path, worker: NDArray[np.float32], caplog: pytest.LogCaptureFixture
+) -> None:
+    shots = _still_then_look()
+    with _page_with_identity(tmp_path, worker) as page:
+        runner = page.runner
+        identity = runner.policy.current.policy.identity
+        assert identity.enabled and identity.window_s == 8.0 and identity.challenge_s == 30.0
+        with caplog.at_level(logging.INFO, logger="deskwatch.identity.hook"):
+            passive = [e for f in shots if f.ts <= identity.window_s for e in
+                       runner.identity.on_frame(f, [], identity)]  # fmt: skip
+            assert passive == [] and runner.identity.view().challenge_left_s is None
+            asked = [f for f in shots if identity.window_s < f.ts < 10.0]
+            assert _feed(runner.identity, asked, identity) == []  # the still: no cue, asked
+            state = httpx.get(page.url + "state.json").json()["identity"]
+            assert state["mode"] == "checking" and state["note"] == CHALLENGE_WORDS
+            # Asked at the first frame past the window (8.04 s); the last one came at 9.54 s.
+            used = asked[-1].ts - asked[0].ts
+            assert used == pytest.approx(1.5, abs=0.01)
+            assert state["challenge_left_s"] == pytest.approx(identity.challenge_s - used)
+            html = httpx.get(page.url).text
+            banner = html.split("<h1>", 1)[1].split("Pause for a break", 1)[0]  # near the top
+            assert f"<mark>{CHALLENGE_WORDS}</mark>" in banner
+            assert "<b>29 seconds left.</b>" in banner  # 28.5 s, rounded up
+            assert '<meta http-equiv="refresh" content="1">' in html  # the countdown moves
+            rest = [f for f in shots if f.ts >= 10.0]
+            sent = _feed(runner.identity, rest, identity)
+        assert [e.type for e in sent] == ["identity_verified"], [e.evidence for e in sent]
+        assert 0 < sent[0].evidence["challenge_s"] < identity.challenge_s
+        asks = [r for r in caplog.records if "asking the worker" in r.getMessage()]
+        assert len(asks) == 1  # logged once, not at every frame of the challenge
+        html = httpx.get(page.url).text
+        assert CHALLENGE_WORDS not in html and "Identity confirmed." in html
+        assert '<meta http-equiv="refresh" content="5">' in html
+
+
+@pytest.mark.slow
+def test_a_pause_during_a_challenge_hides_it_and_it_ends_interrupted(
+    tmp_path: Path, worker: NDArray[np.float32]
+) -> None:
+    origin = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
+    still = _webcam("webcam-centre.mp4", start_s=5.0)[0].image
+    with _page_with_identity(tmp_path, worker) as page:
+        hook, identity = page.runner.identity, page.runner.policy.current.policy.identity
+        held = list(replayed(still, seconds=10.0, seed=7))
+        assert [e for f in held for e in hook.on_frame(f, [], identity, origin=origin)] == []
+        assert CHALLENGE_WORDS in httpx.get(page.url).text
+        httpx.post(page.url + "pause", data={"token": page.token})
+        html = httpx.get(page.url).text  # no frame comes while paused: no frozen countdown
+        assert CHALLENGE_WORDS not in html and "seconds left" not in html
+        assert "reported as interrupted when you resume" in html
+        httpx.post(page.url + "resume", data={"token": page.token})
+        resumed = origin + timedelta(minutes=10)  # the camera opens again: a new session
+        [event] = hook.on_frame(_frame(0.5, still), [], identity, origin=resumed)
+        assert event.evidence == {"method_face": 1.0, "reason_interrupted": 1.0, "challenge_s": 1.5}
+        assert hook.view().mode == Mode.CHECKING.value  # a new check starts at once
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("how", ["camera re-opened", "identity off", "agent stopped", "declined"])
+def test_a_challenge_that_is_interrupted_is_reported_as_such(
+    tmp_path: Path, worker: NDArray[np.float32], how: str
+) -> None:
+    hook = IdentityHook(tmp_path, DeviceClient("http://127.0.0.1:9"), OWNER)
+    hook.store.save(worker)
+    origin = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
+    still = _webcam("webcam-centre.mp4", start_s=5.0)[0].image
+    held = list(replayed(still, seconds=10.0, seed=6))  # a photo: asked from 8 s on
+    assert [e for f in held for e in hook.on_frame(f, [], ON, origin=origin)] == []
+    assert hook.view().challenge_left_s == pytest.approx(ON.challenge_s - 1.5)
+    if how == "camera re-opened":  # a pause and resume, or a camera problem: ts restart
+        sent = hook.on_frame(_frame(0.5, still), [], ON, origin=origin + timedelta(minutes=5))
+    elif how == "identity off":
+        sent = hook.on_frame(_frame(10.0, still), [], OFF, origin=origin)
+    elif how == "agent stopped":
+        sent = hook.close()
+    else:
+        hook.decline()
+        sent = hook.on_frame(_frame(10.0, still), [], ON, origin=origin)
+    [event] = [e for e in sent if "method_face" in e.evidence]
+    assert event.type == "identity_unverified"
+    assert event.evidence == {"method_face": 1.0, "reason_interrupted": 1.0, "challenge_s": 1.5}
+    assert event.started_at == origin and event.ended_at == origin + timedelta(seconds=9.5)
+    assert hook.view().challenge_left_s is None and CHALLENGE_WORDS not in hook.view().note
+
+
 def _privacy(objected: bool, enabled: bool = True) -> WorkerPrivacy:
     defaults = WorkerPrivacy.unknown()
     cats = [
@@ -538,8 +676,9 @@ def test_face_check_in_a_run_sends_no_descriptor(
     config = load_credentials(state)
     store = TemplateStore(state, owner_of(config.device_id, config.agent_id))
     enrol_from(clip_frames(enrol_clip, 4.0), store, config=ENROL)
-    # A 12 s window: the look to the left (5.5-10 s) and back falls inside it.
-    _publish(server, "[identity]\nenabled = true\nwindow_s = 12\n")
+    # The default 8 s passive window ends while the worker looks left (5.5-10 s): the
+    # challenge keeps watching and sees the eyes come back.
+    _publish(server, "[identity]\nenabled = true\n")
     opts = RunOptions(source=str(clip), exit_when_done=True, page_port=None, heartbeat_s=1.0)
     agent = AgentRunner(config, state, opts, DeviceClient(config.server_url, config.token))
     assert agent.run() == 0
@@ -548,6 +687,7 @@ def test_face_check_in_a_run_sends_no_descriptor(
     identity = [e for e in sent if e["type"].startswith("identity_")]
     assert [e["type"] for e in identity] == ["identity_verified"], identity
     assert identity[0]["evidence"]["method_face"] == 1.0
+    assert 0 < identity[0]["evidence"]["challenge_s"] < ON.challenge_s
     assert identity[0]["started_at"] is not None
     secret = np.concatenate([store.load(), _clip_descriptors(clip)]).astype(np.float32)
     values = {float(v) for v in secret.ravel()}

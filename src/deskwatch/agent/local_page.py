@@ -86,7 +86,9 @@ class LocalPage:
             "recent_events": list(r.state.recent_events),
             "self_check": dict(r.state.self_check),
             "stills": r.snapshots.page_state(),
-            "identity": identity_page.snapshot(r.identity, policy.policy.identity.enabled),
+            "identity": identity_page.snapshot(
+                r.identity, policy.policy.identity.enabled, paused=pause.paused
+            ),
             "categories": [
                 {"title": c.title, "purpose": c.purpose, "state": _category_state(c, policy)}
                 for c in policy.privacy.categories
@@ -132,9 +134,16 @@ class LocalPage:
                 for c in s["categories"]
             ),
             identity=identity_page.section(s["identity"], self.token),
-            # no reload while the worker types a password
-            refresh="" if identity_page.awaiting_password(s["identity"]) else _REFRESH,
+            challenge=identity_page.banner(s["identity"]),
+            refresh=_refresh(s["identity"]),
         )
+
+
+def _refresh(identity: dict[str, Any]) -> str:
+    """No reload while the worker types a password; every second during a challenge."""
+    if identity_page.awaiting_password(identity):
+        return ""
+    return _REFRESH_FAST if identity_page.challenge_left_s(identity) is not None else _REFRESH
 
 
 def _category_state(category: WorkerCategory, current: Current) -> str:
@@ -269,6 +278,7 @@ class _Handler(BaseHTTPRequestHandler):
 
 
 _REFRESH = '<meta http-equiv="refresh" content="5">'
+_REFRESH_FAST = '<meta http-equiv="refresh" content="1">'
 _WAITING = (
     "<p><b>Monitoring waits for your privacy settings from the server.</b> Until this PC "
     "has them the camera stays off and nothing is analysed; only the heartbeat (no "
@@ -279,7 +289,7 @@ _PAGE = """<!doctype html>
 {refresh}</head>
 <body style="font-family: sans-serif; max-width: 50em; margin: 1em auto">
 <h1>deskwatch on this PC</h1>
-<p>Status: <b>{status}</b> — {source}</p>{waiting}
+<p>Status: <b>{status}</b> — {source}</p>{waiting}{challenge}
 <form method="post" action="/{action}"><input type="hidden" name="token" value="{token}">
 <button style="font-size: 1.3em">{label}</button></form>
 <p>No reason is asked. While paused the camera is off and nothing is analysed; the server

@@ -5,13 +5,20 @@ frames spread over the window also go through the dlib encoder, on the same face
 face is followed from frame to frame by box overlap, and a second face in view stops the
 check. The result is a typed ``IdentityResult`` that becomes one event with numbers only:
 no descriptor, no picture.
+
+A check first watches passively for ``window_s``. If it saw the worker's face (or a face
+it could not compare yet) but no liveness cue, it does not fail yet: it becomes a
+*challenge* (the page asks for a slight head turn or a blink) and keeps watching for up to
+``challenge_s``, judging every window of ``window_s`` that ends at a later frame with the
+same rules. A mismatch, a second face, a face that jumped and a frozen picture end the
+check as soon as they are seen at or after the passive part; all timing is frame time.
 """
 
 from __future__ import annotations
 
 import enum
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
 import cv2
@@ -30,6 +37,8 @@ if TYPE_CHECKING:
     from deskwatch.arrays import Image, Points
 
 MIN_TRACK_IOU = 0.3  # the face's box in consecutive frames overlaps at least this much
+LIVENESS_FAILED = "liveness_failed"
+CAMERA_FROZEN = "camera_frozen"
 
 
 class Outcome(enum.StrEnum):
@@ -54,6 +63,9 @@ class Problem(enum.StrEnum):
     FACE_CHANGED = "face_changed"  # the face jumped elsewhere: maybe someone else
 
 
+DECISIVE = (Problem.MULTIPLE_FACES, Problem.FACE_CHANGED)  # one such frame: unverified
+
+
 @dataclass(frozen=True)
 class IdentityResult:
     """A check's verdict; ``to_event`` gives the only thing the server learns."""
@@ -66,6 +78,7 @@ class IdentityResult:
     liveness: Liveness | None = None
     reasons: tuple[str, ...] = ()  # evidence flags, e.g. "reason_dark", "liveness_failed"
     max_distance: float = 0.55  # the threshold the distance was judged against
+    challenge_s: float | None = None  # seconds the challenge ran (None: none was asked)
 
     def evidence(self) -> dict[str, float]:
         numbers = {f"method_{self.method.value}": 1.0}
@@ -73,6 +86,8 @@ class IdentityResult:
             numbers["distance"] = round(self.distance, 4)
         if self.liveness is not None:
             numbers["liveness"] = round(self.liveness.score, 3)
+        if self.challenge_s is not None:
+            numbers["challenge_s"] = round(self.challenge_s, 1)
         numbers.update(dict.fromkeys(self.reasons, 1.0))
         return numbers
 
@@ -142,7 +157,8 @@ class Capture:
 
 @dataclass
 class FaceWindow:
-    """Collects the face's poses and a few descriptors over ``config.window_s`` seconds."""
+    """Collects the face's poses and a few descriptors over ``config.window_s`` seconds (and,
+    for a check, the challenge after it: see ``decide``)."""
 
     config: IdentityConfig
     mesh: FaceMesh
@@ -154,6 +170,8 @@ class FaceWindow:
     captures: list[Capture] = field(default_factory=list)
     problems: Counter[Problem] = field(default_factory=Counter)
     frozen: bool = False  # two frames were identical: the camera picture froze
+    challenge_from_s: float | None = None  # frame time the challenge began (None: not asked)
+    _best: Liveness | None = None  # the best window judged since the passive part ended
     _last_box: Box | None = None
     _last_thumb: Image | None = None
 
@@ -167,17 +185,35 @@ class FaceWindow:
         self.end_s = frame.ts
         self._watch_frozen(frame)
         face = self._main_face(frame)
-        if face is None:
-            return
-        landmarks, box = face
+        if face is not None:
+            self._sample(frame, *face)
+        self._judge_recent(frame.ts)
+
+    def _sample(self, frame: Frame, landmarks: Points, box: Box) -> None:
         pose = pose_of(landmarks)
-        self.samples.append(FaceSample(pose, eye_width_px(landmarks)))
+        self.samples.append(FaceSample(pose, eye_width_px(landmarks), frame.ts))
         problem = self._problem(frame, pose, box)
         if problem is not None:
             self.problems[problem] += 1
         elif self._wants_capture(frame.ts):
             descriptor = self.encoder.describe(frame.image, box, frame.ts)
             self.captures.append(Capture(pose, descriptor))
+
+    def _judge_recent(self, ts: float) -> None:
+        """From the end of the passive part on: judge the last ``window_s`` of samples (the
+        same rules as the passive window) and keep the best."""
+        if not self.done(ts):
+            return
+        recent = [s for s in self.samples if s.ts >= ts - self.config.window_s]
+        alive = judge(recent, self.config)
+        if self._best is None or alive.score > self._best.score:
+            self._best = alive
+
+    def liveness(self) -> Liveness:
+        """The best liveness seen (a window shorter than ``window_s``: all of it); none at
+        all once the picture froze."""
+        alive = self._best if self._best is not None else judge(self.samples, self.config)
+        return replace(alive, frozen=True, score=0.0) if self.frozen else alive
 
     def _watch_frozen(self, frame: Frame) -> None:
         thumb = frame.thumbnail()
@@ -228,21 +264,44 @@ class FaceWindow:
         return self.problems.most_common(1)[0][0] if self.problems else Problem.NO_FACE
 
     def verdict(self, template: NDArray[np.float32]) -> IdentityResult:
-        """Verified, mismatch, or unverified with the reason (no usable face, not live)."""
-        for decisive in (Problem.MULTIPLE_FACES, Problem.FACE_CHANGED):
+        """Verified, mismatch, or unverified with the reason (no usable face, not live), on
+        what was seen so far."""
+        for decisive in DECISIVE:
             if self.problems[decisive]:
                 return self._result(Outcome.UNVERIFIED, reasons=(f"reason_{decisive}",))
         if not self.captures:
             return self._result(Outcome.UNVERIFIED, reasons=(f"reason_{self.main_problem()}",))
         dist = float(np.median([distance(d, template) for d in self.descriptors]))
-        alive = judge(self.samples, self.config, self.frozen)
-        flags: tuple[str, ...] = () if alive.passed else ("liveness_failed",)
-        flags += ("camera_frozen",) if alive.frozen else ()
+        alive = self.liveness()
+        flags: tuple[str, ...] = () if alive.passed else (LIVENESS_FAILED,)
+        flags += (CAMERA_FROZEN,) if alive.frozen else ()
         if dist > self.config.max_distance:  # someone else, live or not
             return self._result(Outcome.MISMATCH, dist, alive, flags)
         if not alive.passed:  # the worker's face, but maybe a photo or a frozen frame
             return self._result(Outcome.UNVERIFIED, dist, alive, flags)
         return self._result(Outcome.VERIFIED, dist, alive)
+
+    def decide(self, template: NDArray[np.float32], ts: float) -> IdentityResult | None:
+        """The check's result once it is clear, else None: during the passive part, and
+        during the challenge while the worker's face (or one not compared yet) shows no cue."""
+        if not self.done(ts):
+            return None
+        result = self.verdict(template)
+        if not self._open_question(result):
+            return result
+        if self.challenge_from_s is None:
+            if self.config.challenge_s <= 0:
+                return result
+            self.challenge_from_s = ts
+        return result if ts - self.challenge_from_s >= self.config.challenge_s else None
+
+    def _open_question(self, result: IdentityResult) -> bool:
+        """Unverified for want of a cue or of a comparable face, nothing decisive seen."""
+        if result.outcome is not Outcome.UNVERIFIED or self.frozen:
+            return False
+        if self.captures:
+            return result.reasons == (LIVENESS_FAILED,)
+        return bool(self.samples) and not any(self.problems[p] for p in DECISIVE)
 
     def _result(
         self,
@@ -252,8 +311,17 @@ class FaceWindow:
         reasons: tuple[str, ...] = (),
     ) -> IdentityResult:
         start = self.start_s if self.start_s is not None else 0.0
+        asked = self.challenge_from_s
         return IdentityResult(
-            outcome, Method.FACE, start, self.end_s, dist, alive, reasons, self.config.max_distance
+            outcome,
+            Method.FACE,
+            start,
+            self.end_s,
+            dist,
+            alive,
+            reasons,
+            self.config.max_distance,
+            None if asked is None else self.end_s - asked,
         )
 
 

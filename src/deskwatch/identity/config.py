@@ -22,7 +22,19 @@ class IdentityConfig(BaseModel):
         "0.6; 0.55 had no false accept on the dev footage, see benchmarks/identity.py)",
     )
     window_s: float = Field(
-        default=8.0, gt=0, le=60, description="seconds of frames one check (and enrolment) looks at"
+        default=8.0,
+        gt=0,
+        le=60,
+        description="seconds of frames the passive part of a check (and enrolment) looks at; "
+        "a liveness cue must leave and come back within this long",
+    )
+    challenge_s: float = Field(
+        default=30.0,
+        ge=0,
+        le=120,
+        description="the passive part saw the worker's face (or one not yet compared) but no "
+        "liveness cue: the page asks for a slight head turn or a blink and the check keeps "
+        "watching for at most this long (seconds of source time; 0: no challenge)",
     )
     descriptor_frames: int = Field(
         default=3, ge=1, le=10, description="frames turned into a face descriptor per check"

@@ -13,6 +13,11 @@ camera re-opened, the agent stopping) is reported ``identity_unverified`` with
 ``reason_interrupted``; each prompt has exactly one result. Events are stamped like the
 rules' events: ``origin`` (when the camera opened) plus the frame's source seconds.
 
+A face check that saw the worker's face but no liveness cue in its passive window becomes a
+challenge: the page asks, with a countdown, for a slight head turn or a blink, the log says
+so once, and the check keeps watching for up to ``challenge_s`` of frame time (see
+``check.FaceWindow.decide``). It ends like any check: its result, or ``reason_interrupted``.
+
 Models are built when a check starts and closed when it ends; with identity disabled in
 the policy nothing here runs and dlib is never imported.
 """
@@ -30,13 +35,16 @@ from urllib.parse import urlsplit
 
 from deskwatch.capture.frame import Frame
 from deskwatch.events.event import Event
-from deskwatch.identity.check import FaceWindow, IdentityResult, Method, Outcome
+from deskwatch.identity.check import FaceWindow, IdentityResult, Method, Outcome, Problem
 from deskwatch.identity.config import IdentityConfig
 from deskwatch.identity.extra import IdentityUnavailableError
 from deskwatch.identity.store import Choice, TemplateError, TemplateStore
 from deskwatch.transport.client import DeviceClient, RefusedError, TransportError
 
 if TYPE_CHECKING:
+    import numpy as np
+    from numpy.typing import NDArray
+
     from deskwatch.privacy.worker import WorkerPrivacy
 
 log = logging.getLogger(__name__)
@@ -85,6 +93,14 @@ class PasswordPrompt:
     done: bool = False  # its one result is given
 
 
+@dataclass(frozen=True)
+class Challenge:
+    """A check asking the worker for a cue, in the frame time of its camera session."""
+
+    since_ts: float
+    until_ts: float
+
+
 @dataclass
 class PageView:
     """What the worker's page shows about identity (plain words and numbers)."""
@@ -95,6 +111,7 @@ class PageView:
     note: str
     last: dict[str, float] = field(default_factory=dict)
     consenting: bool = False  # the worker agreed; the page asks for their password
+    challenge_left_s: float | None = None  # a check asks for a head turn or a blink
 
 
 def password_may_travel(url: str) -> bool:
@@ -152,6 +169,8 @@ class IdentityHook:
         self._due_at = 0.0  # shift start: the first frame
         self._window: FaceWindow | None = None
         self._window_epoch = 0
+        self._template: NDArray[np.float32] | None = None  # loaded once the passive part ends
+        self._challenge: Challenge | None = None
         self._epoch = 0  # grows whenever a check or an enrolment starts or is cancelled
         self._started_ts = 0.0  # frame time the open check or enrolment started at
         self._prompt: PasswordPrompt | None = None
@@ -215,11 +234,7 @@ class IdentityHook:
         if status.choice is Choice.PASSWORD:
             self._ask_password(frame, now)
         elif status.enrolled:
-            self._open(
-                Mode.CHECKING,
-                "Identity check: look at the camera, then turn your head "
-                "slightly to one side for a second and back (or glance aside and back).",
-            )
+            self._open(Mode.CHECKING, _CHECKING_WORDS)
         else:
             self._not_enrolled()
 
@@ -285,28 +300,58 @@ class IdentityHook:
     def _after_frame(self, window: FaceWindow, frame: Frame) -> None:
         from deskwatch.identity.enrolment import EnrolmentWindow
 
-        if isinstance(window, EnrolmentWindow) and window.needs_turn(frame.ts):
-            self.note = "Almost there: please turn your head slightly left and right."
-        if not window.done(frame.ts):
-            return
-        self._window, self.mode = None, Mode.IDLE
-        self.store.mark_open(None)
-        try:
-            if isinstance(window, EnrolmentWindow):
-                self._finish_enrolment(window, frame)
-            else:
-                self._finish_check(window)
-        finally:
-            window.close()
+        if isinstance(window, EnrolmentWindow):
+            self._enrolment_step(window, frame)
+        elif window.done(frame.ts):
+            self._check_step(window, frame)
 
-    def _finish_check(self, window: FaceWindow) -> None:
-        try:
-            template = self.store.load()
-        except TemplateError as exc:
-            log.warning("identity: %s", exc)
-            self._not_enrolled()
+    def _enrolment_step(self, window: FaceWindow, frame: Frame) -> None:
+        from deskwatch.identity.enrolment import EnrolmentWindow
+
+        assert isinstance(window, EnrolmentWindow)
+        if window.needs_turn(frame.ts):
+            self.note = "Almost there: please turn your head slightly left and right."
+        if window.done(frame.ts):
+            self._end_window(window)
+            self._finish_enrolment(window, frame)
+
+    def _check_step(self, window: FaceWindow, frame: Frame) -> None:
+        """The passive part is over: the result if it is clear, else the challenge goes on."""
+        if self._template is None:
+            try:
+                self._template = self.store.load()
+            except TemplateError as exc:
+                log.warning("identity: %s", exc)
+                self._end_window(window)
+                self._not_enrolled()
+                return
+        result = window.decide(self._template, frame.ts)
+        if result is None:
+            self._ask_for_a_cue(window, frame.ts)
             return
-        self._report(window.verdict(template))
+        self._end_window(window)
+        self._report(result)
+
+    def _ask_for_a_cue(self, window: FaceWindow, ts: float) -> None:
+        """The page asks (with a countdown) for a cue; the log says so once per check."""
+        since = window.challenge_from_s
+        assert since is not None
+        if self._challenge is None:
+            self._challenge = Challenge(since, since + window.config.challenge_s)
+            log.info(
+                "identity: no liveness cue in the first %.0f s; asking the worker for a head "
+                "turn or a blink (up to %.0f s)",
+                window.config.window_s,
+                window.config.challenge_s,
+            )
+        self.note = _challenge_words(window)
+
+    def _end_window(self, window: FaceWindow) -> None:
+        """The open check or enrolment is over: its models closed, nothing kept."""
+        self._window, self.mode = None, Mode.IDLE
+        self._template, self._challenge = None, None
+        self.store.mark_open(None)
+        window.close()
 
     def _finish_enrolment(self, window: FaceWindow, frame: Frame) -> None:
         from deskwatch.identity.enrolment import EnrolmentWindow, template_of
@@ -386,11 +431,19 @@ class IdentityHook:
         self._epoch += 1  # the loop drops a cancelled window at its next frame
         self.mode = Mode.IDLE
         self.store.mark_open(None)
+        asked, self._challenge, self._template = self._challenge, None, None
         if mode is Mode.CHECKING:
-            reasons = (INTERRUPTED,)
             start = min(self._started_ts, self._ts)
+            used = None if asked is None else max(0.0, self._ts - asked.since_ts)
             self._report(
-                IdentityResult(Outcome.UNVERIFIED, Method.FACE, start, self._ts, reasons=reasons)
+                IdentityResult(
+                    Outcome.UNVERIFIED,
+                    Method.FACE,
+                    start,
+                    self._ts,
+                    reasons=(INTERRUPTED,),
+                    challenge_s=used,
+                )
             )
         elif mode is Mode.AWAITING_PASSWORD and self._prompt is not None:
             self._end_prompt(self._prompt, Outcome.UNVERIFIED, (INTERRUPTED,))
@@ -424,6 +477,7 @@ class IdentityHook:
         self._enabled = self._consenting = False
 
     def _drop_window(self) -> None:
+        self._template = self._challenge = None
         if self._window is not None:
             self._window.close()
             self._window = None
@@ -571,6 +625,7 @@ class IdentityHook:
     def view(self) -> PageView:
         with self._lock:
             status = self.store.status()
+            asked = self._challenge
             return PageView(
                 status.choice.value,
                 status.enrolled,
@@ -578,6 +633,7 @@ class IdentityHook:
                 self.note,
                 dict(self.last),
                 self._consenting,
+                None if asked is None else max(0.0, asked.until_ts - self._ts),
             )
 
 
@@ -589,6 +645,12 @@ def _open_window(config: IdentityConfig, mode: Mode) -> FaceWindow:
 
 
 _ENROL_WORDS = "Enrolling: look at the camera and turn your head slightly left and right, slowly."
+_CHECKING_WORDS = "Identity check running: nothing to do unless this page asks you."
+CHALLENGE_WORDS = "Identity check: please turn your head slightly to one side and back, or blink."
+_FACE_HINTS = {
+    Problem.TOO_FAR: "please sit a little closer to the camera",
+    Problem.DARK: "please put more light on your face",
+}
 _INSECURE_WORDS = (
     "Your password is not sent: the server's address is not https. Ask your administrator "
     "to use an https address for deskwatch."
@@ -613,14 +675,23 @@ def _words(result: IdentityResult) -> str:
         return "Identity confirmed."
     if result.outcome is Outcome.MISMATCH:
         return "Identity not confirmed."
+    if "camera_frozen" in result.reasons:
+        return "Identity check could not see a live face: the camera picture froze."
     if "liveness_failed" in result.reasons:
-        return (
-            "Identity check could not see a live face: next time turn your head slightly to "
-            "one side for a second and back."
-        )
+        return "Identity check could not see a live face: no head turn or blink was seen in time."
     for reason, words in _REASON_WORDS.items():
         if reason in result.reasons:
             return words
     if "reason_multiple_faces" in result.reasons:
         return "Identity check saw more than one face: it compares only when you are alone."
     return "Identity check could not see your face clearly (light, distance, facing)."
+
+
+def _challenge_words(window: FaceWindow) -> str:
+    """What the page asks for: a cue, and first a comparable face if there is none yet."""
+    if window.captures:
+        return CHALLENGE_WORDS
+    hint = _FACE_HINTS.get(window.main_problem(), "please face the camera")
+    if window.liveness().passed:
+        return f"Identity check: {hint}."
+    return f"Identity check: {hint}, then turn your head slightly to one side and back, or blink."

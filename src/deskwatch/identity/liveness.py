@@ -1,5 +1,7 @@
-"""Liveness from the face mesh over one check window: a head turn or nod away and back, a
-look aside and back, or a blink (the eyelid gap dips and opens again).
+"""Liveness from the face mesh over one window of ``window_s``: a head turn or nod away and
+back, a look aside and back, or a blink (the eyelid gap dips and opens again). A check
+judges its passive window, then, during a challenge, every window of that length that ends
+at a later frame (see ``check.FaceWindow``): a cue must still leave and come back within it.
 
 A movement counts only if it leaves where the face was by the threshold, holds for two
 analysed frames of a signal smoothed over three, and comes back by the threshold, so one
@@ -31,6 +33,7 @@ class FaceSample:
 
     pose: HeadPose
     eye_px: float  # eye width, corner to corner, in pixels (both eyes averaged)
+    ts: float = 0.0  # the frame's source seconds
 
 
 @dataclass(frozen=True)

@@ -1,12 +1,16 @@
-"""The identity part of the worker's local page: consent, decline, delete, password.
+"""The identity part of the worker's local page: consent, decline, delete, password, and
+the banner of a liveness challenge.
 
 Delete is always offered while a template exists, whatever the policy says; enrolling
-needs the worker's password, re-confirmed by the server, before any capture starts.
+needs the worker's password, re-confirmed by the server, before any capture starts. While
+a check asks for a head turn or a blink, a banner at the top of the page says so in plain
+words with the seconds left, and the page reloads every second (not while paused).
 """
 
 from __future__ import annotations
 
 import html
+import math
 from dataclasses import asdict
 from typing import Any
 
@@ -22,9 +26,15 @@ ACTIONS = (
 _MAX_PASSWORD = 200
 
 
-def snapshot(hook: IdentityHook, enabled: bool) -> dict[str, Any]:
-    """What the page shows (and ``/state.json`` returns): no descriptor, no password."""
-    return {"enabled": enabled, **asdict(hook.view())}
+def snapshot(hook: IdentityHook, enabled: bool, paused: bool = False) -> dict[str, Any]:
+    """What the page shows (and ``/state.json`` returns): no descriptor, no password. While
+    monitoring is paused no frame comes, so a challenge's countdown is not shown: the check
+    ends as interrupted when the camera opens again."""
+    state = {"enabled": enabled, **asdict(hook.view())}
+    if paused and state["challenge_left_s"] is not None:
+        state["challenge_left_s"] = None
+        state["note"] = _PAUSED_WORDS
+    return state
 
 
 def awaiting_password(state: dict[str, Any]) -> bool:
@@ -32,6 +42,28 @@ def awaiting_password(state: dict[str, Any]) -> bool:
     if not state.get("enabled"):
         return False
     return state.get("mode") == Mode.AWAITING_PASSWORD.value or bool(state.get("consenting"))
+
+
+def challenge_left_s(state: dict[str, Any]) -> float | None:
+    """Seconds left to show a cue, while a check asks for one (None: nothing asked)."""
+    left = state.get("challenge_left_s")
+    if not state.get("enabled") or state.get("mode") != Mode.CHECKING.value or left is None:
+        return None
+    return float(left)
+
+
+def banner(state: dict[str, Any]) -> str:
+    """The challenge's request, prominent, with a countdown ("" while nothing is asked)."""
+    left = challenge_left_s(state)
+    if left is None:
+        return ""
+    seconds = math.ceil(round(left, 3))  # frame times carry float noise: 28.0003 is 28
+    # A heading and <mark> stand out by the browser's own style (the page's CSP allows no
+    # inline style).
+    return (
+        f'<h2 role="alert"><mark>{html.escape(state["note"])}</mark></h2>'
+        f"<p><b>{seconds} second{'' if seconds == 1 else 's'} left.</b></p>"
+    )
 
 
 def act(hook: IdentityHook, path: str, form: dict[str, list[str]], enabled: bool) -> None:
@@ -95,6 +127,10 @@ def _status(state: dict[str, Any]) -> list[str]:
     return [f"<p>Your choice: <b>{html.escape(status)}</b>.</p>", note]
 
 
+_PAUSED_WORDS = (
+    "Monitoring is paused: the identity check stopped and is reported as interrupted when "
+    "you resume; a new one then starts."
+)
 _PASSWORD_FIELD = '<input type="password" name="password" autocomplete="current-password">'
 
 
