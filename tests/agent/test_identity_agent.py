@@ -464,6 +464,17 @@ def _page_with_identity(state: Path, template: NDArray[np.float32]) -> Iterator[
         runner.outbox.close()
 
 
+def test_an_enrolled_worker_is_offered_to_enrol_again_and_to_delete(tmp_path: Path) -> None:
+    pytest.importorskip("cryptography")
+    with _page_with_identity(tmp_path, np.zeros((3, 128), np.float32)) as page:
+        reply = httpx.get(page.url)
+        assert "Enrol my face again" in reply.text and "I agree: enrol my face" not in reply.text
+        assert "Delete my face template" in reply.text
+        # The page's own inline styles apply; nothing else may load or run.
+        policy = reply.headers["content-security-policy"]
+        assert "style-src 'self' 'unsafe-inline'" in policy and "script-src" not in policy
+
+
 @pytest.mark.slow
 def test_the_page_asks_for_a_cue_with_a_countdown_until_one_is_seen(
     tmp_path: Path, worker: NDArray[np.float32], caplog: pytest.LogCaptureFixture
@@ -524,7 +535,9 @@ def test_a_pause_during_a_challenge_hides_it_and_it_ends_interrupted(
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("how", ["camera re-opened", "identity off", "agent stopped", "declined"])
+@pytest.mark.parametrize(
+    "how", ["camera re-opened", "identity off", "agent stopped", "paused", "declined"]
+)
 def test_a_challenge_that_is_interrupted_is_reported_as_such(
     tmp_path: Path, worker: NDArray[np.float32], how: str
 ) -> None:
@@ -541,6 +554,8 @@ def test_a_challenge_that_is_interrupted_is_reported_as_such(
         sent = hook.on_frame(_frame(10.0, still), [], OFF, origin=origin)
     elif how == "agent stopped":
         sent = hook.close()
+    elif how == "paused":
+        sent = hook.pause()
     else:
         hook.decline()
         sent = hook.on_frame(_frame(10.0, still), [], ON, origin=origin)

@@ -13,7 +13,7 @@ from tests.server.conftest import PASSWORD, Clock, Org
 
 def _login(client: TestClient, username: str, password: str) -> int:
     body = {"username": username, "password": password}
-    return client.post("/api/v1/auth/login", json=body).status_code
+    return int(client.post("/api/v1/auth/login", json=body).status_code)
 
 
 def test_too_many_failures_lock_the_account_for_a_while(

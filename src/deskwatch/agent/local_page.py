@@ -272,7 +272,9 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_header("content-length", str(len(data)))
         self.send_header("cache-control", "no-store")
         self.send_header("x-frame-options", "DENY")
-        self.send_header("content-security-policy", "default-src 'self'; frame-ancestors 'none'")
+        # Inline styles only (the page has no script); everything else from this page alone.
+        policy = "default-src 'self'; style-src 'self' 'unsafe-inline'; frame-ancestors 'none'"
+        self.send_header("content-security-policy", policy)
         self.end_headers()
         self.wfile.write(data)
 

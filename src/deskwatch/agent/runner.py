@@ -198,6 +198,7 @@ class AgentRunner:
             self._end_pipeline()
             self._close_source()
             self.snapshots.pause()  # no plain copy waits, and the redaction models close
+            self._put_final(self.identity.pause())  # an open check ends as interrupted
             self.state.detectors = {}
             self.heartbeat.wake.set()
             log.info("paused: camera released, detectors stopped")

@@ -484,8 +484,16 @@ class IdentityHook:
 
     def close(self) -> list[Event]:
         """The agent stops: what is open ends as interrupted; the events still to send."""
+        return self._end("the agent stopped")
+
+    def pause(self) -> list[Event]:
+        """The worker paused: what is open ends as interrupted at once and its models go
+        (a new check starts after the resume); the events still to send."""
+        return self._end("the worker paused")
+
+    def _end(self, why: str) -> list[Event]:
         with self._lock:
-            self._interrupt("the agent stopped")
+            self._interrupt(why)
             self._drop_window()
             return self._take_pending()
 

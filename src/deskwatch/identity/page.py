@@ -58,8 +58,7 @@ def banner(state: dict[str, Any]) -> str:
     if left is None:
         return ""
     seconds = math.ceil(round(left, 3))  # frame times carry float noise: 28.0003 is 28
-    # A heading and <mark> stand out by the browser's own style (the page's CSP allows no
-    # inline style).
+    # A heading and <mark> stand out by the browser's own style.
     return (
         f'<h2 role="alert"><mark>{html.escape(state["note"])}</mark></h2>'
         f"<p><b>{seconds} second{'' if seconds == 1 else 's'} left.</b></p>"
@@ -108,7 +107,8 @@ def section(state: dict[str, Any], token: str) -> str:
         parts.append(_form("consent", tok, "Start enrolling", _PASSWORD_FIELD))
         parts.append(_form("cancel", tok, "Cancel"))
     else:
-        parts.append(_form("consent", tok, "I agree: enrol my face"))
+        again = "Enrol my face again" if state["enrolled"] else "I agree: enrol my face"
+        parts.append(_form("consent", tok, again))
     parts.append(_form("decline", tok, "No thanks: use my password"))
     if state["enrolled"]:
         parts.append(_form("delete", tok, "Delete my face template"))
