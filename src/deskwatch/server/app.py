@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from datetime import datetime
@@ -117,6 +118,9 @@ def create_app(
         )
         filler.start()
         heartbeats.start()
+        # What start-up made lives as long as the process (modules, caches): out of the
+        # collector's way, so a full collection during a 10,000-row board walks far less.
+        gc.freeze()
         yield
         filler.close()
         heartbeats.close()  # the last noted heartbeats are stored before the process ends

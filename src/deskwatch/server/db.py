@@ -37,9 +37,10 @@ class UTCDateTime(TypeDecorator[datetime]):
         if value is None:
             return None
         assert isinstance(value, datetime)
-        if value.tzinfo is UTC:  # PostgreSQL in a UTC session: the common case, kept as is
-            return value
-        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        # PostgreSQL in a UTC session (the common case): already UTC, kept as is.
+        return value if value.utcoffset() == _ZERO else value.astimezone(UTC)
 
 
 def utcnow() -> datetime:

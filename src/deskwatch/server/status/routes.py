@@ -8,7 +8,7 @@ from datetime import datetime
 
 from fastapi import APIRouter, HTTPException, Request, status
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import StreamingResponse
+from fastapi.responses import Response, StreamingResponse
 from sqlalchemy.orm import Session, sessionmaker
 
 from deskwatch.server.deps import (
@@ -24,7 +24,7 @@ from deskwatch.server.orgs.service import record_team_read, visible_agent_ids
 from deskwatch.server.policies.service import AgentVersions, VersionCache
 from deskwatch.server.status import service
 from deskwatch.server.status.buffer import HeartbeatBuffer
-from deskwatch.server.status.schemas import BoardRow, Heartbeat, HeartbeatReply
+from deskwatch.server.status.schemas import BOARD_JSON, BoardRow, Heartbeat, HeartbeatReply
 
 router = APIRouter(prefix="/api/v1", tags=["status"])
 
@@ -67,13 +67,13 @@ def _versions(
         return cache.for_agent(session, agent_id=device.agent_id, now=now)
 
 
-@router.get("/board")
-def board(user: UserDep, session: SessionDep, now: NowDep, settings: SettingsDep) -> list[BoardRow]:
+@router.get("/board", response_model=list[BoardRow])
+def board(user: UserDep, session: SessionDep, now: NowDep, settings: SettingsDep) -> Response:
     """Each visible agent's status and since when (offline after missed heartbeats)."""
     agents = visible_agent_ids(session, user=user)
     rows = service.board(session, agents=agents, now=now, offline_after_s=settings.offline_after_s)
     record_team_read(session, reader=user, what="board", now=now)
-    return rows
+    return Response(BOARD_JSON.dump_json(rows), media_type="application/json")
 
 
 @router.get("/board/stream")

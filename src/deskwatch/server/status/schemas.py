@@ -5,7 +5,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Literal, get_args
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
+from typing_extensions import TypedDict  # pydantic needs this one below Python 3.12
 
 # "online": the agent runs but presence is not monitored (attendance is off for the worker,
 # or the agent is still waiting for the worker's privacy settings).
@@ -28,10 +29,16 @@ class HeartbeatReply(BaseModel):
     privacy_rev: int = 0
 
 
-class BoardRow(BaseModel):
+class BoardRow(TypedDict):
+    """One agent on the live board: a typed dict, built once and dumped straight to JSON
+    (10,000 of them skip a validation pass)."""
+
     agent_id: int
     name: str
     team_id: int | None
     status: BoardStatus
     since: datetime | None
     last_seen_at: datetime | None
+
+
+BOARD_JSON = TypeAdapter(list[BoardRow])

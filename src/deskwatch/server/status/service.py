@@ -5,14 +5,14 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import cast
 
-from pydantic import TypeAdapter
 from sqlalchemy import Select, bindparam, select, update
 from sqlalchemy.orm import Session
 
 from deskwatch.server.orgs.models import User
 from deskwatch.server.status.models import AgentStatus, StatusChange
-from deskwatch.server.status.schemas import BoardRow, Heartbeat
+from deskwatch.server.status.schemas import BoardRow, BoardStatus, Heartbeat
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,8 +132,8 @@ def _unchanged(
 def board(
     session: Session, *, agents: Select[int], now: datetime, offline_after_s: float
 ) -> list[BoardRow]:
-    """One row per agent id that ``agents`` selects, by name: one joined query, and the
-    rows validated in one call (10,000 agents in well under the board's time budget)."""
+    """One row per agent id that ``agents`` selects, by name: one joined query, rows built
+    once (10,000 agents well inside the board's time budget)."""
     query = (
         select(
             User.id,
@@ -148,11 +148,12 @@ def board(
         .order_by(User.display_name)
     )
     silence = timedelta(seconds=offline_after_s)
-    rows = []
-    for agent_id, name, team_id, status, since, last_seen in session.execute(query):
-        if status is None or last_seen is None:
-            status = "offline"
-        elif now - last_seen > silence:
+    rows: list[BoardRow] = []
+    fetched = session.connection().execute(query).all()  # one fetchall, not a fetch per row
+    for agent_id, name, team_id, stored, since, last_seen in fetched:
+        # Stored statuses come from validated heartbeats: a DeviceStatus each.
+        status: BoardStatus = "offline" if last_seen is None else cast(BoardStatus, stored)
+        if last_seen is not None and now - last_seen > silence:
             status, since = "offline", last_seen + silence
         rows.append(
             {
@@ -164,10 +165,7 @@ def board(
                 "last_seen_at": last_seen,
             }
         )
-    return _BOARD_ROWS.validate_python(rows)
-
-
-_BOARD_ROWS = TypeAdapter(list[BoardRow])
+    return rows
 
 
 def changes_between(

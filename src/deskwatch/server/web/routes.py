@@ -131,9 +131,13 @@ class Tile(NamedTuple):
 
     @classmethod
     def of(cls, row: BoardRow) -> Tile:
-        since = row.since.strftime("%H:%M:%S") if row.since else "never"
-        label = row.status.replace("_", " ")
-        return cls(row.agent_id, escape(row.name), row.status, label, since)
+        # time().isoformat: several times faster than strftime, 10,000 times a page.
+        since = row["since"].time().isoformat("seconds") if row["since"] else "never"
+        status = row["status"]
+        return cls(row["agent_id"], escape(row["name"]), status, _LABELS[status], since)
+
+
+_LABELS = {status: status.replace("_", " ") for status in STATUSES}
 
 
 @router.get("/agents/{agent_id}")
