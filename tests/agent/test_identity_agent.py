@@ -513,7 +513,7 @@ def test_the_page_asks_for_a_cue_with_a_countdown_until_one_is_seen(
 
 
 @pytest.mark.slow
-def test_a_pause_during_a_challenge_hides_it_and_it_ends_interrupted(
+def test_a_pause_during_a_challenge_ends_it_at_once_and_a_new_check_follows(
     tmp_path: Path, worker: NDArray[np.float32]
 ) -> None:
     origin = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
@@ -524,14 +524,16 @@ def test_a_pause_during_a_challenge_hides_it_and_it_ends_interrupted(
         assert [e for f in held for e in hook.on_frame(f, [], identity, origin=origin)] == []
         assert CHALLENGE_WORDS in httpx.get(page.url).text
         httpx.post(page.url + "pause", data={"token": page.token})
-        html = httpx.get(page.url).text  # no frame comes while paused: no frozen countdown
+        html = httpx.get(page.url).text  # before the loop has told the hook: no countdown
         assert CHALLENGE_WORDS not in html and "seconds left" not in html
-        assert "reported as interrupted when you resume" in html
+        assert "a new one starts when you resume" in html
+        [event] = hook.pause()  # what the agent's loop does as it pauses
+        assert event.evidence == {"method_face": 1.0, "reason_interrupted": 1.0, "challenge_s": 1.5}
+        assert CHALLENGE_WORDS not in httpx.get(page.url).text
         httpx.post(page.url + "resume", data={"token": page.token})
         resumed = origin + timedelta(minutes=10)  # the camera opens again: a new session
-        [event] = hook.on_frame(_frame(0.5, still), [], identity, origin=resumed)
-        assert event.evidence == {"method_face": 1.0, "reason_interrupted": 1.0, "challenge_s": 1.5}
-        assert hook.view().mode == Mode.CHECKING.value  # a new check starts at once
+        assert hook.on_frame(_frame(0.5, still), [], identity, origin=resumed) == []
+        assert hook.view().mode == Mode.CHECKING.value  # the pause skipped no check
 
 
 @pytest.mark.slow
@@ -762,6 +764,10 @@ def test_cli_enrolment_needs_the_password_first(server: Server, tmp_path: Path) 
     enroll(server.url, state, server.code())
     args = ["agent", "identity", "enrol", "--source", str(tmp_path / "none.mp4")]
     args += ["--state-dir", str(state)]
+    off = CliRunner().invoke(app, args, input=f"{RIGHT}\n")  # identity off for the team
+    assert off.exit_code == 2 and "identity checks are off for you" in off.output
+    assert "password" not in off.output.lower()  # not even asked
+    _publish(server, "[identity]\nenabled = true\n")
     wrong = CliRunner().invoke(app, args, input="someone-else\n")
     assert wrong.exit_code == 2 and "4 tries left" in wrong.output  # camera never opened
     right = CliRunner().invoke(app, args, input=f"{RIGHT}\n")

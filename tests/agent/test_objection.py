@@ -241,3 +241,32 @@ def test_without_attendance_the_agent_reports_online_not_presence(
         runner.stop.set()
         thread.join(timeout=20)
     assert not thread.is_alive()
+
+
+def test_settings_take_effect_while_paused(
+    server: Server, clip: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Stills on for conduct; the worker pauses, then objects: the agent stops keeping
+    conduct stills at once, not only when monitoring resumes (a sealed one waiting to be
+    sent is dropped too)."""
+    Spy.install(monkeypatch)
+    admin, agent = person(server, "admin"), person(server, "agent")
+    team_id = agent.get("/api/v1/auth/me").json()["team_id"]
+    stills = admin.put(f"/api/v1/teams/{team_id}/categories/conduct", json={"snapshot": True})
+    assert stills.status_code == 200, stills.text
+    state = tmp_path / "agent"
+    enroll(server.url, state, server.code())
+    runner = runner_for(state, clip)
+    runner.control.pause()
+    thread = start(runner)
+    try:
+        wait_for(lambda: runner.snapshots.categories == {"conduct"}, 10, "stills on")
+        assert (
+            agent.put("/api/v1/me/objections/conduct", json={"objected": True}).status_code == 200
+        )
+        wait_for(lambda: not runner.snapshots.categories, 30, "stills off while still paused")
+        assert runner.control.state().paused and not Spy.built
+    finally:
+        runner.stop.set()
+        thread.join(timeout=20)
+    assert not thread.is_alive()

@@ -26,7 +26,7 @@ def test_too_many_failures_lock_the_account_for_a_while(
     assert _login(app_client, "agent_a2", PASSWORD) == 200  # other accounts are not locked
     with db() as s:
         failed = s.scalars(select(AuditEntry.subject).where(AuditEntry.action == FAILED)).all()
-    assert failed == ["login:agent_a1"] * MAX_FAILURES  # the locked try added nothing
+    assert failed == [f"user:{org.agent_a1.id}"] * MAX_FAILURES  # the locked try added none
 
     web = TestClient(app_client.app)
     csrf = web.get("/login").text.split('name="csrf_token" value="')[1].split('"')[0]
@@ -38,6 +38,12 @@ def test_too_many_failures_lock_the_account_for_a_while(
     assert _login(app_client, "agent_a1", PASSWORD) == 200
 
 
-def test_unknown_usernames_are_throttled_alike(app_client: TestClient, org: Org) -> None:
-    replies = [_login(app_client, "nobody", "guess") for _ in range(MAX_FAILURES + 1)]
+def test_unknown_usernames_are_throttled_alike_and_never_stored(
+    app_client: TestClient, org: Org, db: sessionmaker[Session]
+) -> None:
+    typed = "my-secret-password"  # typed into the username field by mistake
+    replies = [_login(app_client, typed, "guess") for _ in range(MAX_FAILURES + 1)]
     assert replies == [401] * MAX_FAILURES + [429]
+    with db() as s:
+        rows = s.execute(select(AuditEntry.subject, AuditEntry.detail)).all()
+    assert rows and not any(typed in f"{subject} {detail}" for subject, detail in rows)

@@ -112,3 +112,30 @@ def test_0005_keeps_one_still_per_event_and_switches_off_consent_without_opt_in(
         team_row = s.get(Team, team_id)
         assert team_row is not None and team_row.privacy_rev == 1  # its agents re-fetch
     engine.dispose()
+
+
+def test_0003_sends_older_consequence_bearing_events_to_review(tmp_path: Path) -> None:
+    """Events stored before review existed: a phone-use event must not count unreviewed."""
+    engine = make_engine(f"sqlite:///{tmp_path / 'old.db'}")
+    upgrade(engine, "0002")
+    at = "2026-11-02 09:00:00.000000"
+    with engine.begin() as conn:
+        conn.exec_driver_sql("INSERT INTO sites (id, name) VALUES (1, 'Leeds')")
+        conn.exec_driver_sql(
+            "INSERT INTO users (id, username, display_name, role, password_hash, active,"
+            f" created_at) VALUES (1, 'anna', 'Anna', 'agent', 'x', 1, '{at}')"
+        )
+        conn.exec_driver_sql(
+            "INSERT INTO devices (id, agent_id, hostname, token_hash, enrolled_at)"
+            f" VALUES ('d1', 1, 'pc', '{'h' * 64}', '{at}')"
+        )
+        for event_id, kind in (("e1", "phone_in_use"), ("e2", "away")):
+            conn.exec_driver_sql(
+                "INSERT INTO events (id, agent_id, device_id, type, started_at, start_s,"
+                " peak_confidence, evidence, received_at, updated_at) VALUES"
+                f" ('{event_id}', 1, 'd1', '{kind}', '{at}', 0, 0.9, '{{}}', '{at}', '{at}')"
+            )
+    upgrade(engine)
+    with session_factory(engine)() as s:
+        review = dict(s.execute(select(EventRecord.type, EventRecord.review)).all())
+    assert review == {"phone_in_use": "pending", "away": "none"}

@@ -172,16 +172,16 @@ class AgentRunner:
 
     def tick(self) -> None:
         """One step: a pause check, then one frame (or one attempt to open the camera)."""
+        if self.policy.changed.is_set():  # new settings: in force at once, paused or not
+            self.policy.changed.clear()
+            self._apply_privacy()
+            self._rebuild_pipeline()
         if self.control.state().paused:
             self._paused()
             return
         if self._done:
             self._drain_or_wait()
             return
-        if self.policy.changed.is_set():  # new policy or privacy settings: new detectors
-            self.policy.changed.clear()
-            self._apply_privacy()
-            self._rebuild_pipeline()
         if not self.policy.current.known:
             self._wait_for_settings()
             return

@@ -8,13 +8,16 @@ checked by the server; declining and deleting never do.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 
 from deskwatch.agent.config import AgentError, load_credentials, state_dir
 from deskwatch.identity.store import Choice, TemplateStore, owner_of
+
+if TYPE_CHECKING:
+    from deskwatch.transport.client import DeviceClient
 
 identity_app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
 out = Console()
@@ -48,8 +51,13 @@ def enrol(
     except AgentError as exc:
         err.print(f"[red]error:[/red] {exc}", highlight=False)
         raise typer.Exit(2) from None
+    client = DeviceClient(config.server_url, config.token)
+    off = _identity_off(client, where)
+    if off:
+        err.print(f"[red]not enrolled:[/red] {off}", highlight=False)
+        raise typer.Exit(2)
     password = typer.prompt("Your deskwatch password (the server checks it)", hide_input=True)
-    refused = enrolment_refusal(DeviceClient(config.server_url, config.token), password)
+    refused = enrolment_refusal(client, password)
     if refused:
         err.print(f"[red]not enrolled:[/red] {refused}", highlight=False)
         raise typer.Exit(2)
@@ -65,6 +73,19 @@ def enrol(
         err.print(f"[red]error:[/red] {exc}", highlight=False)
         raise typer.Exit(2) from None
     out.print(f"enrolled: template of {count} views, encrypted in {where}")
+
+
+def _identity_off(client: DeviceClient, where: Path) -> str:
+    """Why no face may be enrolled now ("" if it may): the team policy and the worker's
+    identity category (their consent), as last fetched from the server."""
+    from deskwatch.agent.policy import PolicyKeeper
+
+    current = PolicyKeeper(client, where).refresh()
+    if not current.known:
+        return f"your privacy settings are not known yet ({current.note})"
+    if not current.policy.identity.enabled:
+        return "identity checks are off for you (team policy or your privacy settings)"
+    return ""
 
 
 @identity_app.command()

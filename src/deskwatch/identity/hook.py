@@ -487,13 +487,15 @@ class IdentityHook:
         return self._end("the agent stopped")
 
     def pause(self) -> list[Event]:
-        """The worker paused: what is open ends as interrupted at once and its models go
-        (a new check starts after the resume); the events still to send."""
-        return self._end("the worker paused")
+        """The worker paused: what is open ends as interrupted at once and its models go; a
+        new check (or prompt) is due at the first frame after the resume, so a pause never
+        skips one. The events still to send."""
+        return self._end("the worker paused", again=True)
 
-    def _end(self, why: str) -> list[Event]:
+    def _end(self, why: str, *, again: bool = False) -> list[Event]:
         with self._lock:
-            self._interrupt(why)
+            if self._interrupt(why) and again:
+                self._due_at = 0.0  # due at once, whatever the clock says after the resume
             self._drop_window()
             return self._take_pending()
 

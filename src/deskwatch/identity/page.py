@@ -128,8 +128,8 @@ def _status(state: dict[str, Any]) -> list[str]:
 
 
 _PAUSED_WORDS = (
-    "Monitoring is paused: the identity check stopped and is reported as interrupted when "
-    "you resume; a new one then starts."
+    "Monitoring is paused: the identity check stopped and is reported as interrupted; a new "
+    "one starts when you resume."
 )
 _PASSWORD_FIELD = '<input type="password" name="password" autocomplete="current-password">'
 

@@ -1,5 +1,6 @@
-"""Password logins, throttled per account: failures are kept in the audit log (who tried
-which account, when), and too many in a short time lock that account's logins for a while."""
+"""Password logins, throttled per account: failures are kept in the audit log (which
+account, when; the worker sees them in My data), and too many in a short time lock that
+account's logins for a while."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from deskwatch.server.audit.chain import chain_of
 from deskwatch.server.audit.models import AuditEntry
 from deskwatch.server.audit.service import record
 from deskwatch.server.auth.security import verify_password
@@ -34,13 +36,14 @@ def check_login(session: Session, *, username: str, password: str, now: datetime
 
     After ``MAX_FAILURES`` failures within ``WINDOW`` the account is locked until the oldest
     of them leaves the window, a right password included. Unknown usernames are counted
-    too, so a locked account and an unknown one look the same from outside.
+    too, so a locked account and an unknown one look the same from outside; they are kept
+    only as a keyed hash (people type passwords into the username field).
     """
-    subject = f"login:{username[:64]}"
+    user = session.scalar(select(User).where(User.username == username))
+    subject = f"user:{user.id}" if user else f"login:{chain_of(session).mac(username.encode())}"
     serialise(session, f"deskwatch_{subject}")  # parallel guesses are counted one by one
     if _failures(session, subject=subject, now=now) >= MAX_FAILURES:
         return LoginOutcome(None, "Too many failed logins: try again in 15 minutes.", True)
-    user = session.scalar(select(User).where(User.username == username))
     if user is not None and user.active and verify_password(user.password_hash, password):
         return LoginOutcome(user)
     record(session, actor=None, action=FAILED, subject=subject, now=now)

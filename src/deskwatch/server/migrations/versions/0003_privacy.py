@@ -16,6 +16,17 @@ down_revision: str | None = "0002"
 branch_labels: Sequence[str] | None = None
 depends_on: Sequence[str] | None = None
 
+REVIEWED_AT_0003 = (
+    "phone_in_use",
+    "extra_person",
+    "camera_obstructed",
+    "looking_away",
+    "eating_drinking",
+    "background_noise",
+    "other_voice",
+    "identity_mismatch",
+)
+
 
 def upgrade() -> None:
     op.create_table(
@@ -122,6 +133,10 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column("review_note", sa.Text(), nullable=False, server_default=""))
         batch_op.create_index(batch_op.f("ix_events_review"), ["review"], unique=False)
         batch_op.create_foreign_key("fk_events_reviewed_by", "users", ["reviewed_by"], ["id"])
+    # Events stored before review existed: those that can lead to consequences wait for a
+    # person too (GDPR Art. 22), as new ones do (the catalogue's reviewed types, as of now).
+    events = sa.table("events", sa.column("type", sa.String), sa.column("review", sa.String))
+    op.execute(events.update().where(events.c.type.in_(REVIEWED_AT_0003)).values(review="pending"))
 
     with op.batch_alter_table("teams", schema=None) as batch_op:
         batch_op.add_column(
