@@ -325,6 +325,8 @@ def test_identity_events_are_stamped_in_frame_time(server: Server, tmp_path: Pat
         ("http://[::1]:8000", True),
         ("http://deskwatch.example", False),
         ("http://10.0.0.5:8000", False),
+        ("http://127.example.com", False),  # a name that only starts like a loopback address
+        ("http://127.0.0.2:8000", True),
         ("ftp://127.0.0.1", False),
     ],
 )

@@ -224,3 +224,15 @@ def test_reload_keeps_out_a_device_revoked_while_it_ran() -> None:
     assert tokens.get("h2", now=now) is None
     tokens.refresh(lambda: [("h2", revoked)], now=now)  # a later reload is authoritative
     assert tokens.get("h1", now=now) is None
+
+
+def test_a_lookup_that_raced_a_revocation_is_not_cached() -> None:
+    tokens = TokenCache(ttl_s=300)
+    now = datetime(2026, 11, 2, 9, tzinfo=UTC)
+    device = DeviceIdentity("d1", 1)
+    before = tokens.forgotten  # a request's lookup starts (in a thread)
+    tokens.forget_agent(1)  # the revocation is signalled meanwhile
+    tokens.put("h1", device, now=now, looked_up_at=before)  # its answer may predate it
+    assert tokens.get("h1", now=now) is None  # so the next request looks up again
+    tokens.put("h1", device, now=now, looked_up_at=tokens.forgotten)
+    assert tokens.get("h1", now=now) == device

@@ -161,6 +161,9 @@ def test_only_for_the_devices_own_sent_events(
     assert stolen.status_code == 404
     _, early = upload(mine, "phone_in_use", clock.now, jpeg(), event_id=str(uuid.uuid4()))
     assert early.status_code == 404 and "send the event first" in early.json()["detail"]
+    enable(db, org, "security", snapshot=False)  # no still allowed at all now: the agent
+    _, dropped = upload(mine, "phone_in_use", clock.now, jpeg(), event_id=str(uuid.uuid4()))
+    assert dropped.status_code == 403  # stops retrying for an event that will never come
 
 
 def test_size_shape_duplicates_and_expiry(

@@ -25,6 +25,7 @@ the policy nothing here runs and dlib is never imported.
 from __future__ import annotations
 
 import enum
+import ipaddress
 import logging
 import threading
 from dataclasses import dataclass, field
@@ -122,7 +123,12 @@ def password_may_travel(url: str) -> bool:
 
 
 def _loopback(host: str) -> bool:
-    return host in LOOPBACK or host.startswith("127.")
+    if host in LOOPBACK:
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:  # a name: only "localhost" (above) is taken as this PC
+        return False
 
 
 def server_says(client: DeviceClient, password: str) -> tuple[bool, int] | str:

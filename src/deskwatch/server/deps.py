@@ -72,15 +72,17 @@ async def cached_device(request: Request, sessions: SessionsDep, now: NowDep) ->
     """Like ``current_device``, from the token cache when it holds the token (heartbeats).
 
     A miss is looked up in a short session of its own, so no connection is held while the
-    request waits for a thread. A device revoked by another worker process is refused
-    once its entry expires (``Settings.device_cache_ttl_s``).
+    request waits for a thread; its answer is cached unless a revocation was signalled
+    meanwhile. A revocation signal that another worker missed is caught by the next bulk
+    reload (``caches.CacheFiller``) or when the entry expires.
     """
     digest = token_hash(_bearer(request))
     tokens: TokenCache = request.app.state.device_tokens
     device = tokens.get(digest, now=now)
-    if device is None:  # only a lookup starts an entry's time: a revocation always lands
+    if device is None:
+        before = tokens.forgotten
         device = await run_in_threadpool(_lookup, sessions, digest)
-        tokens.put(digest, device, now=now)
+        tokens.put(digest, device, now=now, looked_up_at=before)
     return device
 
 

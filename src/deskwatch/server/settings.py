@@ -10,6 +10,7 @@ from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from deskwatch.privacy.categories import CATEGORIES
+from deskwatch.server.keyfiles import kept_secret
 
 
 class Settings(BaseSettings):
@@ -79,13 +80,7 @@ class Settings(BaseSettings):
         """The configured key, else one kept in ``secret_key_file`` (created 0600 once)."""
         if self.secret_key:
             return self.secret_key
-        path = self.secret_key_file
-        if path.exists():
-            return path.read_text().strip()
-        key = secrets.token_urlsafe(48)
-        path.touch(mode=0o600)
-        path.write_text(key)
-        return key
+        return kept_secret(self.secret_key_file, lambda: secrets.token_urlsafe(48))
 
 
 @lru_cache(maxsize=1)

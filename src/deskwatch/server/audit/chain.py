@@ -29,6 +29,7 @@ from pathlib import Path
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from deskwatch.server.keyfiles import kept_secret
 from deskwatch.server.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -77,15 +78,15 @@ class AuditChain:
         if settings.audit_key:
             return cls(settings.audit_key.encode(), head_file(settings))
         path = key_file(settings)
-        if not path.exists():
-            if not create:
-                raise AuditKeyError(
-                    f"no audit key at {path}: set DESKWATCH_AUDIT_KEY or "
-                    "DESKWATCH_SECRET_KEY_FILE as the server has them (the server makes the "
-                    "key when it first starts)"
-                )
-            _make_key(path)
-        return cls(path.read_text().strip().encode(), head_file(settings))
+        try:
+            key = kept_secret(path, lambda: secrets.token_urlsafe(48), create=create)
+        except FileNotFoundError:
+            raise AuditKeyError(
+                f"no audit key at {path}: set DESKWATCH_AUDIT_KEY or "
+                "DESKWATCH_SECRET_KEY_FILE as the server has them (the server makes the "
+                "key when it first starts)"
+            ) from None
+        return cls(key.encode(), head_file(settings))
 
     def mac(self, message: bytes) -> str:
         return hmac.new(self.key, message, hashlib.sha256).hexdigest()
@@ -137,17 +138,6 @@ class AuditChain:
             yield
         finally:
             os.close(fd)  # closing releases the lock
-
-
-def _make_key(path: Path) -> None:
-    """Write a fresh key to ``path`` (0600) unless another process got there first."""
-    tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w") as out:
-        out.write(secrets.token_urlsafe(48))
-    with contextlib.suppress(FileExistsError):  # link() refuses to replace theirs
-        os.link(tmp, path)
-    tmp.unlink()
 
 
 def attach(sessions: sessionmaker[Session], chain: AuditChain) -> sessionmaker[Session]:

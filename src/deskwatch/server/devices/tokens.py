@@ -43,6 +43,7 @@ class TokenCache:
         self._lock = threading.Lock()
         self._entries: dict[str, tuple[datetime, DeviceIdentity]] = {}
         self._dropped: _Dropped | None = None  # set while a reload runs
+        self.forgotten = 0  # grows with every forget: a lookup that raced one is not kept
 
     def get(self, digest: str, *, now: datetime) -> DeviceIdentity | None:
         hit = self._entries.get(digest)
@@ -50,9 +51,12 @@ class TokenCache:
             return None
         return hit[1]
 
-    def put(self, digest: str, device: DeviceIdentity, *, now: datetime) -> None:
+    def put(self, digest: str, device: DeviceIdentity, *, now: datetime, looked_up_at: int) -> None:
+        """Keep a lookup's answer, unless a device was forgotten since it began
+        (``looked_up_at``: ``forgotten`` then): it may be the revocation it missed."""
         with self._lock:
-            self._entries[digest] = (now, device)
+            if self.forgotten == looked_up_at:
+                self._entries[digest] = (now, device)
 
     def refresh(
         self, load: Callable[[], Iterable[tuple[str, DeviceIdentity]]], *, now: datetime
@@ -79,6 +83,7 @@ class TokenCache:
     def forget(self, device_id: str) -> None:
         """Drop a device (revoked here): its next request is checked in the database."""
         with self._lock:
+            self.forgotten += 1
             self._drop(lambda d: d.id == device_id)
             if self._dropped is not None:
                 self._dropped.devices.add(device_id)
@@ -86,6 +91,7 @@ class TokenCache:
     def forget_agent(self, agent_id: int) -> None:
         """Drop every device of an agent (a revocation, or any change, signalled for it)."""
         with self._lock:
+            self.forgotten += 1
             self._drop(lambda d: d.agent_id == agent_id)
             if self._dropped is not None:
                 self._dropped.agents.add(agent_id)

@@ -79,11 +79,14 @@ class VersionCache:
             self._dropped = dropped = set[int]()
         try:
             rows = list(load())
-        finally:
+        except BaseException:
             with self._lock:
                 self._dropped = None
-                fresh = {a: (now, team, rev) for a, team, rev in rows if a not in dropped}
-                self._agents.update(fresh)
+            raise
+        with self._lock:
+            self._dropped = None
+            fresh = {a: (now, team, rev) for a, team, rev in rows if a not in dropped}
+            self._agents.update(fresh)
         return len(fresh)
 
     def forget(self, agent_id: int) -> None:

@@ -75,16 +75,20 @@ def store(
     the same event returns the first (``True``: a duplicate)."""
     sealed = decode_sealed(body.sealed)
     event = session.get(EventRecord, str(body.event_id))
+    agent = session.get(User, device.agent_id)
+    assert agent is not None
     if event is None or event.agent_id != device.agent_id:
+        if len(hidden_categories(session, agent=agent)) == len(SNAPSHOT_CATEGORIES):
+            # No still is allowed at all (an event dropped at ingest for an objection,
+            # say): refused, so the agent stops retrying instead of waiting for the event.
+            raise SnapshotOffError("evidence stills are off or objected to for this worker")
         raise NotFoundError(f"no event {body.event_id} (send the event first)")
     taken_at = body.taken_at
     if taken_at.tzinfo is None:
         raise InvalidError("taken_at: needs a timezone")
     if taken_at > now + timedelta(seconds=future_skew_s):
         raise InvalidError("taken_at: in the future")
-    agent = session.get(User, device.agent_id)
     category = category_of(event.type) or event.type
-    assert agent is not None
     keep = min(MAX_KEEP, timedelta(days=allowed_days(session, agent=agent, category=category)))
     expires_at = min(taken_at, now) + keep
     if expires_at <= now:
