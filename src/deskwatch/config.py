@@ -65,6 +65,11 @@ class Policy(BaseModel):
     rules: RulesConfig = Field(default_factory=RulesConfig)
     identity: IdentityConfig = Field(default_factory=IdentityConfig)
 
+    def watches_anything(self) -> bool:
+        """Whether any rule or the identity check is on: if none, no camera is needed."""
+        rules = (getattr(self.rules, name) for name in type(self.rules).model_fields)
+        return self.identity.enabled or any(rule.enabled for rule in rules)
+
     @field_validator("detectors", mode="before")
     @classmethod
     def _merge_detectors(cls, value: Any) -> Any:

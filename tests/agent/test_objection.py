@@ -270,3 +270,35 @@ def test_settings_take_effect_while_paused(
         runner.stop.set()
         thread.join(timeout=20)
     assert not thread.is_alive()
+
+
+def test_with_every_category_off_the_camera_stays_closed(
+    server: Server, clip: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    Spy.install(monkeypatch)
+    opened: list[str] = []
+
+    def counting_open(spec: str, fps: float) -> FrameSource:
+        opened.append(spec)
+        return open_source(spec, fps)
+
+    monkeypatch.setattr(runner_module, "open_source", counting_open)
+    admin, agent = person(server, "admin"), person(server, "agent")
+    team_id = agent.get("/api/v1/auth/me").json()["team_id"]
+    for key in ("security", "attendance"):
+        url = f"/api/v1/teams/{team_id}/categories/{key}"
+        assert admin.put(url, json={"enabled": False}).status_code == 200
+    assert agent.put("/api/v1/me/objections/conduct", json={"objected": True}).status_code == 200
+    state = tmp_path / "agent"
+    enroll(server.url, state, server.code())
+    runner = runner_for(state, clip)
+    thread = start(runner)
+    try:
+        wait_for(lambda: '"online"' in runner.client.last_sent.get("heartbeat", ""), 10, "beat")
+        threading.Event().wait(2.0)
+        assert opened == [] and runner.source is None and not Spy.built
+        assert "every monitoring category is off" in render(runner)
+    finally:
+        runner.stop.set()
+        thread.join(timeout=20)
+    assert not thread.is_alive()

@@ -70,6 +70,14 @@ def test_admin_sets_categories_per_team_and_changes_are_audited(
         for e in audit
     )
 
+    def changes_seen_by(username: str) -> list[str]:
+        views = _as(app_client, username).get("/api/v1/me/export").json()["views"]
+        return [v["subject"] for v in views if v["action"] == "category:changed"]
+
+    # The workers of that team see who changed their monitoring; another team's do not.
+    assert changes_seen_by("agent_a1") == [f"team:{org.team_a.id}:security"]
+    assert changes_seen_by("agent_b1") == []
+
 
 def test_objection_reaches_the_device_and_is_refused_where_not_offered(
     app_client: TestClient, org: Org, clock: Clock

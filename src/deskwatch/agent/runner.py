@@ -185,6 +185,9 @@ class AgentRunner:
         if not self.policy.current.known:
             self._wait_for_settings()
             return
+        if not self.policy.current.policy.watches_anything():
+            self._nothing_on()
+            return
         if self._frames is None:
             self._open()
             return
@@ -206,13 +209,21 @@ class AgentRunner:
 
     def _wait_for_settings(self) -> None:
         """Fail closed: until the worker's privacy settings are known, nothing runs."""
+        self._release("waiting for your privacy settings from the server")
+
+    def _release(self, why: str) -> None:
+        """Nothing may run: camera and detectors released; the agent reports only online."""
         if self.source is not None or self.pipeline is not None:
             self._end_pipeline()
             self._close_source()
         self.state.detectors = {}
-        self.state.source_note = "waiting for your privacy settings from the server"
+        self.state.source_note = why
         self._set_status("online")  # running, but nothing is monitored
         self.stop.wait(PAUSE_POLL_S)
+
+    def _nothing_on(self) -> None:
+        """Every category is off for this worker: the camera stays closed."""
+        self._release("every monitoring category is off for you: the camera stays off")
 
     def _open(self) -> None:
         now = time.monotonic()

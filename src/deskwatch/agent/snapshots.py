@@ -253,8 +253,11 @@ class SnapshotTaker:
                 return
             finally:
                 still.image = None  # the plain picture is gone, sealed or not
-        still.sealed = sealed
-        still.notice.status = "sealed, waiting to be sent"
+        with self._lock:  # dropped meanwhile (switched off, paused): its notice says so
+            if still not in self._pending:
+                return
+            still.sealed = sealed
+            still.notice.status = "sealed, waiting to be sent"
 
     def _still_wanted(self, still: _Still) -> bool:
         """Still waiting, and its category still has stills on (checked again before

@@ -244,13 +244,15 @@ def _events(session: Session, agent_id: int) -> list[MyEvent]:
 
 
 def subjects_about(session: Session, *, agent: User) -> list[str]:
-    """Every audit subject that names this worker: them, their objections, their devices,
-    their team, and reads of every team. A list of exact values, so the lookup uses the
-    subject index."""
+    """Every audit subject that names this worker: them (their account and logins), their
+    objections, their devices, their team and its monitoring settings, and reads of every
+    team. A list of exact values, so the lookup uses the subject index."""
     devices = session.scalars(select(Device.id).where(Device.agent_id == agent.id))
     subjects = [f"agent:{agent.id}", *(f"agent:{agent.id}:{k}" for k in CATEGORY_KEYS)]
-    subjects += [f"device:{d}" for d in devices]
-    subjects += [ALL_TEAMS] + ([f"team:{agent.team_id}"] if agent.team_id is not None else [])
+    subjects += [f"user:{agent.id}", *(f"device:{d}" for d in devices), ALL_TEAMS]
+    if agent.team_id is not None:
+        team = f"team:{agent.team_id}"
+        subjects += [team, *(f"{team}:{k}" for k in CATEGORY_KEYS)]
     return subjects
 
 

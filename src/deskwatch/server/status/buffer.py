@@ -59,16 +59,6 @@ class HeartbeatBuffer:
         self._devices_noted: dict[str, datetime] = {}
         self._flusher = Periodic("heartbeat-flush", flush_s, self.flush)
 
-    def record(
-        self, session: Session, *, device: DeviceIdentity, beat: Heartbeat, now: datetime
-    ) -> bool:
-        """Note or store a heartbeat; True when it changed the agent's status."""
-        return (
-            False
-            if self.note(device=device, beat=beat, now=now)
-            else self.store(session, device=device, beat=beat, now=now)
-        )
-
     def note(self, *, device: DeviceIdentity, beat: Heartbeat, now: datetime) -> bool:
         """In memory only: True when the heartbeat repeats what this worker knows, so the
         next flush stores it; False when it needs ``store``."""
