@@ -7,6 +7,8 @@ from __future__ import annotations
 import json
 import threading
 from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -72,10 +74,8 @@ def test_objection_stops_detectors_on_the_agent_and_withdrawal_restarts_them(
 ) -> None:
     Spy.install(monkeypatch)
     admin, agent = person(server, "admin"), person(server, "agent")
-    team_id = agent.get("/api/v1/auth/me").json()["team_id"]
     # The team runs attendance only (security off); the worker objects to conduct.
-    off = admin.put(f"/api/v1/teams/{team_id}/categories/security", json={"enabled": False})
-    assert off.status_code == 200, off.text
+    set_category(admin, agent, "security", enabled=False)
     assert agent.put("/api/v1/me/objections/conduct", json={"objected": True}).status_code == 200
 
     state = tmp_path / "agent"
@@ -83,9 +83,7 @@ def test_objection_stops_detectors_on_the_agent_and_withdrawal_restarts_them(
     config = load_credentials(state)
     opts = RunOptions(source=str(clip), realtime=True, rate=5, heartbeat_s=0.3, page_port=None)
     runner = AgentRunner(config, state, opts, DeviceClient(config.server_url, config.token))
-    thread = threading.Thread(target=runner.run, daemon=True)
-    thread.start()
-    try:
+    with running(runner):
         wait_for(lambda: Spy.frames["face"] >= 10, 30, "frames analysed")
         assert set(Spy.built) == {"camera_health", "face"}
         assert not (set(Spy.frames) - {"camera_health", "face"})
@@ -114,10 +112,6 @@ def test_objection_stops_detectors_on_the_agent_and_withdrawal_restarts_them(
         frozen, faces = Spy.frames["face_mesh"], Spy.frames["face"]
         wait_for(lambda: Spy.frames["face"] >= faces + 10, 30, "frames after the objection")
         assert Spy.frames["face_mesh"] == frozen and Spy.built["face_mesh"] == 1
-    finally:
-        runner.stop.set()
-        thread.join(timeout=20)
-    assert not thread.is_alive()
 
 
 def render(runner: AgentRunner) -> str:
@@ -128,10 +122,37 @@ def render(runner: AgentRunner) -> str:
         page.server.server_close()
 
 
-def start(runner: AgentRunner) -> threading.Thread:
+@contextmanager
+def running(runner: AgentRunner) -> Iterator[AgentRunner]:
+    """The agent's loop in a thread for the ``with`` block; stopped cleanly after it."""
     thread = threading.Thread(target=runner.run, daemon=True)
     thread.start()
-    return thread
+    try:
+        yield runner
+    finally:
+        runner.stop.set()
+        thread.join(timeout=20)
+    assert not thread.is_alive()
+
+
+@pytest.fixture
+def opened(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Every source the agent opens (the camera, here the clip)."""
+    specs: list[str] = []
+
+    def counting_open(spec: str, fps: float) -> FrameSource:
+        specs.append(spec)
+        return open_source(spec, fps)
+
+    monkeypatch.setattr(runner_module, "open_source", counting_open)
+    return specs
+
+
+def set_category(admin: httpx.Client, agent: httpx.Client, key: str, **change: Any) -> None:
+    """An admin's change to a category of the agent's team, through the real API."""
+    team_id = agent.get("/api/v1/auth/me").json()["team_id"]
+    reply = admin.put(f"/api/v1/teams/{team_id}/categories/{key}", json=change)
+    assert reply.status_code == 200, reply.text
 
 
 def runner_for(state: Path, clip: Path) -> AgentRunner:
@@ -141,18 +162,11 @@ def runner_for(state: Path, clip: Path) -> AgentRunner:
 
 
 def test_nothing_runs_until_the_settings_arrive(
-    server: Server, clip: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    server: Server, clip: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, opened: list[str]
 ) -> None:
     """Enrolment caches the settings; without that cache and without the server (an
     agent enrolled by an older version, a lost cache) nothing runs and nothing is kept."""
     Spy.install(monkeypatch)
-    opened: list[str] = []
-
-    def counting_open(spec: str, fps: float) -> FrameSource:
-        opened.append(spec)
-        return open_source(spec, fps)
-
-    monkeypatch.setattr(runner_module, "open_source", counting_open)
     state = tmp_path / "agent"
     enroll(server.url, state, server.code())
     cached = json.loads((state / CACHE).read_text())
@@ -160,8 +174,7 @@ def test_nothing_runs_until_the_settings_arrive(
     (state / CACHE).unlink()
     server.stop()
     runner = runner_for(state, clip)
-    thread = start(runner)
-    try:
+    with running(runner):
         threading.Event().wait(3.0)
         assert opened == [] and runner.source is None and not Spy.built
         assert len(runner.outbox) == 0 and not runner.policy.current.known
@@ -174,10 +187,6 @@ def test_nothing_runs_until_the_settings_arrive(
         wait_for(lambda: Spy.frames["face"] >= 5, 60, "monitoring once the settings arrived")
         assert runner.policy.current.known and opened
         assert "Monitoring waits" not in render(runner)
-    finally:
-        runner.stop.set()
-        thread.join(timeout=20)
-    assert not thread.is_alive()
 
 
 def test_an_objection_while_paused_is_in_force_on_resume(
@@ -185,16 +194,13 @@ def test_an_objection_while_paused_is_in_force_on_resume(
 ) -> None:
     Spy.install(monkeypatch)
     admin, agent = person(server, "admin"), person(server, "agent")
-    team_id = agent.get("/api/v1/auth/me").json()["team_id"]
-    off = admin.put(f"/api/v1/teams/{team_id}/categories/security", json={"enabled": False})
-    assert off.status_code == 200, off.text
+    set_category(admin, agent, "security", enabled=False)
     state = tmp_path / "agent"
     enroll(server.url, state, server.code())
     runner = runner_for(state, clip)
     assert "conduct" not in runner.policy.current.privacy.off()  # from enrolment's cache
     runner.control.pause()
-    thread = start(runner)
-    try:
+    with running(runner):
         wait_for(lambda: '"paused"' in runner.client.last_sent.get("heartbeat", ""), 10, "beat")
         assert (
             agent.put("/api/v1/me/objections/conduct", json={"objected": True}).status_code == 200
@@ -204,10 +210,6 @@ def test_an_objection_while_paused_is_in_force_on_resume(
         runner.control.resume()
         wait_for(lambda: Spy.frames["face"] >= 5, 30, "frames after resume")
         assert set(Spy.built) == {"camera_health", "face"} and Spy.frames["face_mesh"] == 0
-    finally:
-        runner.stop.set()
-        thread.join(timeout=20)
-    assert not thread.is_alive()
 
 
 def test_without_attendance_the_agent_reports_online_not_presence(
@@ -217,30 +219,23 @@ def test_without_attendance_the_agent_reports_online_not_presence(
     say only "online", and the board shows that; switched back on, presence returns."""
     Spy.install(monkeypatch)
     admin, agent = person(server, "admin"), person(server, "agent")
-    team_id = agent.get("/api/v1/auth/me").json()["team_id"]
-    url = f"/api/v1/teams/{team_id}/categories/attendance"
-    assert admin.put(url, json={"enabled": False}).status_code == 200
+    set_category(admin, agent, "attendance", enabled=False)
     state = tmp_path / "agent"
     enroll(server.url, state, server.code())
     runner = runner_for(state, clip)
-    thread = start(runner)
 
     def sent(status: str) -> bool:
         return f'"status":"{status}"' in runner.client.last_sent.get("heartbeat", "").replace(
             " ", ""
         )
 
-    try:
+    with running(runner):
         wait_for(lambda: Spy.frames["face"] >= 5 and sent("online"), 30, "an online heartbeat")
         assert not runner.policy.current.policy.rules.away.enabled
         [row] = admin.get("/api/v1/board").json()
         assert row["status"] == "online"
-        assert admin.put(url, json={"enabled": True}).status_code == 200
+        set_category(admin, agent, "attendance", enabled=True)
         wait_for(lambda: sent("at_desk") or sent("away"), 30, "presence after switching on")
-    finally:
-        runner.stop.set()
-        thread.join(timeout=20)
-    assert not thread.is_alive()
 
 
 def test_settings_take_effect_while_paused(
@@ -251,54 +246,33 @@ def test_settings_take_effect_while_paused(
     sent is dropped too)."""
     Spy.install(monkeypatch)
     admin, agent = person(server, "admin"), person(server, "agent")
-    team_id = agent.get("/api/v1/auth/me").json()["team_id"]
-    stills = admin.put(f"/api/v1/teams/{team_id}/categories/conduct", json={"snapshot": True})
-    assert stills.status_code == 200, stills.text
+    set_category(admin, agent, "conduct", snapshot=True)
     state = tmp_path / "agent"
     enroll(server.url, state, server.code())
     runner = runner_for(state, clip)
     runner.control.pause()
-    thread = start(runner)
-    try:
+    with running(runner):
         wait_for(lambda: runner.snapshots.categories == {"conduct"}, 10, "stills on")
         assert (
             agent.put("/api/v1/me/objections/conduct", json={"objected": True}).status_code == 200
         )
         wait_for(lambda: not runner.snapshots.categories, 30, "stills off while still paused")
         assert runner.control.state().paused and not Spy.built
-    finally:
-        runner.stop.set()
-        thread.join(timeout=20)
-    assert not thread.is_alive()
 
 
 def test_with_every_category_off_the_camera_stays_closed(
-    server: Server, clip: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    server: Server, clip: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, opened: list[str]
 ) -> None:
     Spy.install(monkeypatch)
-    opened: list[str] = []
-
-    def counting_open(spec: str, fps: float) -> FrameSource:
-        opened.append(spec)
-        return open_source(spec, fps)
-
-    monkeypatch.setattr(runner_module, "open_source", counting_open)
     admin, agent = person(server, "admin"), person(server, "agent")
-    team_id = agent.get("/api/v1/auth/me").json()["team_id"]
     for key in ("security", "attendance"):
-        url = f"/api/v1/teams/{team_id}/categories/{key}"
-        assert admin.put(url, json={"enabled": False}).status_code == 200
+        set_category(admin, agent, key, enabled=False)
     assert agent.put("/api/v1/me/objections/conduct", json={"objected": True}).status_code == 200
     state = tmp_path / "agent"
     enroll(server.url, state, server.code())
     runner = runner_for(state, clip)
-    thread = start(runner)
-    try:
+    with running(runner):
         wait_for(lambda: '"online"' in runner.client.last_sent.get("heartbeat", ""), 10, "beat")
         threading.Event().wait(2.0)
         assert opened == [] and runner.source is None and not Spy.built
         assert "every monitoring category is off" in render(runner)
-    finally:
-        runner.stop.set()
-        thread.join(timeout=20)
-    assert not thread.is_alive()

@@ -303,19 +303,30 @@ def _seed_old_event(engine: Engine, now: datetime) -> str:
         return _event(s, agent.id, "looking_away", now - 31 * DAY)
 
 
-def test_the_server_runs_the_purge_on_its_schedule(
-    real_db: tuple[str, Engine], clock: Clock, tmp_path: Path
-) -> None:
-    url, engine = real_db
-    event_id = _seed_old_event(engine, clock.now)
+def _serve_until_first_purge(
+    url: str, clock: Clock, tmp_path: Path, *, purge_every_s: float
+) -> int:
+    """Run the server until its purger has run once (at most 20 s); how many runs it made."""
     settings = Settings(
-        database_url=url, secret_key="k", secret_key_file=tmp_path / "key", purge_every_s=0.05
+        database_url=url,
+        secret_key="k",
+        secret_key_file=tmp_path / "key",
+        purge_every_s=purge_every_s,
     )
     app = create_app(settings, clock=clock)
     with TestClient(app):
         deadline = time.monotonic() + 20
         while app.state.purger.runs == 0 and time.monotonic() < deadline:
             time.sleep(0.05)
+        return int(app.state.purger.runs)
+
+
+def test_the_server_runs_the_purge_on_its_schedule(
+    real_db: tuple[str, Engine], clock: Clock, tmp_path: Path
+) -> None:
+    url, engine = real_db
+    event_id = _seed_old_event(engine, clock.now)
+    _serve_until_first_purge(url, clock, tmp_path, purge_every_s=0.05)
     with session_factory(engine)() as s:
         assert s.get(EventRecord, event_id) is None
         entry = s.scalars(select(AuditEntry).where(AuditEntry.action == "retention:purged")).one()
@@ -330,15 +341,7 @@ def test_a_restarted_server_purges_soon_after_it_starts(
     monkeypatch.setattr(retention, "FIRST_PURGE_AFTER_S", 0.05)
     url, engine = real_db
     event_id = _seed_old_event(engine, clock.now)
-    settings = Settings(
-        database_url=url, secret_key="k", secret_key_file=tmp_path / "key", purge_every_s=3600
-    )
-    app = create_app(settings, clock=clock)
-    with TestClient(app):
-        deadline = time.monotonic() + 20
-        while app.state.purger.runs == 0 and time.monotonic() < deadline:
-            time.sleep(0.05)
-        assert app.state.purger.runs == 1
+    assert _serve_until_first_purge(url, clock, tmp_path, purge_every_s=3600) == 1
     with session_factory(engine)() as s:
         assert s.get(EventRecord, event_id) is None
 

@@ -22,6 +22,19 @@ Route = tuple[str, str, Callable[[Org], object] | None, dict[str, int]]
 OWN, TEAM = "{a1}", "{team_a}"
 
 
+# Agent a1's own data: a1, their supervisor and admins read it; everyone else is told it
+# does not exist (404), so they cannot even learn that it does.
+AGENT_A1_DATA = {
+    "anonymous": 401,
+    "agent_a1": 200,
+    "agent_a2": 404,
+    "sup_a": 200,
+    "sup_b": 404,
+    "admin": 200,
+    "privacy": 404,
+}
+
+
 def AGENTS(code: int) -> dict[str, int]:  # noqa: N802 - reads like a constant in the table
     return {"agent_a1": code, "agent_a2": code}
 
@@ -59,43 +72,19 @@ ROUTES: list[Route] = [
         "GET",
         f"/api/v1/agents/{OWN}/events",
         None,
-        {
-            "anonymous": 401,
-            "agent_a1": 200,
-            "agent_a2": 404,
-            "sup_a": 200,
-            "sup_b": 404,
-            "admin": 200,
-            "privacy": 404,
-        },
+        AGENT_A1_DATA,
     ),
     (
         "GET",
         f"/api/v1/agents/{OWN}/events.csv",
         None,
-        {
-            "anonymous": 401,
-            "agent_a1": 200,
-            "agent_a2": 404,
-            "sup_a": 200,
-            "sup_b": 404,
-            "admin": 200,
-            "privacy": 404,
-        },
+        AGENT_A1_DATA,
     ),
     (
         "GET",
         f"/api/v1/agents/{OWN}/timeline",
         None,
-        {
-            "anonymous": 401,
-            "agent_a1": 200,
-            "agent_a2": 404,
-            "sup_a": 200,
-            "sup_b": 404,
-            "admin": 200,
-            "privacy": 404,
-        },
+        AGENT_A1_DATA,
     ),
     (
         "GET",
@@ -322,15 +311,7 @@ ROUTES: list[Route] = [
         "GET",
         "/api/v1/events/{event}/comments",
         None,
-        {
-            "anonymous": 401,
-            "agent_a1": 200,
-            "agent_a2": 404,
-            "sup_a": 200,
-            "sup_b": 404,
-            "admin": 200,
-            "privacy": 404,
-        },
+        AGENT_A1_DATA,
     ),
     (
         "POST",
@@ -348,15 +329,7 @@ ROUTES: list[Route] = [
         "GET",
         f"/api/v1/agents/{OWN}/snapshots",
         None,
-        {
-            "anonymous": 401,
-            "agent_a1": 200,
-            "agent_a2": 404,
-            "sup_a": 200,
-            "sup_b": 404,
-            "admin": 200,
-            "privacy": 404,
-        },
+        AGENT_A1_DATA,
     ),
     (
         "GET",

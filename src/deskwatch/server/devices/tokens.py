@@ -12,8 +12,10 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
+
+from deskwatch.server.reload import ForgetLog
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,17 +26,6 @@ class DeviceIdentity:
     agent_id: int
 
 
-@dataclass(slots=True)
-class _Dropped:
-    """What was forgotten while a reload ran: the reload must not bring it back."""
-
-    devices: set[str] = field(default_factory=set)
-    agents: set[int] = field(default_factory=set)
-
-    def covers(self, device: DeviceIdentity) -> bool:
-        return device.id in self.devices or device.agent_id in self.agents
-
-
 class TokenCache:
     """Token hash → device, each entry valid for ``ttl_s`` of the app's clock."""
 
@@ -42,7 +33,7 @@ class TokenCache:
         self._ttl = timedelta(seconds=ttl_s)
         self._lock = threading.Lock()
         self._entries: dict[str, tuple[datetime, DeviceIdentity]] = {}
-        self._dropped: _Dropped | None = None  # set while a reload runs
+        self._forgets: ForgetLog[tuple[str, str | int]] = ForgetLog(self._lock)
         self.forgotten = 0  # grows with every forget: a lookup that raced one is not kept
 
     def get(self, digest: str, *, now: datetime) -> DeviceIdentity | None:
@@ -65,36 +56,32 @@ class TokenCache:
 
         Entries put while the load ran are kept, and devices forgotten meanwhile stay out.
         """
-        with self._lock:
-            self._dropped = dropped = _Dropped()
-        try:
-            rows = list(load())
-        except BaseException:
-            with self._lock:
-                self._dropped = None
-            raise
-        with self._lock:
-            self._dropped = None
+
+        def apply(rows: list[tuple[str, DeviceIdentity]], gone: set[tuple[str, str | int]]) -> int:
             newer = {k: v for k, v in self._entries.items() if v[0] > now}
-            fresh = {d: (now, dev) for d, dev in rows if not dropped.covers(dev)}
+            fresh = {
+                digest: (now, dev)
+                for digest, dev in rows
+                if ("device", dev.id) not in gone and ("agent", dev.agent_id) not in gone
+            }
             self._entries = fresh | newer
-        return len(fresh)
+            return len(fresh)
+
+        return self._forgets.reload(load, apply)
 
     def forget(self, device_id: str) -> None:
         """Drop a device (revoked here): its next request is checked in the database."""
         with self._lock:
             self.forgotten += 1
             self._drop(lambda d: d.id == device_id)
-            if self._dropped is not None:
-                self._dropped.devices.add(device_id)
+            self._forgets.note(("device", device_id))
 
     def forget_agent(self, agent_id: int) -> None:
         """Drop every device of an agent (a revocation, or any change, signalled for it)."""
         with self._lock:
             self.forgotten += 1
             self._drop(lambda d: d.agent_id == agent_id)
-            if self._dropped is not None:
-                self._dropped.agents.add(agent_id)
+            self._forgets.note(("agent", agent_id))
 
     def _drop(self, match: Callable[[DeviceIdentity], bool]) -> None:
         stale = [k for k, (_, d) in self._entries.items() if match(d)]

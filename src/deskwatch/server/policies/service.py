@@ -18,6 +18,7 @@ from deskwatch.server.orgs.models import Team, User
 from deskwatch.server.policies.models import PolicyVersion
 from deskwatch.server.policies.schemas import PolicyOut
 from deskwatch.server.privacy.service import team_and_rev
+from deskwatch.server.reload import ForgetLog
 
 # Version 1 of every team's policy is the built-in default (an empty TOML).
 DEFAULT = PolicyOut(version=1, toml="")
@@ -47,7 +48,7 @@ class VersionCache:
         self._lock = threading.Lock()
         self._seen: dict[int | None, tuple[datetime, int]] = {}
         self._agents: dict[int, tuple[datetime, int | None, int]] = {}
-        self._dropped: set[int] | None = None  # agents forgotten while a reload runs
+        self._forgets: ForgetLog[int] = ForgetLog(self._lock)
 
     def for_agent(self, session: Session, *, agent_id: int, now: datetime) -> AgentVersions:
         """The agent's team policy version and privacy revision (both cached)."""
@@ -75,25 +76,18 @@ class VersionCache:
         self, load: Callable[[], Iterable[tuple[int, int | None, int]]], *, now: datetime
     ) -> int:
         """Reload (agent id, team id, privacy revision) of every agent; the count."""
-        with self._lock:
-            self._dropped = dropped = set[int]()
-        try:
-            rows = list(load())
-        except BaseException:
-            with self._lock:
-                self._dropped = None
-            raise
-        with self._lock:
-            self._dropped = None
-            fresh = {a: (now, team, rev) for a, team, rev in rows if a not in dropped}
+
+        def apply(rows: list[tuple[int, int | None, int]], gone: set[int]) -> int:
+            fresh = {a: (now, team, rev) for a, team, rev in rows if a not in gone}
             self._agents.update(fresh)
-        return len(fresh)
+            return len(fresh)
+
+        return self._forgets.reload(load, apply)
 
     def forget(self, agent_id: int) -> None:
         with self._lock:
             self._agents.pop(agent_id, None)
-            if self._dropped is not None:
-                self._dropped.add(agent_id)
+            self._forgets.note(agent_id)
 
     def version(self, session: Session, *, team_id: int | None, now: datetime) -> int:
         hit = self._seen.get(team_id)
