@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import uuid
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from fastapi.testclient import TestClient
@@ -54,3 +58,15 @@ def beat(device: TestClient, status: str, at: datetime) -> dict[str, Any]:
 
 def hours(n: float) -> timedelta:
     return timedelta(hours=n)
+
+
+def server_cli(key_file: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """Run ``deskwatch *args`` in a fresh process with the server's key file at ``key_file``."""
+    env = {**os.environ, "COLUMNS": "120", "DESKWATCH_SECRET_KEY_FILE": str(key_file)}
+    return subprocess.run(
+        [sys.executable, "-m", "deskwatch", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )

@@ -7,9 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import subprocess
-import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -24,6 +22,7 @@ from deskwatch.server.db import make_engine, session_factory
 from deskwatch.server.migrate import upgrade
 from deskwatch.server.settings import Settings
 from tests.server.conftest import Org
+from tests.server.helpers import server_cli
 
 T0 = datetime(2026, 11, 2, 9, 0, 0, 123456, tzinfo=UTC)
 
@@ -245,14 +244,7 @@ def _old_database(tmp_path: Path) -> str:
 
 
 def _cli(url: str, settings_dir: Path) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "DESKWATCH_SECRET_KEY_FILE": str(settings_dir / "server.secret")}
-    return subprocess.run(
-        [sys.executable, "-m", "deskwatch", "audit", "verify", "--database-url", url],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    return server_cli(settings_dir / "server.secret", "audit", "verify", "--database-url", url)
 
 
 def test_upgrade_rechains_with_the_key_and_the_command_verifies(tmp_path: Path) -> None:

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -24,6 +22,7 @@ from deskwatch.server.privacy.schemas import CategoryIn
 from deskwatch.server.privacy.service import set_category
 from deskwatch.server.settings import Settings
 from tests.server.conftest import Clock, Org, login
+from tests.server.helpers import server_cli
 
 RETENTION = Retention(audit_days=1095, other_days=30, request_days=1095, purge_every_s=3600)
 
@@ -120,13 +119,7 @@ def test_anonymous_visitors_are_sent_to_the_login(app_client: TestClient, org: O
 
 
 def _cli(keys: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "deskwatch", "dpia", *args],
-        env={**os.environ, "DESKWATCH_SECRET_KEY_FILE": str(keys / "secret")},
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    return server_cli(keys / "secret", "dpia", *args)
 
 
 def test_the_command_writes_the_draft_and_fails_clearly(tmp_path: Path) -> None:

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import os
 import re
 import subprocess
-import sys
 import time
 import uuid
 from collections.abc import Iterator
@@ -38,7 +36,7 @@ from deskwatch.server.settings import Settings
 from deskwatch.server.snapshots.models import Snapshot
 from deskwatch.server.status.models import StatusChange
 from tests.server.conftest import PASSWORD, Clock, Org, postgres_schema
-from tests.server.helpers import enrol
+from tests.server.helpers import enrol, server_cli
 
 DAY = timedelta(days=1)
 AUDIT_DAYS = 1095
@@ -359,14 +357,7 @@ def test_one_purge_at_a_time_on_postgresql(clock: Clock) -> None:
 
 
 def _cli(keys: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "COLUMNS": "120", "DESKWATCH_SECRET_KEY_FILE": str(keys / "secret")}
-    return subprocess.run(
-        [sys.executable, "-m", "deskwatch", *args],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    return server_cli(keys / "secret", *args)
 
 
 def test_the_purge_command_prints_counts_and_fails_clearly(tmp_path: Path) -> None:
