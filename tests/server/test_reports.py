@@ -214,3 +214,37 @@ def test_unmonitored_presence_is_online_and_has_no_adherence(
     assert (a1["adherence"], a1["online_s"]) == ("", "3600.0")
     page = sup.get(f"/teams/{org.team_a.id}/report", params=DAY).text
     assert "not monitored" in page
+
+
+def test_an_event_across_midnight_counts_on_its_day_and_its_time_on_both(
+    app_client: TestClient, org: Org, clock: Clock
+) -> None:
+    """Away from 23:50 to 00:20, then rejected: counted once (on the day it started); the
+    next day's timeline shows it and its 20 minutes there are corrected to at desk."""
+    clock.advance(14.5 * 3600)  # 23:30
+    device = enrol(app_client, org.agent_a1.id)
+    _keep(device, clock, "at_desk", 1200)
+    away = event("away", clock.now, length_s=1800)
+    assert device.post("/api/v1/events", json={"events": [away]}).status_code == 200
+    _keep(device, clock, "away", 1800)
+    _keep(device, clock, "at_desk", 600)  # until 00:30 of the next day
+    sup = login(TestClient(app_client.app), "sup_a")
+    next_day = {"day": "2026-11-03"}
+    tl = sup.get(f"/api/v1/agents/{org.agent_a1.id}/timeline", params=next_day).json()
+    assert [e["id"] for e in tl["events"]] == [away["id"]]
+    assert _a1(sup, org)["events"] == {"away": 1}
+    report = sup.get(f"/api/v1/teams/{org.team_a.id}/report", params=next_day).json()
+    (a1,) = (a for a in report["agents"] if a["agent_id"] == org.agent_a1.id)
+    assert a1["events"] == {} and a1["seconds"] == {"away": 1200, "at_desk": 600}
+
+    url = f"/api/v1/events/{away['id']}"
+    agent = login(TestClient(app_client.app), "agent_a1")
+    body = {"kind": "dispute", "body": "I was at my desk"}
+    assert agent.post(f"{url}/comments", json=body).status_code == 201
+    assert sup.post(f"{url}/review", json={"decision": "rejected"}).status_code == 200
+    report = sup.get(f"/api/v1/teams/{org.team_a.id}/report", params=next_day).json()
+    (a1,) = (a for a in report["agents"] if a["agent_id"] == org.agent_a1.id)
+    assert a1["seconds"] == {"away": 0, "at_desk": 1800} and a1["corrected_s"] == 1200
+    assert _a1(sup, org)["corrected_s"] == 600  # 23:50-24:00 on the day it started
+    page = sup.get(f"/agents/{org.agent_a1.id}", params=next_day).text
+    assert "2026-11-02 23:50:00" in page  # the start, dated: it is not on this day

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
-from sqlalchemy import insert, select
+from sqlalchemy import insert, or_, select
 from sqlalchemy.orm import Session
 
 from deskwatch.privacy.categories import REVIEWED_TYPES
@@ -14,6 +14,10 @@ from deskwatch.server.errors import InvalidError
 from deskwatch.server.events.models import EventRecord
 from deskwatch.server.events.schemas import DeviceEvent, IngestResult
 from deskwatch.server.privacy.service import off_types
+
+# How far back the events reaching into a day are looked for: events last minutes, and one
+# still open a day after it started is not drawn across the next day.
+OVERLAP_LOOKBACK = timedelta(days=1)
 
 
 def ingest(
@@ -96,12 +100,35 @@ def _apply_end(row: EventRecord, event: DeviceEvent, now: datetime) -> bool:
 def events_between(
     session: Session, *, agent_ids: Sequence[int], start: datetime, end: datetime
 ) -> list[EventRecord]:
+    """The events that started in ``[start, end)`` (a day's own events, counted once)."""
     query = (
         select(EventRecord)
         .where(
             EventRecord.agent_id.in_(agent_ids),
             EventRecord.started_at >= start,
             EventRecord.started_at < end,
+        )
+        .order_by(EventRecord.started_at)
+    )
+    return list(session.scalars(query))
+
+
+def events_overlapping(
+    session: Session, *, agent_ids: Sequence[int], start: datetime, end: datetime
+) -> list[EventRecord]:
+    """The events that started in ``[start, end)`` and those that started up to
+    ``OVERLAP_LOOKBACK`` earlier and were still open at ``start`` (e.g. across midnight)."""
+    query = (
+        select(EventRecord)
+        .where(
+            EventRecord.agent_id.in_(agent_ids),
+            EventRecord.started_at >= start - OVERLAP_LOOKBACK,
+            EventRecord.started_at < end,
+            or_(
+                EventRecord.started_at >= start,
+                EventRecord.ended_at.is_(None),
+                EventRecord.ended_at > start,
+            ),
         )
         .order_by(EventRecord.started_at)
     )

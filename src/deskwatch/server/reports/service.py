@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from deskwatch.server.audit.service import OVERSEERS, record, record_read
 from deskwatch.server.events.models import EventRecord
 from deskwatch.server.events.schemas import EventOut
-from deskwatch.server.events.service import events_between
+from deskwatch.server.events.service import events_overlapping
 from deskwatch.server.orgs.models import Team, User
 from deskwatch.server.orgs.service import agent_for, team_for, visible_agents
 from deskwatch.server.reports.schemas import AgentReport, Segment, TeamReport, Timeline
@@ -73,7 +73,7 @@ def timeline(
     session: Session, *, agent: User, day: date, now: datetime, offline_after_s: float
 ) -> Timeline:
     start, end = day_bounds(day)
-    events = events_between(session, agent_ids=[agent.id], start=start, end=end)
+    events = events_overlapping(session, agent_ids=[agent.id], start=start, end=end)
     return Timeline(
         agent_id=agent.id,
         name=agent.display_name,
@@ -112,18 +112,10 @@ def team_report(
 ) -> TeamReport:
     """Adherence (time at desk ÷ scheduled time) and counts of the events that count."""
     start, end = day_bounds(day)
-    events = events_between(session, agent_ids=[a.id for a in agents], start=start, end=end)
-    counts: dict[int, Counter[str]] = {a.id: Counter() for a in agents}
-    awaiting: Counter[int] = Counter()
-    rejected: dict[int, dict[str, list[tuple[datetime, datetime]]]] = {a.id: {} for a in agents}
-    for event in events:
-        if event.review in COUNTED:
-            counts[event.agent_id][event.type] += 1
-        elif event.review == "pending":
-            awaiting[event.agent_id] += 1
-        elif event.type in STATUS_OF_EVENT:  # rejected
-            span = (event.started_at, event.ended_at or min(end, now))
-            rejected[event.agent_id].setdefault(STATUS_OF_EVENT[event.type], []).append(span)
+    events = events_overlapping(session, agent_ids=[a.id for a in agents], start=start, end=end)
+    counts, awaiting, rejected = _tally(
+        events, [a.id for a in agents], start=start, end=end, now=now
+    )
     rows = []
     for agent in agents:
         segs = segments(
@@ -146,9 +138,37 @@ def team_report(
     )
 
 
-def _seconds(
-    segs: list[Segment], rejected: dict[str, list[tuple[datetime, datetime]]]
-) -> tuple[dict[str, float], float]:
+Spans = dict[str, list[tuple[datetime, datetime]]]
+
+
+def _tally(
+    events: list[EventRecord],
+    agent_ids: list[int],
+    *,
+    start: datetime,
+    end: datetime,
+    now: datetime,
+) -> tuple[dict[int, Counter[str]], Counter[int], dict[int, Spans]]:
+    """Per agent: the day's counted events by type, how many await review, and the spans of
+    rejected events by the status they stood for (events from the day before add only spans)."""
+    counts: dict[int, Counter[str]] = {a: Counter() for a in agent_ids}
+    awaiting: Counter[int] = Counter()
+    rejected: dict[int, Spans] = {a: {} for a in agent_ids}
+    for event in events:
+        if event.review == "rejected":
+            if event.type in STATUS_OF_EVENT:
+                span = (event.started_at, event.ended_at or min(end, now))
+                rejected[event.agent_id].setdefault(STATUS_OF_EVENT[event.type], []).append(span)
+        elif event.started_at < start:
+            continue  # counted on the day it started
+        elif event.review in COUNTED:
+            counts[event.agent_id][event.type] += 1
+        elif event.review == "pending":
+            awaiting[event.agent_id] += 1
+    return counts, awaiting, rejected
+
+
+def _seconds(segs: list[Segment], rejected: Spans) -> tuple[dict[str, float], float]:
     """Seconds per status, with the time of rejected events moved to at desk; and how many
     seconds were moved."""
     seconds: dict[str, float] = {}

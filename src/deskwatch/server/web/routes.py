@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import secrets
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 from typing import Annotated, Any, NamedTuple
 
@@ -170,14 +170,28 @@ def timeline_page(
         for s in tl.segments
     ]
     markers = [
-        {"x": _x(e.started_at, start), "label": f"{e.type} {e.started_at:%H:%M:%S}"}
+        {"x": _x(max(e.started_at, start), start), "label": f"{e.type} {_clock(e.started_at, day)}"}
         for e in tl.events
     ]
-    return page(request, "timeline.html", user, session, tl=tl, segments=segments, markers=markers)
+    return page(
+        request,
+        "timeline.html",
+        user,
+        session,
+        tl=tl,
+        segments=segments,
+        markers=markers,
+        clock=lambda at: _clock(at, day),
+    )
 
 
 def _x(at: datetime, day_start: datetime) -> float:
     return round((at - day_start).total_seconds() * DAY_UNITS, 2)
+
+
+def _clock(at: datetime, day: date) -> str:
+    """The time of day; with the date for a time on another day (an event across midnight)."""
+    return f"{at:%H:%M:%S}" if at.date() == day else f"{at:%Y-%m-%d %H:%M:%S}"
 
 
 @router.get("/teams/{team_id}/report")
