@@ -337,6 +337,12 @@ ROUTES: list[Route] = [
         None,
         {"anonymous": 401, **dict.fromkeys(ROLES[1:], 404)},
     ),
+    (
+        "PATCH",
+        "/api/v1/admin/users/{a2}",
+        lambda o: {"active": True},
+        {"anonymous": 401, "admin": 200},
+    ),
     # Device routes refuse people: a session cookie is not a device token.
     ("GET", "/api/v1/policy", None, dict.fromkeys(ROLES, 401)),
     (

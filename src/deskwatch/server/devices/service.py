@@ -60,6 +60,18 @@ def revoke(session: Session, *, device_id: str, now: datetime) -> Device:
     return device
 
 
+def revoke_all(session: Session, *, agent_id: int, now: datetime) -> list[str]:
+    """Revoke every device of an agent still in use; their ids."""
+    rows = session.scalars(
+        select(Device).where(Device.agent_id == agent_id, Device.revoked_at.is_(None))
+    )
+    revoked = []
+    for device in rows:
+        device.revoked_at = now
+        revoked.append(device.id)
+    return revoked
+
+
 def valid_tokens(session: Session) -> list[tuple[str, DeviceIdentity]]:
     """(token hash, device) of every device not revoked: one query, for the token cache."""
     rows = session.execute(

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from typing import Any
+
+from fastapi import APIRouter, Request
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 
@@ -89,3 +91,44 @@ def create_user(body: UserIn, admin: AdminDep, session: SessionDep, now: NowDep)
         display_name=body.display_name,
     )
     return UserOut.model_validate(user)
+
+
+class UserPatch(BaseModel):
+    """What an admin may change about a user; fields left out stay as they are
+    (``team_id: null`` takes the user out of every team)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    role: Role | None = None
+    team_id: int | None = None
+    active: bool | None = None
+
+
+class UserChanged(BaseModel):
+    user: UserOut
+    changed: dict[str, list[Any]]
+
+
+@router.patch("/admin/users/{user_id}")
+def change_user(
+    user_id: int,
+    body: UserPatch,
+    request: Request,
+    admin: AdminDep,
+    session: SessionDep,
+    now: NowDep,
+) -> UserChanged:
+    given = body.model_fields_set
+    changed = service.change_user(
+        session,
+        actor=admin,
+        user_id=user_id,
+        now=now,
+        role=body.role if body.role is not None else service.KEEP,
+        team_id=body.team_id if "team_id" in given else service.KEEP,
+        active=body.active if body.active is not None else service.KEEP,
+    )
+    if changed:  # every worker process forgets the user's cached token, team and revision
+        request.app.state.changes.publish(session, agent_id=user_id)
+    user = session.get(User, user_id)
+    return UserChanged(user=UserOut.model_validate(user), changed=changed)

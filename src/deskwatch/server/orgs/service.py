@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import enum
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, delete, select
 from sqlalchemy.orm import Session
 
 from deskwatch.server.audit.models import AuditEntry
 from deskwatch.server.audit.service import OVERSEERS, record
 from deskwatch.server.auth.security import hash_password
+from deskwatch.server.devices.service import revoke_all
 from deskwatch.server.errors import NotFoundError, RefusedError
 from deskwatch.server.orgs.models import Role, Site, Team, User, team_supervisors
 
@@ -222,3 +225,73 @@ def add_team(
         detail={"supervisors": supervisor_ids},
     )
     return team
+
+
+class Keep(enum.Enum):
+    """A field ``change_user`` leaves as it is."""
+
+    KEEP = "keep"
+
+
+KEEP = Keep.KEEP
+
+
+def change_user(
+    session: Session,
+    *,
+    actor: User,
+    user_id: int,
+    now: datetime,
+    role: Role | Keep = KEEP,
+    team_id: int | Keep | None = KEEP,
+    active: bool | Keep = KEEP,
+) -> dict[str, list[Any]]:
+    """An admin changes a user's role, team or whether they may sign in (audited, what
+    changed as ``[old, new]``). Someone who stops being an agent at work has every device
+    revoked; a supervisor who stops being one supervises no team; a moved agent's revision
+    grows so that their PC fetches the new team's policy and settings."""
+    user = session.get(User, user_id)
+    if user is None:
+        raise NotFoundError(f"no user {user_id}")
+    if user.id == actor.id and (role not in (KEEP, user.role) or active is False):
+        raise RefusedError("admins cannot change their own role or switch themselves off")
+    if isinstance(team_id, int) and session.get(Team, team_id) is None:
+        raise NotFoundError(f"no team {team_id}")
+    was_agent, rev_before = _working_agent(user), _revision(session, user)
+    changed: dict[str, list[Any]] = {}
+    for name, new in (("role", role), ("team_id", team_id), ("active", active)):
+        if new is not KEEP and new != getattr(user, name):
+            changed[name] = [getattr(user, name), new]
+            setattr(user, name, new)
+    if not changed:
+        return changed
+    if "role" in changed and changed["role"][0] == Role.SUPERVISOR:
+        session.execute(delete(team_supervisors).where(team_supervisors.c.user_id == user.id))
+    if (
+        was_agent
+        and not _working_agent(user)
+        and (ids := revoke_all(session, agent_id=user.id, now=now))
+    ):
+        changed["devices_revoked"] = ids
+    session.flush()
+    if "team_id" in changed:
+        user.privacy_rev += rev_before + 1 - _revision(session, user)
+    detail = {k: [v.value if isinstance(v, Role) else v for v in vs] for k, vs in changed.items()}
+    record(
+        session,
+        actor=actor,
+        action="user:changed",
+        subject=f"user:{user.id}",
+        now=now,
+        detail=detail,
+    )
+    return changed
+
+
+def _working_agent(user: User) -> bool:
+    return user.role == Role.AGENT and user.active
+
+
+def _revision(session: Session, user: User) -> int:
+    team = session.get(Team, user.team_id) if user.team_id is not None else None
+    return user.privacy_rev + (team.privacy_rev if team else 0)

@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import or_, select
+from sqlalchemy import ColumnElement, and_, or_, select
 from sqlalchemy.orm import Session
 
 from deskwatch.privacy.categories import CATEGORY_KEYS
@@ -244,22 +244,61 @@ def _events(session: Session, agent_id: int) -> list[MyEvent]:
 
 
 def subjects_about(session: Session, *, agent: User) -> list[str]:
-    """Every audit subject that names this worker: them (their account and logins), their
-    objections, their devices, their team and its monitoring settings, and reads of every
-    team. A list of exact values, so the lookup uses the subject index."""
+    """Every audit subject that names this worker alone: them (their account and logins),
+    their objections, their devices, and reads of every team. A list of exact values, so
+    the lookup uses the subject index."""
     devices = session.scalars(select(Device.id).where(Device.agent_id == agent.id))
     subjects = [f"agent:{agent.id}", *(f"agent:{agent.id}:{k}" for k in CATEGORY_KEYS)]
-    subjects += [f"user:{agent.id}", *(f"device:{d}" for d in devices), ALL_TEAMS]
-    if agent.team_id is not None:
-        team = f"team:{agent.team_id}"
-        subjects += [team, *(f"{team}:{k}" for k in CATEGORY_KEYS)]
-    return subjects
+    return [*subjects, f"user:{agent.id}", *(f"device:{d}" for d in devices), ALL_TEAMS]
+
+
+TeamSpell = tuple[int, datetime | None, datetime | None]  # team, joined, left (None: open)
+
+
+def team_spells(session: Session, *, agent: User) -> list[TeamSpell]:
+    """The teams the worker has been in and when, from the audit log's record of moves
+    (without one: their team, always)."""
+    entries = session.scalars(
+        select(AuditEntry)
+        .where(AuditEntry.subject == f"user:{agent.id}", AuditEntry.action == "user:changed")
+        .order_by(AuditEntry.id)
+    )
+    moves = [(e.at, e.detail["team_id"]) for e in entries if "team_id" in e.detail]
+    team = moves[0][1][0] if moves else agent.team_id
+    spells: list[TeamSpell] = []
+    joined: datetime | None = None
+    for at, (_, new) in moves:
+        if team is not None:
+            spells.append((team, joined, at))
+        team, joined = new, at
+    if team is not None:
+        spells.append((team, joined, None))
+    return spells
+
+
+def _in_team(spell: TeamSpell) -> ColumnElement[bool]:
+    """Entries about the team (its reads and its monitoring settings) while the worker was
+    in it."""
+    team, joined, left = spell
+    subject = f"team:{team}"
+    where: list[ColumnElement[bool]] = [
+        AuditEntry.subject.in_([subject, *(f"{subject}:{k}" for k in CATEGORY_KEYS)])
+    ]
+    if joined is not None:
+        where.append(AuditEntry.at >= joined)
+    if left is not None:
+        where.append(AuditEntry.at < left)
+    return and_(*where)
 
 
 def who_viewed(session: Session, *, agent: User, limit: int | None = None) -> list[View]:
     """Audit entries about this worker made by someone else (or by the system), newest
-    first: reads of their data (their team's too), and changes to it and their devices."""
-    about = AuditEntry.subject.in_(subjects_about(session, agent=agent))
+    first: reads of their data (their team's too, while they were in it), and changes to
+    it and their devices."""
+    about = or_(
+        AuditEntry.subject.in_(subjects_about(session, agent=agent)),
+        *(_in_team(spell) for spell in team_spells(session, agent=agent)),
+    )
     by_other = or_(AuditEntry.actor_id.is_(None), AuditEntry.actor_id != agent.id)
     return _audit(session, about, by_other, limit=limit)
 

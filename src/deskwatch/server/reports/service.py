@@ -122,6 +122,8 @@ def team_report(
             session, agent_id=agent.id, day=day, now=now, offline_after_s=offline_after_s
         )
         seconds, corrected = _seconds(segs, rejected[agent.id])
+        if not agent.active and set(seconds) <= {"offline"} and not counts[agent.id]:
+            continue  # switched off, and nothing on this day
         rows.append(
             AgentReport(
                 agent_id=agent.id,

@@ -132,8 +132,8 @@ def _unchanged(
 def board(
     session: Session, *, agents: Select[int], now: datetime, offline_after_s: float
 ) -> list[BoardRow]:
-    """One row per agent id that ``agents`` selects, by name: one joined query, rows built
-    once (10,000 agents well inside the board's time budget)."""
+    """One row per agent that ``agents`` selects and who may still sign in, by name: one
+    joined query, rows built once (10,000 agents well inside the board's time budget)."""
     query = (
         select(
             User.id,
@@ -144,7 +144,7 @@ def board(
             AgentStatus.last_seen_at,
         )
         .outerjoin(AgentStatus, AgentStatus.agent_id == User.id)
-        .where(User.id.in_(agents.scalar_subquery()))
+        .where(User.id.in_(agents.scalar_subquery()), User.active.is_(True))
         .order_by(User.display_name)
     )
     silence = timedelta(seconds=offline_after_s)

@@ -115,6 +115,31 @@ def add_user(
     return admin_page(request, admin, session, f"User {username} added.")
 
 
+@router.post("/users/{user_id}", dependencies=[Csrf])
+def change_user(
+    user_id: int,
+    request: Request,
+    admin: Admin,
+    session: SessionDep,
+    now: NowDep,
+    role: Annotated[Role, Form()],
+    team_id: Annotated[str, Form()] = "",
+    active: Annotated[bool, Form()] = False,
+) -> HTMLResponse:
+    team = int(team_id) if team_id.isdigit() else None
+    try:
+        changed = orgs.change_user(
+            session, actor=admin, user_id=user_id, now=now, role=role, team_id=team, active=active
+        )
+    except RefusedError as exc:
+        return admin_page(request, admin, session, f"User not changed: {exc}.", error=True)
+    if not changed:
+        return admin_page(request, admin, session, "Nothing to change.")
+    request.app.state.changes.publish(session, agent_id=user_id)
+    what = ", ".join(k.replace("_", " ") for k in changed)
+    return admin_page(request, admin, session, f"User changed: {what}.")
+
+
 @router.post("/teams", dependencies=[Csrf])
 def add_team(
     request: Request,
