@@ -160,3 +160,30 @@ def test_admin_policy_editor_validates(page: Page, site: Site) -> None:
     page.fill("#policy-1", "[rules.away]\nmin_away_s = 60\n")
     page.locator("#policy-1").locator("xpath=..").locator("button").click()
     expect(page.locator("#message")).to_contain_text("Policy version 2 published")
+
+
+def _move_bob(page: Page, site: Site, team: str) -> None:
+    _login(page, site, "admin")
+    page.goto(f"{site.url}/admin")
+    row = page.locator("#users tr", has_text="(bob)")
+    row.locator("select[name=team_id]").select_option(label=team)
+    row.get_by_role("button", name="Save").click()
+    expect(page.locator("#message")).to_contain_text("User changed: team id.")
+    moved = page.locator("#users tr", has_text="(bob)").locator("select[name=team_id] option")
+    expect(moved.filter(has_text=team)).to_have_attribute("selected", "")
+    page.click("text=Log out")
+
+
+def test_an_admin_moves_an_agent_and_the_new_supervisor_sees_them(page: Page, site: Site) -> None:
+    _move_bob(page, site, "Alpha")
+    try:
+        _login(page, site, "sup")
+        expect(page.locator(f'#board .tile[data-agent="{site.agent_b}"]')).to_be_visible()
+        response = page.goto(f"{site.url}/agents/{site.agent_b}")
+        assert response is not None and response.status == 200
+        page.click("text=Log out")
+    finally:
+        _move_bob(page, site, "Bravo")
+    _login(page, site, "sup")
+    expect(page.locator(f'#board .tile[data-agent="{site.agent_a}"]')).to_be_visible()
+    assert page.locator(f'#board .tile[data-agent="{site.agent_b}"]').count() == 0
