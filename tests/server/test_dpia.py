@@ -159,3 +159,14 @@ def test_the_draft_says_which_events_wait_for_a_person_and_which_reads_are_logge
         assert "the live board of each team, the device and user lists" in text
         assert "HMAC-SHA256 under a key kept outside the database" in text
         assert "a disputed event counts only if a person confirms it" in text  # the notice
+
+
+def test_the_notice_names_the_microphone_only_for_a_team_that_monitors_noise(
+    db: sessionmaker[Session], org: Org, clock: Clock
+) -> None:
+    _change(db, org, clock, "environment", enabled=True)  # Bravo only
+    draft, md, _ = _draft(db, clock)
+    words = {n.team: " ".join(n.paragraphs) for n in draft.notices}
+    assert "its microphone (the sound level and how much of it is speech" in words["Bravo"]
+    assert "never its microphone" in words["Alpha"] and "its microphone (" not in words["Alpha"]
+    assert "deskwatch agent run --audio mic" in md  # who actually listens

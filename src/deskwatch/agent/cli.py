@@ -119,6 +119,14 @@ def run(
     self_check: Annotated[
         bool, typer.Option("--self-check", help="pre-shift camera and light check at start")
     ] = False,
+    audio: Annotated[
+        str | None,
+        typer.Option(
+            "--audio",
+            help="room audio for the environment category: 'mic' (or mic:N), or a file played "
+            "with --source; levels only, never stored or sent",
+        ),
+    ] = None,
     directory: DirOpt = None,
 ) -> None:
     """Watch the camera (or --source FILE), keep every event, send them to the server."""
@@ -135,6 +143,9 @@ def run(
         raise fail(f"{spec}: no such file")
     if rate is not None and not 0 < rate <= 30:
         raise fail("--rate must be in (0, 30]")
+    is_mic = audio is not None and (audio == "mic" or audio.startswith("mic:"))
+    if audio is not None and not is_mic and not Path(audio).is_file():
+        raise fail(f"{audio}: no such file (use --audio mic for the microphone)")
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     logging.getLogger("httpx").setLevel(logging.WARNING)
     options = RunOptions(
@@ -149,6 +160,7 @@ def run(
         capacity=capacity,
         page_port=None if page_port < 0 else page_port,
         self_check=self_check,
+        audio=audio,
     )
     runner = AgentRunner(config, where, options, DeviceClient(config.server_url, config.token))
     _stop_on_signals(runner)

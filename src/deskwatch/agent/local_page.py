@@ -64,10 +64,12 @@ class LocalPage:
         pause = r.control.state()
         policy = r.policy.current
         running = dict(r.state.detectors)
-        detectors = {
+        detectors: dict[str, dict[str, str]] = {
             c.type: running.get(c.type, {"state": "off", "last": _why_off(c.type, policy)})
             for c in policy.policy.detectors.values()
         }
+        if r.opts.audio is not None:  # this PC was set up with room audio
+            detectors["room_audio"] = _room_audio(running, open_now=r.audio is not None)
         level = r.outbox.level()
         return {
             "status": "paused" if pause.paused else r.state.status,
@@ -155,10 +157,21 @@ def _category_state(category: WorkerCategory, current: Current) -> str:
     if category.on:
         rules = rules_of(category.key)
         if rules and set(rules) <= AUDIO_RULES:
-            return "on for your team, but this PC never listens to the room: nothing of it runs"
+            if not any(getattr(current.policy.rules, r).enabled for r in rules):
+                return "on for your team, but this PC is not set up to listen: nothing of it runs"
+            return "on: the sound level and how much of it is speech, never the sound itself"
         return "on" + (", with a blurred still at each event" if category.snapshot else "")
     why = "off for your team" if not category.enabled else "off: you objected"
     return f"{why}; {_what_is_off(category.key, current.policy)}"
+
+
+def _room_audio(running: dict[str, dict[str, str]], *, open_now: bool) -> dict[str, str]:
+    """The microphone's row: its last levels, or why it is closed."""
+    if "room_audio" in running:
+        return running["room_audio"]
+    if open_now:
+        return {"state": "on", "last": "no reading yet"}
+    return {"state": "off", "last": "closed: no category that is on for you listens"}
 
 
 def _why_off(detector: str, current: Current) -> str:

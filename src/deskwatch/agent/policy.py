@@ -46,15 +46,18 @@ class PolicyKeeper:
     change of privacy settings: the last good policy is restricted to the new settings.
     """
 
-    def __init__(self, client: DeviceClient, directory: Path, rate: float | None = None) -> None:
-        self.client, self.cache, self.rate = client, directory / CACHE, rate
+    def __init__(
+        self, client: DeviceClient, directory: Path, rate: float | None = None, audio: bool = False
+    ) -> None:
+        """``audio``: this PC has room audio set up (else the rules that read it stay off)."""
+        self.client, self.cache, self.rate, self.audio = client, directory / CACHE, rate, audio
         self._lock = threading.Lock()
         self.changed = threading.Event()
         self.current = self._cached()
 
     def _apply(self, version: int, toml: str, note: str, privacy: WorkerPrivacy | None) -> Current:
         settings = WorkerPrivacy.unknown() if privacy is None else privacy
-        policy = restrict(load_policy_text(toml), settings.off())
+        policy = restrict(load_policy_text(toml), settings.off(), audio=self.audio)
         if self.rate is not None:
             policy.analysis.fps = self.rate
         return Current(version, policy, note, settings, privacy is not None, toml, version)

@@ -18,16 +18,18 @@ from deskwatch.agent.heartbeat import HEARTBEAT_S, Heartbeat
 from deskwatch.agent.local_page import LocalPage
 from deskwatch.agent.outbox import DEFAULT_CAPACITY, Outbox
 from deskwatch.agent.policy import PolicyKeeper
+from deskwatch.agent.room_audio import RoomAudio, open_room_audio
 from deskwatch.agent.snapshots import SnapshotTaker, snapshot_settings
 from deskwatch.capture.frame import Frame
 from deskwatch.capture.source import FrameSource, open_source
 from deskwatch.checks.selfcheck import run_self_check
-from deskwatch.errors import SourceError
+from deskwatch.errors import DeskwatchError, SourceError
 from deskwatch.events.event import Event
 from deskwatch.identity.hook import IdentityHook
 from deskwatch.identity.store import owner_of
 from deskwatch.perception.observation import Observation
 from deskwatch.pipeline import Carried, Pipeline
+from deskwatch.privacy.categories import AUDIO_RULES
 from deskwatch.transport.client import DeviceClient
 from deskwatch.transport.uploader import MAX_BATCH, Backoff, Uploader
 
@@ -42,6 +44,7 @@ DRAIN_POLL_S = 0.1
 class RunOptions:
     source: str
     rate: float | None = None
+    audio: str | None = None  # room audio: "mic"/"mic:N", or a file played with the video
     realtime: bool = False
     repeat: int = 1  # file sources: passes over the file (0: forever)
     exit_when_done: bool = False  # file sources: exit once analysed and delivered
@@ -77,7 +80,7 @@ class AgentRunner:
         self.stop = threading.Event()
         self.control = Control(directory)
         self.outbox = Outbox(directory / "outbox.db", options.capacity)
-        self.policy = PolicyKeeper(client, directory, options.rate)
+        self.policy = PolicyKeeper(client, directory, options.rate, audio=options.audio is not None)
         self.uploader = Uploader(
             self.outbox,
             client,
@@ -90,6 +93,7 @@ class AgentRunner:
         owner = owner_of(config.device_id, config.agent_id)  # the template opens only here
         self.identity = IdentityHook(directory, client, owner)  # only if the policy enables it
         self.source: FrameSource | None = None
+        self.audio: RoomAudio | None = None  # open only while a rule that reads it is on
         self.pipeline: Pipeline | None = None
         # Set after a failed pre-shift self-check: events then carry low_confidence=1.0.
         self.low_confidence = False
@@ -241,6 +245,7 @@ class AgentRunner:
         self.state.status, self.state.source_note = self._present(), f"watching {self.source.name}"
         self._origin = datetime.now(UTC)
         self._new_pipeline()
+        self._follow_audio()
         self.heartbeat.wake.set()
 
     def _new_pipeline(self, carried: Carried | None = None) -> None:
@@ -261,6 +266,7 @@ class AgentRunner:
         self.pipeline = None
         self._put_final(ended)
         self._new_pipeline(carried)
+        self._follow_audio()
         self._track([])  # attendance switched on or off: the status says so at once
         self.heartbeat.wake.set()
 
@@ -318,7 +324,8 @@ class AgentRunner:
             self._camera_problem(str(exc))
             return
         self._pace(frame)
-        obs, events = self.pipeline.process(frame)
+        audio = self.audio.at(frame.ts) if self.audio is not None else None
+        obs, events = self.pipeline.process(frame, audio)
         identity = self.policy.current.policy.identity
         events += self.identity.on_frame(frame, events, identity, origin=self._origin)
         self._record(obs, events)
@@ -400,6 +407,24 @@ class AgentRunner:
         if self.source is not None:
             self.source.close()
         self.source, self._frames = None, None
+        self._close_audio()
+
+    def _follow_audio(self) -> None:
+        """Room audio open exactly while the camera is and a rule that reads it is on."""
+        rules = self.policy.current.policy.rules
+        wanted = self.opts.audio is not None and any(getattr(rules, r).enabled for r in AUDIO_RULES)
+        if not wanted:
+            self._close_audio()
+        elif self.audio is None and self.opts.audio is not None:
+            try:
+                self.audio = open_room_audio(self.opts.audio)
+            except DeskwatchError as exc:  # the camera goes on; the audio rules get nothing
+                log.warning("room audio not opened: %s", exc)
+
+    def _close_audio(self) -> None:
+        if self.audio is not None:
+            self.audio.close()
+            self.audio = None
 
 
 def describe(obs: Observation, pipeline: Pipeline | None) -> dict[str, dict[str, str]]:
@@ -418,7 +443,12 @@ def describe(obs: Observation, pipeline: Pipeline | None) -> dict[str, dict[str,
         o = obs.objects
         words["objects"] = f"phone {o.phone:.2f}, drink {o.drink:.2f}, food {o.food:.2f}"
     keys = [d.key for d in pipeline.detectors] if pipeline else []
-    return {
+    out = {
         k: {"state": "on", "last": words.get(k, "no reading yet"), "ran": str(k in obs.stages)}
         for k in keys
     }
+    if obs.audio is not None:  # levels only: the sound itself is already gone
+        a = obs.audio
+        last = f"room at {a.floor_dbfs:.0f} dBFS, {a.speech_ratio:.0%} speech"
+        out["room_audio"] = {"state": "on", "last": last, "ran": "True"}
+    return out

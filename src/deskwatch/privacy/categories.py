@@ -117,8 +117,8 @@ RULE_NEEDS: dict[str, frozenset[str]] = {
     "background_noise": frozenset(),
     "other_voice": frozenset({"face", "face_mesh"}),
 }
-# Rules that read room audio: without it (the agent never captures audio) they cannot fire,
-# so ``restrict`` switches them off and builds nothing for them.
+# Rules that read room audio: where none is analysed (an agent started without --audio)
+# they cannot fire, so ``restrict`` switches them off and builds nothing for them.
 AUDIO_RULES = frozenset({"background_noise", "other_voice"})
 
 _BY_TYPE = {t: c.key for c in CATEGORIES.values() for t in c.event_types}

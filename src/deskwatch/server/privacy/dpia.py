@@ -300,7 +300,9 @@ def _notice(session: Session, name: str, team_id: int | None, views: list[Catego
             )
             for v in on
         ],
-        paragraphs=notice_paragraphs(supervisors=n),
+        paragraphs=notice_paragraphs(
+            supervisors=n, listens=any(v.key == "environment" for v in on)
+        ),
     )
 
 

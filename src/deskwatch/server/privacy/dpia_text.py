@@ -35,16 +35,20 @@ SPECIAL: dict[str, str] = {
         "deskwatch refuses any other legal basis and any setting that stops objection."
     ),
     "environment": (
-        "Room audio (level and voice activity only) is analysed only in recordings, with "
-        "'deskwatch analyze --audio'; the agent on workers' PCs does not capture audio in "
-        "this version, so switching this category on collects nothing from them."
+        "Room audio in a worker's home: only the sound level and how much of it is speech "
+        "are measured, on the PC, and only by agents set up with a microphone "
+        "('deskwatch agent run --audio mic'); elsewhere switching this category on collects "
+        "nothing. No sound is recorded, stored, transcribed or sent."
     ),
     "security": "Can reveal other people in the worker's home (another person in view).",
 }
 
 # What a category reads beyond the video detectors its rules need (RULE_NEEDS).
 EXTRA_DETECTORS: dict[str, tuple[str, ...]] = {
-    "environment": ("room audio: level and voice activity (not captured by the agent)",),
+    "environment": (
+        "room audio on agents set up with a microphone: level and voice activity only "
+        "(webrtcvad), analysed in memory and dropped",
+    ),
     "identity": (
         "1:1 face verification (dlib 128-d descriptors) against a template kept encrypted "
         "on the worker's own PC, never uploaded; liveness from the face mesh",
@@ -164,9 +168,9 @@ RISKS: tuple[Risk, ...] = (
         "Room audio reveals private conversations.",
         "unlikely",
         "significant",
-        "The agent does not capture audio in this version. Where recordings are analysed, "
-        "only level and voice activity are measured; no recording, no speech recognition; "
-        "off by default.",
+        "Only level and voice activity are measured, in memory on the PC; no recording, no "
+        "speech recognition; the microphone opens only while the category is on and the "
+        "worker has not objected or paused; off by default; events wait for human review.",
         when="environment",
     ),
 )
@@ -261,10 +265,17 @@ def safeguards(*, snapshots: bool, purge_every_s: float) -> list[str]:
     ]
 
 
-def notice_paragraphs(*, supervisors: int) -> list[str]:
-    """The worker notice's fixed paragraphs: what happens, who sees it, rights."""
+def notice_paragraphs(*, supervisors: int, listens: bool = False) -> list[str]:
+    """The worker notice's fixed paragraphs: what happens, who sees it, rights. ``listens``:
+    room noise is monitored for the team."""
+    devices = (
+        "your PC's camera and, for room noise, its microphone (the sound level and how much "
+        "of it is speech, nothing else)"
+        if listens
+        else "your PC's camera (never its microphone)"
+    )
     return [
-        "deskwatch uses your PC's camera (never its microphone) while you work from home. "
+        f"deskwatch uses {devices} while you work from home. "
         "The analysis happens on your PC: no video or sound is recorded or sent. Only short "
         "events (what happened and when) reach the server.",
         f"Who sees it: you; your team's supervisors ({supervisors}); the system's admins. "
