@@ -18,6 +18,8 @@ import pytest
 from sqlalchemy import select
 from typer.testing import CliRunner
 
+from deskwatch.agent.config import load_credentials
+from deskwatch.agent.runner import AgentRunner, RunOptions
 from deskwatch.cli import app
 from deskwatch.demo import write_demo_clip
 from deskwatch.server.db import make_engine, session_factory
@@ -26,6 +28,7 @@ from deskwatch.server.events.models import EventRecord
 from deskwatch.server.migrate import upgrade
 from deskwatch.server.orgs.models import Role
 from deskwatch.server.orgs.service import create_site, create_team, create_user
+from deskwatch.transport.client import DeviceClient
 from tests.server_process import LOCAL, ServerProcess
 
 
@@ -98,6 +101,14 @@ def enroll(server_url: str, state: Path, code: str) -> None:
         app, ["agent", "enroll", "--server", server_url, "--code", code, "--state-dir", str(state)]
     )
     assert result.exit_code == 0, result.output
+
+
+def live_runner(state: Path, clip: Path, **options: Any) -> AgentRunner:
+    """An enrolled agent (in ``state``) that plays ``clip`` as its camera in real time."""
+    config = load_credentials(state)
+    defaults: dict[str, Any] = {"realtime": True, "rate": 5, "heartbeat_s": 0.3, "page_port": None}
+    opts = RunOptions(source=str(clip), **(defaults | options))
+    return AgentRunner(config, state, opts, DeviceClient(config.server_url, config.token))
 
 
 def agent_cmd(state: Path, clip: Path, *extra: str) -> list[str]:

@@ -17,17 +17,15 @@ import pytest
 
 from deskwatch import perception
 from deskwatch.agent import runner as runner_module
-from deskwatch.agent.config import load_credentials
 from deskwatch.agent.local_page import LocalPage
 from deskwatch.agent.policy import CACHE
-from deskwatch.agent.runner import AgentRunner, RunOptions
+from deskwatch.agent.runner import AgentRunner
 from deskwatch.capture.frame import Frame
 from deskwatch.capture.source import FrameSource, open_source
 from deskwatch.perception.base import Detector
 from deskwatch.perception.observation import Observation
 from deskwatch.privacy.categories import CATEGORIES
-from deskwatch.transport.client import DeviceClient
-from tests.agent.conftest import Server, enroll, wait_for
+from tests.agent.conftest import Server, enroll, live_runner, wait_for
 
 PASSWORDS = {"admin": "pw-admin-123", "agent": "pw-agent-123"}
 
@@ -80,9 +78,7 @@ def test_objection_stops_detectors_on_the_agent_and_withdrawal_restarts_them(
 
     state = tmp_path / "agent"
     enroll(server.url, state, server.code())
-    config = load_credentials(state)
-    opts = RunOptions(source=str(clip), realtime=True, rate=5, heartbeat_s=0.3, page_port=None)
-    runner = AgentRunner(config, state, opts, DeviceClient(config.server_url, config.token))
+    runner = live_runner(state, clip)
     with running(runner):
         wait_for(lambda: Spy.frames["face"] >= 10, 30, "frames analysed")
         assert set(Spy.built) == {"camera_health", "face"}
@@ -155,12 +151,6 @@ def set_category(admin: httpx.Client, agent: httpx.Client, key: str, **change: A
     assert reply.status_code == 200, reply.text
 
 
-def runner_for(state: Path, clip: Path) -> AgentRunner:
-    config = load_credentials(state)
-    opts = RunOptions(source=str(clip), realtime=True, rate=5, heartbeat_s=0.3, page_port=None)
-    return AgentRunner(config, state, opts, DeviceClient(config.server_url, config.token))
-
-
 def test_nothing_runs_until_the_settings_arrive(
     server: Server, clip: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, opened: list[str]
 ) -> None:
@@ -173,7 +163,7 @@ def test_nothing_runs_until_the_settings_arrive(
     assert cached["privacy"]["categories"], "enrolment did not fetch the worker's settings"
     (state / CACHE).unlink()
     server.stop()
-    runner = runner_for(state, clip)
+    runner = live_runner(state, clip)
     with running(runner):
         threading.Event().wait(3.0)
         assert opened == [] and runner.source is None and not Spy.built
@@ -197,7 +187,7 @@ def test_an_objection_while_paused_is_in_force_on_resume(
     set_category(admin, agent, "security", enabled=False)
     state = tmp_path / "agent"
     enroll(server.url, state, server.code())
-    runner = runner_for(state, clip)
+    runner = live_runner(state, clip)
     assert "conduct" not in runner.policy.current.privacy.off()  # from enrolment's cache
     runner.control.pause()
     with running(runner):
@@ -222,7 +212,7 @@ def test_without_attendance_the_agent_reports_online_not_presence(
     set_category(admin, agent, "attendance", enabled=False)
     state = tmp_path / "agent"
     enroll(server.url, state, server.code())
-    runner = runner_for(state, clip)
+    runner = live_runner(state, clip)
 
     def sent(status: str) -> bool:
         return f'"status":"{status}"' in runner.client.last_sent.get("heartbeat", "").replace(
@@ -249,7 +239,7 @@ def test_settings_take_effect_while_paused(
     set_category(admin, agent, "conduct", snapshot=True)
     state = tmp_path / "agent"
     enroll(server.url, state, server.code())
-    runner = runner_for(state, clip)
+    runner = live_runner(state, clip)
     runner.control.pause()
     with running(runner):
         wait_for(lambda: runner.snapshots.categories == {"conduct"}, 10, "stills on")
@@ -270,7 +260,7 @@ def test_with_every_category_off_the_camera_stays_closed(
     assert agent.put("/api/v1/me/objections/conduct", json={"objected": True}).status_code == 200
     state = tmp_path / "agent"
     enroll(server.url, state, server.code())
-    runner = runner_for(state, clip)
+    runner = live_runner(state, clip)
     with running(runner):
         wait_for(lambda: '"online"' in runner.client.last_sent.get("heartbeat", ""), 10, "beat")
         threading.Event().wait(2.0)

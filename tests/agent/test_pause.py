@@ -14,7 +14,7 @@ from deskwatch.agent.runner import AgentRunner, RunOptions
 from deskwatch.capture.frame import Frame
 from deskwatch.capture.source import FrameSource, open_source
 from deskwatch.transport.client import DeviceClient
-from tests.agent.conftest import Server, enroll, wait_for
+from tests.agent.conftest import Server, enroll, live_runner, wait_for
 
 
 class Counting:
@@ -45,9 +45,7 @@ def test_paused_reads_no_frame_and_releases_the_camera(
     )
     state = tmp_path / "agent"
     enroll(server.url, state, server.code())
-    config = load_credentials(state)
-    opts = RunOptions(source=str(clip), realtime=True, rate=5, heartbeat_s=0.3, page_port=None)
-    agent = AgentRunner(config, state, opts, DeviceClient(config.server_url, config.token))
+    agent = live_runner(state, clip)
     agent.control.pause()
     thread = threading.Thread(target=agent.run, daemon=True)
     thread.start()
@@ -117,17 +115,7 @@ def test_pause_stops_a_self_check_at_once(
     Counting.frames = Counting.open = 0
     state = tmp_path / "agent"
     enroll(server.url, state, server.code())
-    config = load_credentials(state)
-    opts = RunOptions(
-        source=str(clip),
-        realtime=True,
-        rate=5,
-        heartbeat_s=0.3,
-        page_port=None,
-        self_check=True,
-        check_seconds=30.0,
-    )
-    agent = AgentRunner(config, state, opts, DeviceClient(config.server_url, config.token))
+    agent = live_runner(state, clip, self_check=True, check_seconds=30.0)
     thread = threading.Thread(target=agent.run, daemon=True)
     thread.start()
     try:

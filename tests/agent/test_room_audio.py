@@ -12,14 +12,12 @@ import pytest
 from sqlalchemy import select
 
 from deskwatch.agent import runner as runner_module
-from deskwatch.agent.config import load_credentials
 from deskwatch.agent.room_audio import RoomAudio, open_room_audio
-from deskwatch.agent.runner import AgentRunner, RunOptions
+from deskwatch.agent.runner import AgentRunner
 from deskwatch.audio import SAMPLE_RATE, AudioObservation
 from deskwatch.server.db import make_engine, session_factory
 from deskwatch.server.events.models import EventRecord
-from deskwatch.transport.client import DeviceClient
-from tests.agent.conftest import RecordingProxy, Server, enroll, start_agent, wait_for
+from tests.agent.conftest import RecordingProxy, Server, enroll, live_runner, start_agent, wait_for
 from tests.agent.test_delivery_e2e import DEVICE_PATHS, assert_only_json
 from tests.agent.test_objection import person, render, running, set_category
 
@@ -64,16 +62,7 @@ def noisy_room(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def _runner(server: Server, state: Path, clip: Path, audio: Path | None) -> AgentRunner:
     enroll(server.url, state, server.code())
-    config = load_credentials(state)
-    opts = RunOptions(
-        source=str(clip),
-        realtime=True,
-        rate=5,
-        heartbeat_s=0.3,
-        page_port=None,
-        audio=None if audio is None else str(audio),
-    )
-    return AgentRunner(config, state, opts, DeviceClient(config.server_url, config.token))
+    return live_runner(state, clip, audio=None if audio is None else str(audio))
 
 
 def _stored_types(server: Server) -> list[str]:
