@@ -11,10 +11,11 @@ import numpy as np
 import pytest
 from sqlalchemy import select
 
+from deskwatch.agent import room_audio
 from deskwatch.agent import runner as runner_module
 from deskwatch.agent.room_audio import RoomAudio, open_room_audio
 from deskwatch.agent.runner import AgentRunner
-from deskwatch.audio import SAMPLE_RATE, AudioObservation
+from deskwatch.audio import SAMPLE_RATE, AudioAnalyser, AudioObservation, open_audio
 from deskwatch.server.db import make_engine, session_factory
 from deskwatch.server.events.models import EventRecord
 from tests.agent.conftest import RecordingProxy, Server, enroll, live_runner, start_agent, wait_for
@@ -144,3 +145,20 @@ def test_only_event_json_leaves_and_no_sound_is_kept_on_disk(
     kept = [f for f in state.rglob("*") if f.is_file()]
     assert sum(f.stat().st_size for f in kept) < 1_000_000  # 100 s of sound: 3.2 MB
     assert not [f for f in kept if b"RIFF" in f.read_bytes()]
+
+
+def test_a_live_source_is_read_on_its_own_thread_and_goes_stale(
+    noisy_room: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A microphone is read beside the frame loop (a WAV stands in for it here): ``at()``
+    never blocks, gives the newest stretch, and nothing once the source has gone quiet."""
+    monkeypatch.setattr(room_audio, "FRESH_S", 0.5)
+    live = room_audio.LiveAudio(open_audio(str(noisy_room)), AudioAnalyser())
+    try:
+        wait_for(lambda: live.at(0.0) is not None, 10, "a stretch analysed")
+        newest = live.at(123.0)  # any frame time: the newest stretch, whatever its own
+        assert newest is not None and -23 < newest.floor_dbfs < -19
+        wait_for(lambda: live.at(0.0) is None, 10, "stale once the source ended")
+    finally:
+        live.close()
+    assert not live._thread.is_alive()
