@@ -30,9 +30,10 @@ class Site:
     agent_a: int
     agent_b: int
     code_a: str
+    more_codes: dict[str, str]  # a further one-time code for each agent, by username
 
 
-def _seed(url: str) -> tuple[int, int, str]:
+def _seed(url: str) -> tuple[int, int, str, dict[str, str]]:
     engine = make_engine(url)
     upgrade(engine)
     with session_factory(engine).begin() as s:
@@ -50,8 +51,13 @@ def _seed(url: str) -> tuple[int, int, str]:
         b = create_user(
             s, username="bob", password=PASSWORD, role=Role.AGENT, display_name="Bob", team=bravo
         )
-        code, _ = create_code(s, admin=admin, agent_id=a.id, now=datetime.now(UTC), ttl_s=600)
-        ids = (a.id, b.id, code)
+        now = datetime.now(UTC)
+        code, _ = create_code(s, admin=admin, agent_id=a.id, now=now, ttl_s=600)
+        more = {
+            u.username: create_code(s, admin=admin, agent_id=u.id, now=now, ttl_s=600)[0]
+            for u in (a, b)
+        }
+        ids = (a.id, b.id, code, more)
     engine.dispose()
     return ids
 
@@ -60,10 +66,10 @@ def _seed(url: str) -> tuple[int, int, str]:
 def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     folder = tmp_path_factory.mktemp("browser")
     db = f"sqlite:///{folder / 'server.db'}"
-    agent_a, agent_b, code = _seed(db)
+    agent_a, agent_b, code, more = _seed(db)
     server = ServerProcess(db, folder)
     server.start()
-    yield Site(server.url, agent_a, agent_b, code)
+    yield Site(server.url, agent_a, agent_b, code, more)
     server.stop()
 
 
@@ -187,3 +193,28 @@ def test_an_admin_moves_an_agent_and_the_new_supervisor_sees_them(page: Page, si
     _login(page, site, "sup")
     expect(page.locator(f'#board .tile[data-agent="{site.agent_a}"]')).to_be_visible()
     assert page.locator(f'#board .tile[data-agent="{site.agent_b}"]').count() == 0
+
+
+def _device(site: Site, username: str) -> httpx.Client:
+    device = httpx.Client(base_url=site.url)
+    body = {"code": site.more_codes[username], "hostname": f"{username}-pc"}
+    device.headers["authorization"] = (
+        f"Bearer {device.post('/api/v1/devices/enroll', json=body).json()['token']}"
+    )
+    return device
+
+
+def test_the_board_is_not_re_read_for_another_teams_changes(page: Page, site: Site) -> None:
+    _login(page, site, "sup")
+    grid = page.locator("#board")
+    expect(grid.locator(".tile").first).to_be_visible()
+    page.wait_for_timeout(1500)  # the stream is open
+    version = grid.get_attribute("data-version")
+    beat = {"status": "paused", "sent_at": datetime.now(UTC).isoformat()}
+    assert _device(site, "bob").post("/api/v1/heartbeat", json=beat).status_code == 200
+    page.wait_for_timeout(2500)  # Bob is in Bravo: nothing for this board
+    assert grid.get_attribute("data-version") == version
+    assert _device(site, "anna").post("/api/v1/heartbeat", json=beat).status_code == 200
+    tile = page.locator(f'#board .tile[data-agent="{site.agent_a}"]')
+    expect(tile).to_have_class(re.compile("s-paused"), timeout=10_000)
+    assert grid.get_attribute("data-version") != version

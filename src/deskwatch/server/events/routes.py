@@ -28,7 +28,7 @@ def ingest(
         session, device=device, events=body.events, now=now, future_skew_s=settings.future_skew_s
     )
     if result.new or result.updated:
-        request.app.state.changes.publish(session)
+        request.app.state.changes.publish(session, device.agent_id, forget=False)
     return result
 
 

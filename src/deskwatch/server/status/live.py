@@ -6,20 +6,27 @@ commit; on PostgreSQL with a transactional ``NOTIFY``, which a listener thread i
 server process turns into a local bump, so any number of worker processes stay in step.
 A change about one agent (its status, or its privacy settings) carries the agent id, which
 each process hands to its ``on_agent`` callbacks (the heartbeat buffer and the version
-cache forget what they knew of that agent).
+cache forget what they knew of that agent); a new event names its agent for the boards
+only (``forget=False``). Each board stream asks ``concerns`` whether anything since it
+last looked is about an agent its reader sees, so a supervisor's board is not re-read for
+changes in other teams.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable
+from collections import deque
+from collections.abc import Callable, Container
 
 import psycopg
 from sqlalchemy import Engine, event, text
 from sqlalchemy.orm import Session
 
 CHANNEL = "deskwatch_changes"
+# Changes remembered for ``concerns``; a stream that fell further behind re-reads anyway.
+RECENT = 10_000
+_BOARD_ONLY = "b"  # payload prefix: an agent's board changed, nothing to forget
 log = logging.getLogger(__name__)
 
 
@@ -32,26 +39,47 @@ class Changes:
         self._postgres = engine is not None and engine.dialect.name == "postgresql"
         self._stop = threading.Event()
         self.on_agent: list[Callable[[int], None]] = []
+        self._recent: deque[tuple[int, int | None]] = deque(maxlen=RECENT)
         if engine is not None and self._postgres:
             url = engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
             threading.Thread(target=self._listen, args=(url,), daemon=True).start()
 
-    def notify(self) -> None:
+    def notify(self, agent_id: int | None = None) -> None:
+        """A committed change (about ``agent_id``, or about anyone)."""
         with self._lock:
             self.value += 1
+            self._recent.append((self.value, agent_id))
 
-    def publish(self, session: Session, agent_id: int | None = None) -> None:
-        """Signal a change that becomes visible when ``session`` commits (of an agent's
-        status when ``agent_id`` is given)."""
+    def concerns(self, seen: int, upto: int, agents: Container[int] | None) -> bool:
+        """Whether a change in ``(seen, upto]`` is about one of ``agents`` (None: everyone)
+        or about no one in particular, or is too long ago to tell."""
+        with self._lock:
+            recent = list(self._recent)
+        if upto <= seen:
+            return False
+        if not recent or recent[0][0] > seen + 1:
+            return True
+        return any(
+            seen < value <= upto and (agent is None or agents is None or agent in agents)
+            for value, agent in recent
+        )
+
+    def publish(
+        self, session: Session, agent_id: int | None = None, *, forget: bool = True
+    ) -> None:
+        """Signal a change that becomes visible when ``session`` commits (about one agent
+        when ``agent_id`` is given: with ``forget``, every process forgets what it cached of
+        them)."""
+        payload = "" if agent_id is None else str(agent_id)
+        if agent_id is not None and not forget:
+            payload = _BOARD_ONLY + payload
         if self._postgres:
-            payload = "" if agent_id is None else str(agent_id)
             session.execute(
                 text("SELECT pg_notify(:channel, :payload)"),
                 {"channel": CHANNEL, "payload": payload},
             )
         else:
-            after = self.notify if agent_id is None else lambda: self._received(str(agent_id))
-            event.listen(session, "after_commit", lambda _s: after(), once=True)
+            event.listen(session, "after_commit", lambda _s: self._received(payload), once=True)
 
     def _listen(self, url: str) -> None:
         while not self._stop.is_set():
@@ -66,10 +94,13 @@ class Changes:
                 self._stop.wait(2.0)
 
     def _received(self, payload: str) -> None:
-        if payload.isdigit():
+        board_only = payload.startswith(_BOARD_ONLY)
+        digits = payload.removeprefix(_BOARD_ONLY)
+        agent_id = int(digits) if digits.isdigit() else None
+        if agent_id is not None and not board_only:
             for callback in self.on_agent:
-                callback(int(payload))
-        self.notify()
+                callback(agent_id)
+        self.notify(agent_id)
 
     def close(self) -> None:
         self._stop.set()

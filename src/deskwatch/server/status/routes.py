@@ -20,6 +20,7 @@ from deskwatch.server.deps import (
     UserDep,
 )
 from deskwatch.server.devices.tokens import DeviceIdentity
+from deskwatch.server.orgs.models import Role, User
 from deskwatch.server.orgs.service import record_team_read, visible_agent_ids
 from deskwatch.server.policies.service import AgentVersions, VersionCache
 from deskwatch.server.status import service
@@ -78,26 +79,50 @@ def board(user: UserDep, session: SessionDep, now: NowDep, settings: SettingsDep
 
 @router.get("/board/stream")
 async def board_stream(request: Request) -> StreamingResponse:
-    """Server-sent events: ``change`` whenever a heartbeat or event changed something.
+    """Server-sent events: ``change`` whenever a heartbeat or event changed something about
+    an agent this reader sees (or about no one in particular).
 
     The stream carries only a counter, no personal data; the page then re-reads
     ``/api/v1/board``, which applies the role checks.
     """
-    if not isinstance(request.session.get("user_id"), int):
+    user_id = request.session.get("user_id")
+    if not isinstance(user_id, int):
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, "login required")
-    return StreamingResponse(_changes(request), media_type="text/event-stream")
+    return StreamingResponse(_changes(request, user_id), media_type="text/event-stream")
+
+
+# How often a stream re-reads whom its reader sees (a team may have gained an agent).
+WATCHED_EVERY_S = 60.0
+
+
+def _watched(sessions: sessionmaker[Session], user_id: int) -> frozenset[int] | None:
+    """The agents whose changes a reader's board shows (None: every agent, for admins)."""
+    with sessions() as session:
+        user = session.get(User, user_id)
+        if user is None or not user.active:
+            return frozenset()
+        if user.role == Role.ADMIN:
+            return None
+        return frozenset(session.scalars(visible_agent_ids(session, user=user)))
 
 
 async def _changes(
-    request: Request, poll_s: float = 0.5, keepalive_s: float = 15.0
+    request: Request, user_id: int, poll_s: float = 0.5, keepalive_s: float = 15.0
 ) -> AsyncIterator[str]:
-    changes = request.app.state.changes
-    seen, quiet = changes.value, 0.0
+    changes, sessions = request.app.state.changes, request.app.state.sessions
+    seen, quiet, looked = changes.value, 0.0, 0.0
+    watched = await run_in_threadpool(_watched, sessions, user_id)
     yield "retry: 3000\n\n"
     while not await request.is_disconnected():
         await asyncio.sleep(poll_s)
-        if changes.value != seen:
-            seen, quiet = changes.value, 0.0
+        looked += poll_s
+        if looked >= WATCHED_EVERY_S:
+            watched, looked = await run_in_threadpool(_watched, sessions, user_id), 0.0
+        current = changes.value
+        relevant = changes.concerns(seen, current, watched)
+        seen = current
+        if relevant:
+            quiet = 0.0
             yield f"event: change\ndata: {seen}\n\n"
         else:
             quiet += poll_s
