@@ -92,7 +92,11 @@ class LocalPage:
                 r.identity, policy.policy.identity.enabled, paused=pause.paused
             ),
             "categories": [
-                {"title": c.title, "purpose": c.purpose, "state": _category_state(c, policy)}
+                {
+                    "title": c.title,
+                    "purpose": c.purpose,
+                    "state": _category_state(c, policy, listens=r.opts.audio is not None),
+                }
                 for c in policy.privacy.categories
             ],
             "my_data": f"{r.config.server_url.rstrip('/')}/me",
@@ -148,7 +152,7 @@ def _refresh(identity: dict[str, Any]) -> str:
     return _REFRESH_FAST if identity_page.challenge_left_s(identity) is not None else _REFRESH
 
 
-def _category_state(category: WorkerCategory, current: Current) -> str:
+def _category_state(category: WorkerCategory, current: Current, *, listens: bool) -> str:
     """What this PC does for one category, in plain words (true to what runs)."""
     if not current.known:
         return "off until your settings arrive from the server"
@@ -157,8 +161,10 @@ def _category_state(category: WorkerCategory, current: Current) -> str:
     if category.on:
         rules = rules_of(category.key)
         if rules and set(rules) <= AUDIO_RULES:
-            if not any(getattr(current.policy.rules, r).enabled for r in rules):
+            if not listens:
                 return "on for your team, but this PC is not set up to listen: nothing of it runs"
+            if not any(getattr(current.policy.rules, r).enabled for r in rules):
+                return "on, but its rules are switched off in your team's policy: nothing runs"
             return "on: the sound level and how much of it is speech, never the sound itself"
         return "on" + (", with a blurred still at each event" if category.snapshot else "")
     why = "off for your team" if not category.enabled else "off: you objected"
@@ -171,7 +177,11 @@ def _room_audio(running: dict[str, dict[str, str]], *, open_now: bool) -> dict[s
         return running["room_audio"]
     if open_now:
         return {"state": "on", "last": "no reading yet"}
-    return {"state": "off", "last": "closed: no category that is on for you listens"}
+    return {
+        "state": "off",
+        "last": "closed: it opens only while the camera runs and a category that is on for you "
+        "listens",
+    }
 
 
 def _why_off(detector: str, current: Current) -> str:

@@ -55,9 +55,11 @@ class LiveAudio:
         return latest[1]
 
     def close(self) -> None:
+        """Stop the reader, then close the source: never while a read is under way
+        (PortAudio does not allow it); a read returns within one stretch."""
         self._stop.set()
-        self.source.close()
         self._thread.join(timeout=5)
+        self.source.close()
 
 
 def open_room_audio(spec: str) -> RoomAudio:

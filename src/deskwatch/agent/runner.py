@@ -413,7 +413,7 @@ class AgentRunner:
         """Room audio open exactly while the camera is and a rule that reads it is on."""
         rules = self.policy.current.policy.rules
         wanted = self.opts.audio is not None and any(getattr(rules, r).enabled for r in AUDIO_RULES)
-        if not wanted:
+        if not wanted or self.control.state().paused:
             self._close_audio()
         elif self.audio is None and self.opts.audio is not None:
             try:

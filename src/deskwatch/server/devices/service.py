@@ -22,6 +22,8 @@ def create_code(
     agent = session.get(User, agent_id)
     if agent is None or agent.role != Role.AGENT:
         raise NotFoundError(f"no agent {agent_id}")
+    if not agent.active:
+        raise RefusedError(f"{agent.username} is switched off: no device can be enrolled")
     code = new_code()
     row = EnrolmentCode(
         code_hash=token_hash(code),
@@ -38,6 +40,9 @@ def enrol(session: Session, *, code: str, hostname: str, now: datetime) -> tuple
     """Exchange a valid, unused, unexpired code for a new device and its token."""
     row = session.get(EnrolmentCode, token_hash(code.strip().upper()), with_for_update=True)
     if row is None or row.used_at is not None or row.expires_at <= now:
+        raise RefusedError("enrolment code is unknown, used or expired")
+    agent = session.get(User, row.agent_id)
+    if agent is None or agent.role != Role.AGENT or not agent.active:
         raise RefusedError("enrolment code is unknown, used or expired")
     row.used_at = now
     token = new_token()
@@ -61,7 +66,13 @@ def revoke(session: Session, *, device_id: str, now: datetime) -> Device:
 
 
 def revoke_all(session: Session, *, agent_id: int, now: datetime) -> list[str]:
-    """Revoke every device of an agent still in use; their ids."""
+    """Revoke every device of an agent still in use, and end their unused enrolment codes;
+    the devices' ids."""
+    session.execute(
+        update(EnrolmentCode)
+        .where(EnrolmentCode.agent_id == agent_id, EnrolmentCode.used_at.is_(None))
+        .values(expires_at=now)
+    )
     rows = session.scalars(
         select(Device).where(Device.agent_id == agent_id, Device.revoked_at.is_(None))
     )

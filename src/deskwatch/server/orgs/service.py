@@ -6,12 +6,13 @@ import enum
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Select, delete, select
+from sqlalchemy import Select, delete, func, select
 from sqlalchemy.orm import Session
 
 from deskwatch.server.audit.models import AuditEntry
 from deskwatch.server.audit.service import OVERSEERS, record
 from deskwatch.server.auth.security import hash_password
+from deskwatch.server.db import serialise
 from deskwatch.server.devices.service import revoke_all
 from deskwatch.server.errors import NotFoundError, RefusedError
 from deskwatch.server.orgs.models import Role, Site, Team, User, team_supervisors
@@ -35,6 +36,7 @@ ALL_TEAMS = "teams:all"  # the audit subject of a read that covered every worker
 # An open live board re-reads itself on every change (up to twice a second): its reads are
 # logged once per reader and team in this time, not per refresh.
 BOARD_READ_EVERY = timedelta(minutes=15)
+USER_CHANGED = "user:changed"  # the audit action of an admin's change to a user
 
 
 def record_team_read(
@@ -60,16 +62,29 @@ def record_team_read(
 def _not_logged_since(
     session: Session, reader: User, action: str, subjects: list[str], since: datetime
 ) -> list[str]:
-    logged = session.scalars(
-        select(AuditEntry.subject).where(
+    """The subjects without such a read logged since ``since``, or with an agent moved into
+    the team after it (the worker must find the read that first showed them)."""
+    logged = session.execute(
+        select(AuditEntry.subject, func.max(AuditEntry.id))
+        .where(
             AuditEntry.actor_id == reader.id,
             AuditEntry.action == action,
             AuditEntry.subject.in_(subjects),
             AuditEntry.at > since,
         )
+        .group_by(AuditEntry.subject)
     )
-    done = set(logged)
-    return [s for s in subjects if s not in done]
+    last_read: dict[str, int] = {subject: entry_id for subject, entry_id in logged}
+    moves = session.execute(
+        select(AuditEntry.id, AuditEntry.detail).where(
+            AuditEntry.action == USER_CHANGED, AuditEntry.at > since
+        )
+    )
+    for entry_id, detail in moves:
+        team = detail.get("team_id", [None, None])[1]
+        if last_read.get(f"team:{team}", entry_id) < entry_id:
+            del last_read[f"team:{team}"]
+    return [s for s in subjects if s not in last_read]
 
 
 def visible_agent_ids(session: Session, *, user: User) -> Select[int]:
@@ -250,42 +265,64 @@ def change_user(
     changed as ``[old, new]``). Someone who stops being an agent at work has every device
     revoked; a supervisor who stops being one supervises no team; a moved agent's revision
     grows so that their PC fetches the new team's policy and settings."""
-    user = session.get(User, user_id)
-    if user is None:
-        raise NotFoundError(f"no user {user_id}")
-    if user.id == actor.id and (role not in (KEEP, user.role) or active is False):
+    serialise(session, "deskwatch_users")  # two admins never demote each other at once
+    user = _changeable(session, actor=actor, user_id=user_id, role=role, team_id=team_id)
+    if user.id == actor.id and active is False:
         raise RefusedError("admins cannot change their own role or switch themselves off")
-    if isinstance(team_id, int) and session.get(Team, team_id) is None:
-        raise NotFoundError(f"no team {team_id}")
     was_agent, rev_before = _working_agent(user), _revision(session, user)
     changed: dict[str, list[Any]] = {}
     for name, new in (("role", role), ("team_id", team_id), ("active", active)):
         if new is not KEEP and new != getattr(user, name):
             changed[name] = [getattr(user, name), new]
             setattr(user, name, new)
-    if not changed:
-        return changed
+    if changed:
+        _follow(session, user=user, changed=changed, was_agent=was_agent, now=now)
+        if "team_id" in changed:  # in SQL: an objection committed meanwhile is not lost
+            # The worker's own part may go below 0: only the sum with the team's is compared.
+            user.privacy_rev = User.privacy_rev + (rev_before + 1 - _revision(session, user))
+        detail = {
+            k: [v.value if isinstance(v, Role) else v for v in vs] for k, vs in changed.items()
+        }
+        record(
+            session,
+            actor=actor,
+            action=USER_CHANGED,
+            subject=f"user:{user.id}",
+            now=now,
+            detail=detail,
+        )
+    return changed
+
+
+def _changeable(
+    session: Session, *, actor: User, user_id: int, role: Role | Keep, team_id: int | Keep | None
+) -> User:
+    """The user to change, once the actor is known to be an admin still and the change
+    possible (RefusedError or NotFoundError otherwise)."""
+    session.refresh(actor)
+    if actor.role != Role.ADMIN or not actor.active:
+        raise RefusedError("only an admin may change users")
+    user = session.get(User, user_id)
+    if user is None:
+        raise NotFoundError(f"no user {user_id}")
+    if user.id == actor.id and role not in (KEEP, user.role):
+        raise RefusedError("admins cannot change their own role or switch themselves off")
+    if isinstance(team_id, int) and session.get(Team, team_id) is None:
+        raise NotFoundError(f"no team {team_id}")
+    return user
+
+
+def _follow(
+    session: Session, *, user: User, changed: dict[str, list[Any]], was_agent: bool, now: datetime
+) -> None:
+    """What follows from a change: supervision ends with the role, devices and enrolment
+    codes with work as an agent."""
     if "role" in changed and changed["role"][0] == Role.SUPERVISOR:
         session.execute(delete(team_supervisors).where(team_supervisors.c.user_id == user.id))
-    if (
-        was_agent
-        and not _working_agent(user)
-        and (ids := revoke_all(session, agent_id=user.id, now=now))
-    ):
+    stopped = was_agent and not _working_agent(user)
+    if stopped and (ids := revoke_all(session, agent_id=user.id, now=now)):
         changed["devices_revoked"] = ids
     session.flush()
-    if "team_id" in changed:
-        user.privacy_rev += rev_before + 1 - _revision(session, user)
-    detail = {k: [v.value if isinstance(v, Role) else v for v in vs] for k, vs in changed.items()}
-    record(
-        session,
-        actor=actor,
-        action="user:changed",
-        subject=f"user:{user.id}",
-        now=now,
-        detail=detail,
-    )
-    return changed
 
 
 def _working_agent(user: User) -> bool:

@@ -17,7 +17,7 @@ from deskwatch.server.events.models import EventRecord
 from deskwatch.server.events.schemas import EventOut
 from deskwatch.server.identity.models import IdentityCheck
 from deskwatch.server.orgs.models import Team, User
-from deskwatch.server.orgs.service import ALL_TEAMS
+from deskwatch.server.orgs.service import ALL_TEAMS, USER_CHANGED
 from deskwatch.server.privacy.models import Objection
 from deskwatch.server.privacy.schemas import MyCategory, RequestOut
 from deskwatch.server.privacy.service import my_categories, requests_of
@@ -260,7 +260,7 @@ def team_spells(session: Session, *, agent: User) -> list[TeamSpell]:
     (without one: their team, always)."""
     entries = session.scalars(
         select(AuditEntry)
-        .where(AuditEntry.subject == f"user:{agent.id}", AuditEntry.action == "user:changed")
+        .where(AuditEntry.subject == f"user:{agent.id}", AuditEntry.action == USER_CHANGED)
         .order_by(AuditEntry.id)
     )
     moves = [(e.at, e.detail["team_id"]) for e in entries if "team_id" in e.detail]

@@ -122,7 +122,8 @@ def team_report(
             session, agent_id=agent.id, day=day, now=now, offline_after_s=offline_after_s
         )
         seconds, corrected = _seconds(segs, rejected[agent.id])
-        if not agent.active and set(seconds) <= {"offline"} and not counts[agent.id]:
+        recorded = counts[agent.id] or awaiting[agent.id] or corrected
+        if not agent.active and set(seconds) <= {"offline"} and not recorded:
             continue  # switched off, and nothing on this day
         rows.append(
             AgentReport(
