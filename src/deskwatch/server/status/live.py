@@ -53,16 +53,17 @@ class Changes:
     def concerns(self, seen: int, upto: int, agents: Container[int] | None) -> bool:
         """Whether a change in ``(seen, upto]`` is about one of ``agents`` (None: everyone)
         or about no one in particular, or is too long ago to tell."""
-        with self._lock:
-            recent = list(self._recent)
         if upto <= seen:
             return False
-        if not recent or recent[0][0] > seen + 1:
-            return True
-        return any(
-            seen < value <= upto and (agent is None or agents is None or agent in agents)
-            for value, agent in recent
-        )
+        with self._lock:  # newest first, and only back to ``seen``: no copy, no full walk
+            if not self._recent or self._recent[0][0] > seen + 1:
+                return True
+            for value, agent in reversed(self._recent):
+                if value <= seen:
+                    return False
+                if value <= upto and (agent is None or agents is None or agent in agents):
+                    return True
+        return False
 
     def publish(
         self, session: Session, agent_id: int | None = None, *, forget: bool = True
