@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
-from sqlalchemy import insert, or_, select
+from sqlalchemy import ColumnElement, and_, insert, or_, select
 from sqlalchemy.orm import Session
 
 from deskwatch.privacy.categories import REVIEWED_TYPES
@@ -101,16 +101,7 @@ def events_between(
     session: Session, *, agent_ids: Sequence[int], start: datetime, end: datetime
 ) -> list[EventRecord]:
     """The events that started in ``[start, end)`` (a day's own events, counted once)."""
-    query = (
-        select(EventRecord)
-        .where(
-            EventRecord.agent_id.in_(agent_ids),
-            EventRecord.started_at >= start,
-            EventRecord.started_at < end,
-        )
-        .order_by(EventRecord.started_at)
-    )
-    return list(session.scalars(query))
+    return _events(session, agent_ids, EventRecord.started_at >= start, end)
 
 
 def events_overlapping(
@@ -118,18 +109,23 @@ def events_overlapping(
 ) -> list[EventRecord]:
     """The events that started in ``[start, end)`` and those that started up to
     ``OVERLAP_LOOKBACK`` earlier and were still open at ``start`` (e.g. across midnight)."""
+    reaching_in = and_(
+        EventRecord.started_at >= start - OVERLAP_LOOKBACK,
+        or_(
+            EventRecord.started_at >= start,
+            EventRecord.ended_at.is_(None),
+            EventRecord.ended_at > start,
+        ),
+    )
+    return _events(session, agent_ids, reaching_in, end)
+
+
+def _events(
+    session: Session, agent_ids: Sequence[int], since: ColumnElement[bool], end: datetime
+) -> list[EventRecord]:
     query = (
         select(EventRecord)
-        .where(
-            EventRecord.agent_id.in_(agent_ids),
-            EventRecord.started_at >= start - OVERLAP_LOOKBACK,
-            EventRecord.started_at < end,
-            or_(
-                EventRecord.started_at >= start,
-                EventRecord.ended_at.is_(None),
-                EventRecord.ended_at > start,
-            ),
-        )
+        .where(EventRecord.agent_id.in_(agent_ids), since, EventRecord.started_at < end)
         .order_by(EventRecord.started_at)
     )
     return list(session.scalars(query))
