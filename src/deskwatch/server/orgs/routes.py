@@ -124,11 +124,10 @@ def change_user(
         actor=admin,
         user_id=user_id,
         now=now,
+        changes=request.app.state.changes,
         role=body.role if body.role is not None else service.KEEP,
         team_id=body.team_id if "team_id" in given else service.KEEP,
         active=body.active if body.active is not None else service.KEEP,
     )
-    if changed:  # every worker process forgets the user's cached token, team and revision
-        request.app.state.changes.publish(session, agent_id=user_id)
     user = session.get(User, user_id)
     return UserChanged(user=UserOut.model_validate(user), changed=changed)

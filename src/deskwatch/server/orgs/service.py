@@ -16,6 +16,7 @@ from deskwatch.server.db import serialise
 from deskwatch.server.devices.service import revoke_all
 from deskwatch.server.errors import NotFoundError, RefusedError
 from deskwatch.server.orgs.models import Role, Site, Team, User, team_supervisors
+from deskwatch.server.status.live import Changes
 
 
 def visible_team_ids(session: Session, *, user: User) -> set[int]:
@@ -257,58 +258,50 @@ def change_user(
     actor: User,
     user_id: int,
     now: datetime,
+    changes: Changes,
     role: Role | Keep = KEEP,
     team_id: int | Keep | None = KEEP,
     active: bool | Keep = KEEP,
 ) -> dict[str, list[Any]]:
     """An admin changes a user's role, team or whether they may sign in (audited, what
-    changed as ``[old, new]``). Someone who stops being an agent at work has every device
-    revoked; a supervisor who stops being one supervises no team; a moved agent's revision
-    grows so that their PC fetches the new team's policy and settings."""
+    changed as ``[old, new]``; every server process forgets what it cached of the user once
+    committed). Someone who stops being an agent at work has every device revoked; a
+    supervisor who stops being one supervises no team; a moved agent's revision grows so
+    that their PC fetches the new team's policy and settings."""
     serialise(session, "deskwatch_users")  # two admins never demote each other at once
-    user = _changeable(session, actor=actor, user_id=user_id, role=role, team_id=team_id)
-    if user.id == actor.id and active is False:
-        raise RefusedError("admins cannot change their own role or switch themselves off")
-    was_agent, rev_before = _working_agent(user), _revision(session, user)
+    user = _changeable(session, actor=actor, user_id=user_id, role=role, active=active)
+    if isinstance(team_id, int) and session.get(Team, team_id) is None:
+        raise NotFoundError(f"no team {team_id}")
+    was_agent = _working_agent(user)
     changed: dict[str, list[Any]] = {}
     for name, new in (("role", role), ("team_id", team_id), ("active", active)):
         if new is not KEEP and new != getattr(user, name):
             changed[name] = [getattr(user, name), new]
             setattr(user, name, new)
-    if changed:
-        _follow(session, user=user, changed=changed, was_agent=was_agent, now=now)
-        if "team_id" in changed:  # in SQL: an objection committed meanwhile is not lost
-            # The worker's own part may go below 0: only the sum with the team's is compared.
-            user.privacy_rev = User.privacy_rev + (rev_before + 1 - _revision(session, user))
-        detail = {
-            k: [v.value if isinstance(v, Role) else v for v in vs] for k, vs in changed.items()
-        }
-        record(
-            session,
-            actor=actor,
-            action=USER_CHANGED,
-            subject=f"user:{user.id}",
-            now=now,
-            detail=detail,
-        )
+    if not changed:
+        return changed
+    _follow(session, user=user, changed=changed, was_agent=was_agent, now=now)
+    detail = {k: [v.value if isinstance(v, Role) else v for v in vs] for k, vs in changed.items()}
+    record(
+        session, actor=actor, action=USER_CHANGED, subject=f"user:{user.id}", now=now, detail=detail
+    )
+    changes.publish(session, agent_id=user.id)
     return changed
 
 
 def _changeable(
-    session: Session, *, actor: User, user_id: int, role: Role | Keep, team_id: int | Keep | None
+    session: Session, *, actor: User, user_id: int, role: Role | Keep, active: bool | Keep
 ) -> User:
-    """The user to change, once the actor is known to be an admin still and the change
-    possible (RefusedError or NotFoundError otherwise)."""
+    """The user to change, once the actor is known to be an admin still and not about to
+    lock themself out (RefusedError or NotFoundError otherwise)."""
     session.refresh(actor)
     if actor.role != Role.ADMIN or not actor.active:
         raise RefusedError("only an admin may change users")
     user = session.get(User, user_id)
     if user is None:
         raise NotFoundError(f"no user {user_id}")
-    if user.id == actor.id and role not in (KEEP, user.role):
+    if user.id == actor.id and (role not in (KEEP, user.role) or active is False):
         raise RefusedError("admins cannot change their own role or switch themselves off")
-    if isinstance(team_id, int) and session.get(Team, team_id) is None:
-        raise NotFoundError(f"no team {team_id}")
     return user
 
 
@@ -316,19 +309,25 @@ def _follow(
     session: Session, *, user: User, changed: dict[str, list[Any]], was_agent: bool, now: datetime
 ) -> None:
     """What follows from a change: supervision ends with the role, devices and enrolment
-    codes with work as an agent."""
+    codes with work as an agent, and a move grows the worker's revision."""
     if "role" in changed and changed["role"][0] == Role.SUPERVISOR:
         session.execute(delete(team_supervisors).where(team_supervisors.c.user_id == user.id))
     stopped = was_agent and not _working_agent(user)
     if stopped and (ids := revoke_all(session, agent_id=user.id, now=now)):
         changed["devices_revoked"] = ids
-    session.flush()
+    if "team_id" in changed:
+        old, new = changed["team_id"]
+        # The revision an agent compares is the worker's plus their team's: grown by one
+        # over the old team's, in SQL so that an objection committed meanwhile is not lost
+        # (the worker's own part may go below 0).
+        bump = _team_rev(session, old) + 1 - _team_rev(session, new)
+        user.privacy_rev = User.privacy_rev + bump
 
 
 def _working_agent(user: User) -> bool:
     return user.role == Role.AGENT and user.active
 
 
-def _revision(session: Session, user: User) -> int:
-    team = session.get(Team, user.team_id) if user.team_id is not None else None
-    return user.privacy_rev + (team.privacy_rev if team else 0)
+def _team_rev(session: Session, team_id: int | None) -> int:
+    team = session.get(Team, team_id) if team_id is not None else None
+    return team.privacy_rev if team else 0

@@ -129,13 +129,19 @@ def change_user(
     team = int(team_id) if team_id.isdigit() else None
     try:
         changed = orgs.change_user(
-            session, actor=admin, user_id=user_id, now=now, role=role, team_id=team, active=active
+            session,
+            actor=admin,
+            user_id=user_id,
+            now=now,
+            changes=request.app.state.changes,
+            role=role,
+            team_id=team,
+            active=active,
         )
     except RefusedError as exc:
         return admin_page(request, admin, session, f"User not changed: {exc}.", error=True)
     if not changed:
         return admin_page(request, admin, session, "Nothing to change.")
-    request.app.state.changes.publish(session, agent_id=user_id)
     what = ", ".join(k.replace("_", " ") for k in changed)
     return admin_page(request, admin, session, f"User changed: {what}.")
 
