@@ -82,9 +82,11 @@ def _not_logged_since(
         )
     )
     for entry_id, detail in moves:
-        team = detail.get("team_id", [None, None])[1]
-        if last_read.get(f"team:{team}", entry_id) < entry_id:
-            del last_read[f"team:{team}"]
+        if "team_id" not in detail:
+            continue
+        joined = f"team:{detail['team_id'][1]}"
+        if joined in last_read and last_read[joined] < entry_id:
+            del last_read[joined]  # read before the move: the newcomer was not on it
     return [s for s in subjects if s not in last_read]
 
 
