@@ -131,6 +131,7 @@ def run(
 ) -> None:
     """Watch the camera (or --source FILE), keep every event, send them to the server."""
     from deskwatch.agent.runner import AgentRunner, RunOptions
+    from deskwatch.audio.capture import is_microphone
     from deskwatch.transport.client import DeviceClient
 
     where = state_dir(directory)
@@ -143,8 +144,7 @@ def run(
         raise fail(f"{spec}: no such file")
     if rate is not None and not 0 < rate <= 30:
         raise fail("--rate must be in (0, 30]")
-    is_mic = audio is not None and (audio == "mic" or audio.startswith("mic:"))
-    if audio is not None and not is_mic and not Path(audio).is_file():
+    if audio is not None and not is_microphone(audio) and not Path(audio).is_file():
         raise fail(f"{audio}: no such file (use --audio mic for the microphone)")
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     logging.getLogger("httpx").setLevel(logging.WARNING)

@@ -13,7 +13,14 @@ import threading
 import time
 from typing import Protocol
 
-from deskwatch.audio import AudioAnalyser, AudioObservation, AudioSource, AudioTrack, open_audio
+from deskwatch.audio import (
+    AudioAnalyser,
+    AudioObservation,
+    AudioSource,
+    AudioTrack,
+    is_microphone,
+    open_audio,
+)
 
 log = logging.getLogger(__name__)
 
@@ -67,6 +74,6 @@ def open_room_audio(spec: str) -> RoomAudio:
     time (tests and demos). SourceError when it cannot be opened."""
     analyser = AudioAnalyser()  # DeskwatchError without the audio extra
     source = open_audio(spec)
-    if spec == "mic" or spec.startswith("mic:"):
+    if is_microphone(spec):
         return LiveAudio(source, analyser)
     return AudioTrack(source, analyser)

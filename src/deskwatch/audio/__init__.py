@@ -5,7 +5,7 @@ is an ``AudioObservation`` of numbers (dBFS levels, a speech ratio).
 """
 
 from deskwatch.audio.analysis import SAMPLE_RATE, AudioAnalyser, level_dbfs
-from deskwatch.audio.capture import AudioChunk, AudioSource, open_audio
+from deskwatch.audio.capture import AudioChunk, AudioSource, is_microphone, open_audio
 from deskwatch.audio.track import AudioTrack
 from deskwatch.perception.observation import AudioObservation
 
@@ -16,6 +16,7 @@ __all__ = [
     "AudioObservation",
     "AudioSource",
     "AudioTrack",
+    "is_microphone",
     "level_dbfs",
     "open_audio",
 ]

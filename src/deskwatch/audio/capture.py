@@ -135,9 +135,14 @@ class MicSource:
         self._stream.close()
 
 
+def is_microphone(spec: str) -> bool:
+    """``mic`` or ``mic:N``: a live microphone, not a file."""
+    return spec == "mic" or spec.startswith("mic:")
+
+
 def open_audio(spec: str, chunk_s: float = 1.0) -> AudioSource:
     """``mic`` / ``mic:N``, a ``.wav`` file, or any file with an audio track (via ffmpeg)."""
-    if spec == "mic" or spec.startswith("mic:"):
+    if is_microphone(spec):
         device = int(spec[4:]) if spec[4:].isdigit() else None
         return MicSource(device, chunk_s)
     path = Path(spec)
