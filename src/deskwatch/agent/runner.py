@@ -411,13 +411,14 @@ class AgentRunner:
 
     def _follow_audio(self) -> None:
         """Room audio open exactly while the camera is and a rule that reads it is on."""
-        rules = self.policy.current.policy.rules
-        wanted = self.opts.audio is not None and any(getattr(rules, r).enabled for r in AUDIO_RULES)
-        if not wanted or self.control.state().paused:
+        spec, rules = self.opts.audio, self.policy.current.policy.rules
+        listening = any(getattr(rules, r).enabled for r in AUDIO_RULES)
+        if spec is None or not listening or self.control.state().paused:
             self._close_audio()
-        elif self.audio is None and self.opts.audio is not None:
+            return
+        if self.audio is None:
             try:
-                self.audio = open_room_audio(self.opts.audio)
+                self.audio = open_room_audio(spec)
             except DeskwatchError as exc:  # the camera goes on; the audio rules get nothing
                 log.warning("room audio not opened: %s", exc)
 
