@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from deskwatch.errors import DeskwatchError
+from deskwatch.files import write_private
 
 ENV_DIR = "DESKWATCH_AGENT_DIR"
 CREDENTIALS = "credentials.json"
@@ -47,26 +47,6 @@ def ensure_dir(path: Path) -> Path:
     """Create the state dir readable by the user only."""
     path.mkdir(parents=True, exist_ok=True, mode=0o700)
     return path
-
-
-def write_private(path: Path, text: str) -> None:
-    """Atomically write ``text`` to ``path`` with mode 0600 (never briefly world-readable)."""
-    write_private_bytes(path, text.encode())
-
-
-def write_private_bytes(path: Path, data: bytes) -> None:
-    """Atomically write ``data`` to ``path`` with mode 0600, through a temporary file of a
-    unique name in the same folder (writers in other threads or processes never collide)."""
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as out:  # mkstemp: 0600, created exclusively
-            out.write(data)
-            out.flush()
-            os.fsync(out.fileno())
-        Path(tmp).replace(path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def save_credentials(directory: Path, config: AgentConfig) -> Path:

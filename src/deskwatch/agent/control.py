@@ -7,7 +7,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from deskwatch.agent.config import ensure_dir, write_private
+from deskwatch.agent.config import ensure_dir
+from deskwatch.files import write_private
 
 CONTROL = "control.json"
 CHECK_REQUEST = "self_check.request"

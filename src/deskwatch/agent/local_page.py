@@ -15,8 +15,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs
 
-from deskwatch.agent.config import write_private
 from deskwatch.config import Policy
+from deskwatch.files import write_private
 from deskwatch.identity import page as identity_page
 from deskwatch.privacy.categories import (
     AUDIO_RULES,

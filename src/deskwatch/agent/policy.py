@@ -14,9 +14,9 @@ import threading
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from deskwatch.agent.config import write_private
 from deskwatch.config import Policy, load_policy_text
 from deskwatch.errors import PolicyError
+from deskwatch.files import write_private
 from deskwatch.privacy.categories import restrict
 from deskwatch.privacy.worker import WorkerPrivacy
 from deskwatch.transport.client import DeviceClient, FetchedPolicy, TransportError, Versions

@@ -19,8 +19,9 @@ from typing import TYPE_CHECKING
 import numpy as np
 from numpy.typing import NDArray
 
-from deskwatch.agent.config import ensure_dir, write_private, write_private_bytes
+from deskwatch.agent.config import ensure_dir
 from deskwatch.errors import DeskwatchError
+from deskwatch.files import write_private, write_private_bytes
 from deskwatch.identity.extra import DESCRIPTOR_SIZE, EXTRA_HINT, IdentityUnavailableError
 
 if TYPE_CHECKING:

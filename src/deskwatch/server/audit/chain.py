@@ -29,6 +29,7 @@ from pathlib import Path
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from deskwatch.files import write_private
 from deskwatch.server.keyfiles import kept_secret
 from deskwatch.server.settings import Settings
 
@@ -124,11 +125,7 @@ class AuditChain:
             if current is not None and current.entry_id >= head.entry_id:
                 return
             body = {"id": head.entry_id, "hash": head.hash, "mac": self._head_mac(head)}
-            tmp = self.head_path.with_name(f"{self.head_path.name}.{os.getpid()}.tmp")
-            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-            with os.fdopen(fd, "w") as out:
-                json.dump(body, out)
-            tmp.replace(self.head_path)
+            write_private(self.head_path, json.dumps(body))
 
     @contextlib.contextmanager
     def _locked(self) -> Iterator[None]:
