@@ -21,7 +21,7 @@ from deskwatch.server.deps import (
 )
 from deskwatch.server.devices.tokens import DeviceIdentity
 from deskwatch.server.orgs.models import Role, User
-from deskwatch.server.orgs.service import record_team_read, visible_agent_ids
+from deskwatch.server.orgs.service import visible_agent_ids
 from deskwatch.server.policies.service import AgentVersions, VersionCache
 from deskwatch.server.status import service
 from deskwatch.server.status.buffer import HeartbeatBuffer
@@ -71,9 +71,7 @@ def _versions(
 @router.get("/board", response_model=list[BoardRow])
 def board(user: UserDep, session: SessionDep, now: NowDep, settings: SettingsDep) -> Response:
     """Each visible agent's status and since when (offline after missed heartbeats)."""
-    agents = visible_agent_ids(session, user=user)
-    rows = service.board(session, agents=agents, now=now, offline_after_s=settings.offline_after_s)
-    record_team_read(session, reader=user, what="board", now=now)
+    rows = service.board_for(session, user=user, now=now, offline_after_s=settings.offline_after_s)
     return Response(BOARD_JSON.dump_json(rows), media_type="application/json")
 
 

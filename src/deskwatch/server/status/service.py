@@ -11,6 +11,7 @@ from sqlalchemy import Select, bindparam, select, update
 from sqlalchemy.orm import Session
 
 from deskwatch.server.orgs.models import User
+from deskwatch.server.orgs.service import record_team_read, visible_agent_ids
 from deskwatch.server.status.models import AgentStatus, StatusChange
 from deskwatch.server.status.schemas import BoardRow, BoardStatus, Heartbeat
 
@@ -165,6 +166,17 @@ def board(
                 "last_seen_at": last_seen,
             }
         )
+    return rows
+
+
+def board_for(
+    session: Session, *, user: User, now: datetime, offline_after_s: float
+) -> list[BoardRow]:
+    """The board of the agents ``user`` may see; the read is audited (once per
+    ``BOARD_READ_EVERY`` per team)."""
+    agents = visible_agent_ids(session, user=user)
+    rows = board(session, agents=agents, now=now, offline_after_s=offline_after_s)
+    record_team_read(session, reader=user, what="board", now=now)
     return rows
 
 

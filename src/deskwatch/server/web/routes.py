@@ -110,11 +110,9 @@ def board_page(
 ) -> Response:
     if user.role not in (Role.SUPERVISOR, Role.ADMIN):
         return RedirectResponse(home_of(user), status_code=303)
-    agents = orgs.visible_agent_ids(session, user=user)
-    rows = status_service.board(
-        session, agents=agents, now=now, offline_after_s=settings.offline_after_s
+    rows = status_service.board_for(
+        session, user=user, now=now, offline_after_s=settings.offline_after_s
     )
-    orgs.record_team_read(session, reader=user, what="board", now=now)
     return page(request, "board.html", user, session, tiles=[Tile.of(row) for row in rows])
 
 
