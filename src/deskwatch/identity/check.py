@@ -117,14 +117,6 @@ def face_box(landmarks: NDArray[np.float64]) -> Box:
     return Box(float(x1), float(y1), float(x2), float(y2))
 
 
-def iou(a: Box, b: Box) -> float:
-    """Intersection over union of two boxes."""
-    w = max(0.0, min(a.x2, b.x2) - max(a.x1, b.x1))
-    h = max(0.0, min(a.y2, b.y2) - max(a.y1, b.y1))
-    union = a.width * a.height + b.width * b.height - w * h
-    return w * h / union if union > 0 else 0.0
-
-
 def pose_of(landmarks: NDArray[np.float64]) -> HeadPose:
     yaw, pitch, roll = head_angles(landmarks)
     eye_yaw, openness = eye_measures(landmarks[:, :2])
@@ -232,7 +224,7 @@ class FaceWindow:
             self.problems[Problem.NO_FACE] += 1
             return None
         landmarks, box = max(found, key=lambda face: face[1].width)
-        if self._last_box is not None and iou(box, self._last_box) < MIN_TRACK_IOU:
+        if self._last_box is not None and box.iou(self._last_box) < MIN_TRACK_IOU:
             self.problems[Problem.FACE_CHANGED] += 1
         self._last_box = box
         return landmarks, box

@@ -290,14 +290,10 @@ def count_people(people: Detections, min_confidence: float = 0.5, inside: float 
     kept: list[Box] = []
     for i in order:
         box = Box(*(float(v) for v in people.xyxy[i]))
-        area = box.width * box.height
-        if area > 0 and all(_intersection(box, k) / area < inside for k in kept):
+        area = box.area
+        if area > 0 and all(box.intersection(k) / area < inside for k in kept):
             kept.append(box)
     return len(kept)
-
-
-def _intersection(a: Box, b: Box) -> float:
-    return max(0.0, min(a.x2, b.x2) - max(a.x1, b.x1)) * max(0.0, min(a.y2, b.y2) - max(a.y1, b.y1))
 
 
 def _overlaps(a: Box, b: Box) -> bool:

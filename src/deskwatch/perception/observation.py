@@ -28,6 +28,22 @@ class Box:
         return max(0.0, self.y2 - self.y1)
 
     @property
+    def area(self) -> float:
+        return self.width * self.height
+
+    def intersection(self, other: Box) -> float:
+        """The area both boxes cover."""
+        w = max(0.0, min(self.x2, other.x2) - max(self.x1, other.x1))
+        h = max(0.0, min(self.y2, other.y2) - max(self.y1, other.y1))
+        return w * h
+
+    def iou(self, other: Box) -> float:
+        """Intersection over union with ``other`` (0 when both are empty)."""
+        inter = self.intersection(other)
+        union = self.area + other.area - inter
+        return inter / union if union > 0 else 0.0
+
+    @property
     def cx(self) -> float:
         return (self.x1 + self.x2) / 2
 

@@ -72,7 +72,7 @@ def agent_face(faces: list[Box], width: int, height: int) -> int | None:
 
     def weight(box: Box) -> float:
         off = float(np.hypot(box.cx - width / 2, box.cy - height / 2)) / half_diagonal
-        return _area(box) * (1.0 - 0.5 * off)
+        return box.area * (1.0 - 0.5 * off)
 
     return max(range(len(faces)), key=lambda i: weight(faces[i]))
 
@@ -80,8 +80,8 @@ def agent_face(faces: list[Box], width: int, height: int) -> int | None:
 def merge_faces(boxes: list[Box], min_iou: float = 0.3) -> list[Box]:
     """One box per face from several detectors' boxes (the larger of overlapping ones)."""
     kept: list[Box] = []
-    for box in sorted(boxes, key=_area, reverse=True):
-        if all(_iou(box, k) < min_iou for k in kept):
+    for box in sorted(boxes, key=lambda b: b.area, reverse=True):
+        if all(box.iou(k) < min_iou for k in kept):
             kept.append(box)
     return kept
 
@@ -192,18 +192,6 @@ class Redactor:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
-
-
-def _iou(a: Box, b: Box) -> float:
-    ix = max(0.0, min(a.x2, b.x2) - max(a.x1, b.x1))
-    iy = max(0.0, min(a.y2, b.y2) - max(a.y1, b.y1))
-    inter = ix * iy
-    union = _area(a) + _area(b) - inter
-    return inter / union if union > 0 else 0.0
-
-
-def _area(box: Box) -> float:
-    return box.width * box.height
 
 
 def _clip(box: Box, w: int, h: int) -> tuple[int, int, int, int]:
