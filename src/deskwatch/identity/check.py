@@ -19,7 +19,7 @@ from __future__ import annotations
 import enum
 from collections import Counter
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Self
 
 import cv2
 import numpy as np
@@ -166,6 +166,13 @@ class FaceWindow:
     _best: Liveness | None = None  # the best window judged since the passive part ended
     _last_box: Box | None = None
     _last_thumb: Image | None = None
+
+    @classmethod
+    def create(cls, config: IdentityConfig, slots: int) -> Self:
+        """A window with its models (two faces looked for: a second one stops it)."""
+        encoder = FaceEncoder.create_from_options(FaceEncoderOptions())  # fails first if missing
+        mesh = FaceMesh.create_from_options(FaceMeshOptions(max_faces=2))
+        return cls(config, mesh, encoder, slots)
 
     @property
     def descriptors(self) -> list[Descriptor]:
@@ -318,7 +325,5 @@ class FaceWindow:
 
 
 def check_window(config: IdentityConfig) -> FaceWindow:
-    """A check's window with its models (two faces looked for: a second one stops it)."""
-    encoder = FaceEncoder.create_from_options(FaceEncoderOptions())  # fails first if missing
-    mesh = FaceMesh.create_from_options(FaceMeshOptions(max_faces=2))
-    return FaceWindow(config, mesh, encoder, config.descriptor_frames)
+    """A check's window with its models."""
+    return FaceWindow.create(config, config.descriptor_frames)

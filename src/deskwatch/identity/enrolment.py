@@ -16,12 +16,10 @@ import numpy as np
 from numpy.typing import NDArray
 
 from deskwatch.capture.frame import Frame
-from deskwatch.identity.check import FaceWindow, Problem
+from deskwatch.identity.check import DECISIVE, FaceWindow
 from deskwatch.identity.config import IdentityConfig
-from deskwatch.identity.encoder import FaceEncoder, FaceEncoderOptions
 from deskwatch.identity.liveness import smooth
 from deskwatch.identity.store import TemplateError, TemplateStore
-from deskwatch.perception.face_mesh import FaceMesh, FaceMeshOptions
 
 ENROL_VIEWS = 5  # descriptors in a template: a few angles
 MIN_ENROL_VIEWS = 3
@@ -88,14 +86,12 @@ class EnrolmentWindow(FaceWindow):
 
 
 def enrolment_window(config: IdentityConfig) -> EnrolmentWindow:
-    encoder = FaceEncoder.create_from_options(FaceEncoderOptions())  # fails first if missing
-    mesh = FaceMesh.create_from_options(FaceMeshOptions(max_faces=2))
-    return EnrolmentWindow(config, mesh, encoder, ENROL_VIEWS)
+    return EnrolmentWindow.create(config, ENROL_VIEWS)
 
 
 def template_of(window: EnrolmentWindow) -> NDArray[np.float32]:
     """The picked views' descriptors; TemplateError with a plain tip if not good enough."""
-    for decisive in (Problem.MULTIPLE_FACES, Problem.FACE_CHANGED):
+    for decisive in DECISIVE:
         if window.problems[decisive]:
             raise TemplateError(
                 "enrolment saw more than one face (or the face moved away): make sure only "
