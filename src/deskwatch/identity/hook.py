@@ -36,7 +36,15 @@ from urllib.parse import urlsplit
 
 from deskwatch.capture.frame import Frame
 from deskwatch.events.event import Event
-from deskwatch.identity.check import FaceWindow, IdentityResult, Method, Outcome, Problem
+from deskwatch.identity.check import (
+    CAMERA_FROZEN,
+    LIVENESS_FAILED,
+    FaceWindow,
+    IdentityResult,
+    Method,
+    Outcome,
+    Problem,
+)
 from deskwatch.identity.config import IdentityConfig
 from deskwatch.identity.extra import IdentityUnavailableError
 from deskwatch.identity.store import Choice, TemplateError, TemplateStore
@@ -353,11 +361,11 @@ class IdentityHook:
         self.note = _challenge_words(window)
 
     def _end_window(self, window: FaceWindow) -> None:
-        """The open check or enrolment is over: its models closed, nothing kept."""
-        self._window, self.mode = None, Mode.IDLE
-        self._template, self._challenge = None, None
+        """The open check or enrolment (``window``, the current one) is over: its models
+        closed, nothing kept."""
+        self.mode = Mode.IDLE
         self.store.mark_open(None)
-        window.close()
+        self._drop_window()
 
     def _finish_enrolment(self, window: FaceWindow, frame: Frame) -> None:
         from deskwatch.identity.enrolment import EnrolmentWindow, template_of
@@ -677,12 +685,20 @@ _LOCKED_WORDS = (
 )
 
 
+# In the order they are looked for: the first reason a result has gives its words.
 _REASON_WORDS = {
+    CAMERA_FROZEN: "Identity check could not see a live face: the camera picture froze.",
+    LIVENESS_FAILED: (
+        "Identity check could not see a live face: no head turn or blink was seen in time."
+    ),
     INTERRUPTED: "The identity check was interrupted.",
     INSECURE: _INSECURE_WORDS,
     LOCKED: _LOCKED_WORDS,
     NO_ANSWER: "The password confirmation was not answered in time.",
     UNAVAILABLE: "Face checks cannot run on this PC (a part of deskwatch is missing).",
+    f"reason_{Problem.MULTIPLE_FACES}": (
+        "Identity check saw more than one face: it compares only when you are alone."
+    ),
 }
 
 
@@ -691,15 +707,9 @@ def _words(result: IdentityResult) -> str:
         return "Identity confirmed."
     if result.outcome is Outcome.MISMATCH:
         return "Identity not confirmed."
-    if "camera_frozen" in result.reasons:
-        return "Identity check could not see a live face: the camera picture froze."
-    if "liveness_failed" in result.reasons:
-        return "Identity check could not see a live face: no head turn or blink was seen in time."
     for reason, words in _REASON_WORDS.items():
         if reason in result.reasons:
             return words
-    if "reason_multiple_faces" in result.reasons:
-        return "Identity check saw more than one face: it compares only when you are alone."
     return "Identity check could not see your face clearly (light, distance, facing)."
 
 
