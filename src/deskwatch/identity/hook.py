@@ -102,14 +102,6 @@ class PasswordPrompt:
     done: bool = False  # its one result is given
 
 
-@dataclass(frozen=True)
-class Challenge:
-    """A check asking the worker for a cue, in the frame time of its camera session."""
-
-    since_ts: float
-    until_ts: float
-
-
 @dataclass
 class PageView:
     """What the worker's page shows about identity (plain words and numbers)."""
@@ -184,7 +176,6 @@ class IdentityHook:
         self._window: FaceWindow | None = None
         self._window_epoch = 0
         self._template: NDArray[np.float32] | None = None  # loaded once the passive part ends
-        self._challenge: Challenge | None = None
         self._epoch = 0  # grows whenever a check or an enrolment starts or is cancelled
         self._started_ts = 0.0  # frame time the open check or enrolment started at
         self._prompt: PasswordPrompt | None = None
@@ -348,10 +339,7 @@ class IdentityHook:
 
     def _ask_for_a_cue(self, window: FaceWindow, ts: float) -> None:
         """The page asks (with a countdown) for a cue; the log says so once per check."""
-        since = window.challenge_from_s
-        assert since is not None
-        if self._challenge is None:
-            self._challenge = Challenge(since, since + window.config.challenge_s)
+        if window.challenge_from_s == ts:  # asked from this frame on
             log.info(
                 "identity: no liveness cue in the first %.0f s; asking the worker for a head "
                 "turn or a blink (up to %.0f s)",
@@ -359,6 +347,14 @@ class IdentityHook:
                 window.config.challenge_s,
             )
         self.note = _challenge_words(window)
+
+    def _asked_since(self) -> float | None:
+        """When the open check began asking for a cue (frame time); None if it has not (or
+        no check is open: one cancelled since keeps its window only until the next frame)."""
+        window = self._window
+        if self.mode is not Mode.CHECKING or window is None or self._window_epoch != self._epoch:
+            return None
+        return window.challenge_from_s
 
     def _end_window(self, window: FaceWindow) -> None:
         """The open check or enrolment (``window``, the current one) is over: its models
@@ -442,13 +438,14 @@ class IdentityHook:
         mode = self.mode
         if only is not None and mode is not only:
             return False
+        since = self._asked_since()  # before the check is cancelled below
         self._epoch += 1  # the loop drops a cancelled window at its next frame
         self.mode = Mode.IDLE
         self.store.mark_open(None)
-        asked, self._challenge, self._template = self._challenge, None, None
+        self._template = None
         if mode is Mode.CHECKING:
             start = min(self._started_ts, self._ts)
-            used = None if asked is None else max(0.0, self._ts - asked.since_ts)
+            used = None if since is None else max(0.0, self._ts - since)
             self._report(
                 IdentityResult(
                     Outcome.UNVERIFIED,
@@ -491,7 +488,7 @@ class IdentityHook:
         self._enabled = self._consenting = False
 
     def _drop_window(self) -> None:
-        self._template = self._challenge = None
+        self._template = None
         if self._window is not None:
             self._window.close()
             self._window = None
@@ -649,7 +646,10 @@ class IdentityHook:
     def view(self) -> PageView:
         with self._lock:
             status = self.store.status()
-            asked = self._challenge
+            since = self._asked_since()
+            left = None
+            if since is not None and self._window is not None:
+                left = max(0.0, since + self._window.config.challenge_s - self._ts)
             return PageView(
                 status.choice.value,
                 status.enrolled,
@@ -657,7 +657,7 @@ class IdentityHook:
                 self.note,
                 dict(self.last),
                 self._consenting,
-                None if asked is None else max(0.0, asked.until_ts - self._ts),
+                left,
             )
 
 
