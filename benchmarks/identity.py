@@ -161,10 +161,7 @@ def _verdict(
 ) -> IdentityResult:
     window = check_window(config)
     try:
-        for frame in shots:
-            window.add(frame)
-            if window.done(frame.ts):
-                break
+        window.fill(shots)
         return window.verdict(template)
     finally:
         window.close()
@@ -295,10 +292,7 @@ def verifier(config: IdentityConfig, seeds: int) -> list[tuple[str, str, str]]:
     enrol = config.model_copy(update={"min_enrol_spread_deg": 2.0})
     for source in ENROL_FROM:
         window: EnrolmentWindow = enrolment_window(enrol)
-        for frame in clip_frames(DEV / "videos" / source, 4.0):
-            window.add(frame)
-            if window.done(frame.ts):
-                break
+        window.fill(clip_frames(DEV / "videos" / source, 4.0))
         window.close()
         template = template_of(window)
         other = next(n for n in ENROL_FROM if n != source)

@@ -60,10 +60,7 @@ def window_over(shots: Iterable[Frame], config: IdentityConfig = CONFIG) -> Face
 
     window = check_window(config)
     try:
-        for frame in shots:
-            window.add(frame)
-            if window.done(frame.ts):
-                break
+        window.fill(shots)
     finally:
         window.close()
     return window

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import enum
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Self
 
@@ -177,6 +178,13 @@ class FaceWindow:
     @property
     def descriptors(self) -> list[Descriptor]:
         return [c.descriptor for c in self.captures]
+
+    def fill(self, frames: Iterable[Frame]) -> None:
+        """``add`` frames until the window is ``done`` (or the frames end)."""
+        for frame in frames:
+            self.add(frame)
+            if self.done(frame.ts):
+                return
 
     def add(self, frame: Frame) -> None:
         if self.start_s is None:

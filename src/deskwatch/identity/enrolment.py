@@ -125,10 +125,7 @@ def enrol_from(
     timing = {"window_s": seconds, "enrol_max_s": limit}
     window = enrolment_window(IdentityConfig.model_validate({**base.model_dump(), **timing}))
     try:
-        for frame in frames:
-            window.add(frame)
-            if window.done(frame.ts):
-                break
+        window.fill(frames)
         template = template_of(window)
     finally:
         window.close()
