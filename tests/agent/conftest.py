@@ -103,6 +103,12 @@ def enroll(server_url: str, state: Path, code: str) -> None:
     assert result.exit_code == 0, result.output
 
 
+def enrolled_runner(server: Server, state: Path, clip: Path, **options: Any) -> AgentRunner:
+    """``live_runner`` of an agent enrolled with ``server`` just now."""
+    enroll(server.url, state, server.code())
+    return live_runner(state, clip, **options)
+
+
 def live_runner(state: Path, clip: Path, **options: Any) -> AgentRunner:
     """An enrolled agent (in ``state``) that plays ``clip`` as its camera in real time."""
     config = load_credentials(state)

@@ -25,7 +25,7 @@ from deskwatch.capture.source import FrameSource, open_source
 from deskwatch.perception.base import Detector
 from deskwatch.perception.observation import Observation
 from deskwatch.privacy.categories import CATEGORIES
-from tests.agent.conftest import Server, enroll, live_runner, wait_for
+from tests.agent.conftest import Server, enroll, enrolled_runner, live_runner, wait_for
 
 PASSWORDS = {"admin": "pw-admin-123", "agent": "pw-agent-123"}
 
@@ -77,8 +77,7 @@ def test_objection_stops_detectors_on_the_agent_and_withdrawal_restarts_them(
     assert agent.put("/api/v1/me/objections/conduct", json={"objected": True}).status_code == 200
 
     state = tmp_path / "agent"
-    enroll(server.url, state, server.code())
-    runner = live_runner(state, clip)
+    runner = enrolled_runner(server, state, clip)
     with running(runner):
         wait_for(lambda: Spy.frames["face"] >= 10, 30, "frames analysed")
         assert set(Spy.built) == {"camera_health", "face"}
@@ -186,8 +185,7 @@ def test_an_objection_while_paused_is_in_force_on_resume(
     admin, agent = person(server, "admin"), person(server, "agent")
     set_category(admin, agent, "security", enabled=False)
     state = tmp_path / "agent"
-    enroll(server.url, state, server.code())
-    runner = live_runner(state, clip)
+    runner = enrolled_runner(server, state, clip)
     assert "conduct" not in runner.policy.current.privacy.off()  # from enrolment's cache
     runner.control.pause()
     with running(runner):
@@ -211,8 +209,7 @@ def test_without_attendance_the_agent_reports_online_not_presence(
     admin, agent = person(server, "admin"), person(server, "agent")
     set_category(admin, agent, "attendance", enabled=False)
     state = tmp_path / "agent"
-    enroll(server.url, state, server.code())
-    runner = live_runner(state, clip)
+    runner = enrolled_runner(server, state, clip)
 
     def sent(status: str) -> bool:
         return f'"status":"{status}"' in runner.client.last_sent.get("heartbeat", "").replace(
@@ -238,8 +235,7 @@ def test_settings_take_effect_while_paused(
     admin, agent = person(server, "admin"), person(server, "agent")
     set_category(admin, agent, "conduct", snapshot=True)
     state = tmp_path / "agent"
-    enroll(server.url, state, server.code())
-    runner = live_runner(state, clip)
+    runner = enrolled_runner(server, state, clip)
     runner.control.pause()
     with running(runner):
         wait_for(lambda: runner.snapshots.categories == {"conduct"}, 10, "stills on")
@@ -259,8 +255,7 @@ def test_with_every_category_off_the_camera_stays_closed(
         set_category(admin, agent, key, enabled=False)
     assert agent.put("/api/v1/me/objections/conduct", json={"objected": True}).status_code == 200
     state = tmp_path / "agent"
-    enroll(server.url, state, server.code())
-    runner = live_runner(state, clip)
+    runner = enrolled_runner(server, state, clip)
     with running(runner):
         wait_for(lambda: '"online"' in runner.client.last_sent.get("heartbeat", ""), 10, "beat")
         threading.Event().wait(2.0)

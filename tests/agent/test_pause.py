@@ -14,7 +14,7 @@ from deskwatch.agent.runner import AgentRunner, RunOptions
 from deskwatch.capture.frame import Frame
 from deskwatch.capture.source import FrameSource, open_source
 from deskwatch.transport.client import DeviceClient
-from tests.agent.conftest import Server, enroll, live_runner, wait_for
+from tests.agent.conftest import Server, enroll, enrolled_runner, wait_for
 
 
 class Counting:
@@ -44,8 +44,7 @@ def test_paused_reads_no_frame_and_releases_the_camera(
         runner_module, "open_source", lambda spec, fps: Counting(open_source(spec, fps))
     )
     state = tmp_path / "agent"
-    enroll(server.url, state, server.code())
-    agent = live_runner(state, clip)
+    agent = enrolled_runner(server, state, clip)
     agent.control.pause()
     thread = threading.Thread(target=agent.run, daemon=True)
     thread.start()
@@ -114,8 +113,7 @@ def test_pause_stops_a_self_check_at_once(
     )
     Counting.frames = Counting.open = 0
     state = tmp_path / "agent"
-    enroll(server.url, state, server.code())
-    agent = live_runner(state, clip, self_check=True, check_seconds=30.0)
+    agent = enrolled_runner(server, state, clip, self_check=True, check_seconds=30.0)
     thread = threading.Thread(target=agent.run, daemon=True)
     thread.start()
     try:

@@ -18,7 +18,14 @@ from deskwatch.agent.runner import AgentRunner
 from deskwatch.audio import SAMPLE_RATE, AudioAnalyser, AudioObservation, open_audio
 from deskwatch.server.db import make_engine, session_factory
 from deskwatch.server.events.models import EventRecord
-from tests.agent.conftest import RecordingProxy, Server, enroll, live_runner, start_agent, wait_for
+from tests.agent.conftest import (
+    RecordingProxy,
+    Server,
+    enroll,
+    enrolled_runner,
+    start_agent,
+    wait_for,
+)
 from tests.agent.test_delivery_e2e import DEVICE_PATHS, assert_only_json
 from tests.agent.test_objection import person, render, running, set_category
 
@@ -62,8 +69,7 @@ def noisy_room(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def _runner(server: Server, state: Path, clip: Path, audio: Path | None) -> AgentRunner:
-    enroll(server.url, state, server.code())
-    return live_runner(state, clip, audio=None if audio is None else str(audio))
+    return enrolled_runner(server, state, clip, audio=None if audio is None else str(audio))
 
 
 def _stored_types(server: Server) -> list[str]:
