@@ -42,7 +42,7 @@ from deskwatch.identity.check import IdentityResult, brightness, check_window, f
 from deskwatch.identity.config import IdentityConfig
 from deskwatch.identity.encoder import Descriptor, FaceEncoder, FaceEncoderOptions
 from deskwatch.identity.extra import IdentityUnavailableError
-from deskwatch.perception.face_mesh import FaceMesh, FaceMeshOptions
+from deskwatch.perception.detectors.face_mesh import FaceMesh, FaceMeshOptions
 from deskwatch.perception.observation import Box
 
 WHO = {  # clip -> who is in it, left to right

@@ -16,7 +16,8 @@ from deskwatch.audio.analysis import Samples
 from deskwatch.errors import SourceError
 from deskwatch.events.event import Event
 from deskwatch.perception.observation import HeadPose, Observation
-from deskwatch.rules import RulesConfig, build_rules
+from deskwatch.perception.stage import Stage
+from deskwatch.rules.registry import RulesConfig, build_rules
 from tests.conftest import make_obs, shared_file
 from tests.test_cli import deskwatch
 
@@ -48,7 +49,7 @@ def _events(audio: list[AudioObservation], mouth: list[float] | None = None) -> 
     for i in range(2 * len(audio)):
         ts = i / 2
         obs = make_obs(ts, faces=1, head=_head(mouth[i]) if mouth else _head(0.1))
-        obs.stages.append("face_mesh")
+        obs.stages.append(Stage.FACE_MESH)
         obs.audio = audio[i // 2]
         found += [e for rule in rules for e in rule.update(obs, ts) if not e.is_open]
     return found + [e for rule in rules for e in rule.flush(len(audio))]
@@ -134,7 +135,7 @@ def test_audio_rules_do_nothing_without_audio() -> None:
     rules = build_rules(RulesConfig())
     for i in range(60):
         obs: Observation = make_obs(i / 2, head=_head(0.1))
-        obs.stages.append("face_mesh")
+        obs.stages.append(Stage.FACE_MESH)
         assert not [e for rule in rules for e in rule.update(obs, i / 2)]
 
 

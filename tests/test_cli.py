@@ -18,7 +18,7 @@ import pytest
 
 from deskwatch.arrays import as_image
 from deskwatch.capture.source import open_source
-from deskwatch.perception.face_detection import FaceDetector, FaceDetectorOptions
+from deskwatch.perception.detectors.face import FaceDetector, FaceDetectorOptions
 from tests.conftest import ROOT, shared_file
 from tests.test_capture import write_video
 

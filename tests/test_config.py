@@ -8,7 +8,7 @@ import pytest
 
 from deskwatch.config import Policy, load_policy, load_policy_text
 from deskwatch.errors import PolicyError
-from deskwatch.perception.objects import ObjectsConfig
+from deskwatch.perception.detectors.objects import ObjectsConfig
 
 
 def test_defaults_are_the_documented_ones() -> None:

@@ -497,7 +497,7 @@ def test_disabled_identity_never_imports_dlib(tmp_path: Path) -> None:
         "from deskwatch.capture.frame import Frame\n"
         "from deskwatch.config import load_policy_text\n"
         "from deskwatch.identity.hook import IdentityHook\n"
-        "from deskwatch.privacy.categories import restrict\n"
+        "from deskwatch.privacy.restrict import restrict\n"
         "from deskwatch.transport.client import DeviceClient\n"
         "hook = IdentityHook(Path(sys.argv[1]), DeviceClient('http://127.0.0.1:9'), sys.argv[2])\n"
         "assert hook.store.status().enrolled\n"

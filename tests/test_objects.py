@@ -14,7 +14,7 @@ from onnx import TensorProto, helper, numpy_helper
 from deskwatch.arrays import Image, as_image
 from deskwatch.errors import DeskwatchError
 from deskwatch.perception.detections import Detections
-from deskwatch.perception.objects import (
+from deskwatch.perception.detectors.objects import (
     Candidates,
     ObjectDetector,
     ObjectDetectorOptions,

@@ -8,14 +8,19 @@ import pytest
 
 from deskwatch.arrays import Image, Points, as_image
 from deskwatch.capture.frame import Frame
-from deskwatch.perception import create, registered
-from deskwatch.perception.camera_health import CameraHealthConfig, CameraHealthDetector
 from deskwatch.perception.detections import Detections
-from deskwatch.perception.face_detection import FaceDetector, FaceDetectorOptions
-from deskwatch.perception.face_mesh import FaceMesh, FaceMeshOptions, eye_measures, head_angles
+from deskwatch.perception.detectors.camera_health import CameraHealthConfig, CameraHealthDetector
+from deskwatch.perception.detectors.face import FaceDetector, FaceDetectorOptions
+from deskwatch.perception.detectors.face_mesh import (
+    FaceMesh,
+    FaceMeshOptions,
+    eye_measures,
+    head_angles,
+)
+from deskwatch.perception.detectors.hands import hand_cues
 from deskwatch.perception.fusion import fuse
-from deskwatch.perception.hands import hand_cues
 from deskwatch.perception.observation import Box, HandCues, HeadPose, ObjectConcepts, Observation
+from deskwatch.perception.registry import create, detectors
 from tests.conftest import shared_file
 
 
@@ -194,7 +199,7 @@ def test_camera_health_detects_frozen_frames(rng: np.random.Generator) -> None:
 
 
 def test_registry_knows_every_builtin_detector() -> None:
-    assert {"camera_health", "face", "face_mesh", "hands"} <= set(registered())
+    assert {"camera_health", "face", "face_mesh", "hands"} <= set(detectors())
     det = create(CameraHealthConfig())
     assert det.key == "camera_health"
     det.close()

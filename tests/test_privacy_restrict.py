@@ -8,19 +8,20 @@ detector when given only its listed ones, and lose a scene without any one of th
 
 from __future__ import annotations
 
+from collections.abc import Set
 from dataclasses import dataclass, fields
 from typing import ClassVar
 
 import numpy as np
 import pytest
 
-from deskwatch import perception
 from deskwatch.capture.frame import Frame
 from deskwatch.capture.source import open_source
 from deskwatch.config import Policy, policy_from_dict
+from deskwatch.perception import registry
 from deskwatch.perception.base import Detector
 from deskwatch.perception.detections import Detections
-from deskwatch.perception.objects import ObjectsConfig
+from deskwatch.perception.detectors.objects import ObjectsConfig
 from deskwatch.perception.observation import (
     AudioObservation,
     CameraHealth,
@@ -29,16 +30,11 @@ from deskwatch.perception.observation import (
     ObjectConcepts,
     Observation,
 )
-from deskwatch.pipeline import STAGE_ORDER, Pipeline
-from deskwatch.privacy.categories import (
-    AUDIO_RULES,
-    CATEGORIES,
-    RULE_NEEDS,
-    category_of,
-    restrict,
-)
+from deskwatch.pipeline import Pipeline
+from deskwatch.privacy.categories import CATEGORIES, category_of
+from deskwatch.privacy.restrict import restrict
 from deskwatch.privacy.worker import WorkerCategory, WorkerPrivacy
-from deskwatch.rules import RulesConfig
+from deskwatch.rules.registry import AUDIO_RULES, RULE_NEEDS, RulesConfig
 from tests.conftest import COVERED, HEALTHY, face_boxes, shared_file
 from tests.test_pipeline_e2e import analyse
 
@@ -54,7 +50,7 @@ def _rules_on(policy: Policy) -> set[str]:
 def test_every_rule_has_a_category_and_declared_needs() -> None:
     assert set(RULE_NEEDS) == set(RulesConfig.model_fields)
     assert all(category_of(rule) for rule in RULE_NEEDS)
-    assert all(set(needs) <= set(STAGE_ORDER) for needs in RULE_NEEDS.values())
+    assert all(set(needs) <= set(registry.stage_order()) for needs in RULE_NEEDS.values())
     for cat in CATEGORIES.values():
         assert set(cat.reviewed_types) <= set(cat.event_types)
 
@@ -248,11 +244,11 @@ def scripted(key: str, scene: Scene) -> Detector:
     return type(f"Scripted_{key}", (Scripted,), {"key": key})(scene)  # type: ignore[no-any-return]
 
 
-def _fires(rule: str, scene: Scene, detectors: frozenset[str] | set[str]) -> bool:
+def _fires(rule: str, scene: Scene, detectors: Set[str]) -> bool:
     """Whether ``rule`` (alone, default thresholds) fires on 40 s of ``scene``."""
     rules = {name: {"enabled": name == rule} for name in RULE_NEEDS}
     policy = policy_from_dict({"analysis": {"full_check_every_s": 0.5}, "rules": rules})
-    built = [scripted(k, scene) for k in STAGE_ORDER if k in detectors]
+    built = [scripted(k, scene) for k in registry.stage_order() if k in detectors]
     events = []
     with Pipeline(policy, detectors=built) as pipeline:
         for i in range(80):
@@ -264,7 +260,7 @@ def _fires(rule: str, scene: Scene, detectors: frozenset[str] | set[str]) -> boo
 
 @pytest.mark.parametrize("rule", sorted(RULE_NEEDS))
 def test_each_rule_reads_exactly_its_listed_detectors(rule: str) -> None:
-    needs, everything = RULE_NEEDS[rule], set(STAGE_ORDER)
+    needs, everything = RULE_NEEDS[rule], set(registry.stage_order())
     with_all = {s.name: _fires(rule, s, everything) for s in SCENES[rule]}
     assert any(with_all.values()) and not all(with_all.values()), with_all
     # Enough: with only its listed detectors the rule decides every scene as with all.
@@ -279,13 +275,13 @@ def test_each_rule_reads_exactly_its_listed_detectors(rule: str) -> None:
 
 def _real(key: str) -> Detector:
     if key != "objects":
-        return perception.create(Policy().detectors[key])
+        return registry.create(Policy().detectors[key])
     model = shared_file("models", "yolox-nano", "yolox_nano.onnx")
     labels = shared_file("models", "yolox-nano", "coco_classes.txt")
-    return perception.create(ObjectsConfig(model_path=model, labels_path=labels))
+    return registry.create(ObjectsConfig(model_path=model, labels_path=labels))
 
 
-@pytest.mark.parametrize("key", STAGE_ORDER)
+@pytest.mark.parametrize("key", registry.stage_order())
 def test_each_real_detector_writes_the_field_the_scripted_one_does(key: str) -> None:
     clip = shared_file("data", "dev", "videos", "webcam-centre.mp4")
     source = open_source(str(clip), fps=2)

@@ -10,7 +10,7 @@ import pytest
 from deskwatch.config import Policy, policy_from_dict
 from deskwatch.events.event import Event
 from deskwatch.perception.observation import Cues, HeadPose, Observation
-from deskwatch.rules import build_rules
+from deskwatch.rules.registry import build_rules
 from tests.conftest import COVERED, make_obs
 
 Script = list[tuple[float, float, Callable[[float], Observation]]]

@@ -16,7 +16,7 @@ from deskwatch.capture.source import open_source
 from deskwatch.checks.selfcheck import TIPS, SelfCheckResult, run_self_check
 from deskwatch.config import Policy
 from deskwatch.events.event import Event
-from deskwatch.perception.face_detection import FaceDetector, FaceDetectorOptions
+from deskwatch.perception.detectors.face import FaceDetector, FaceDetectorOptions
 from deskwatch.pipeline import Pipeline
 from tests.conftest import shared_file
 from tests.test_cli import deskwatch

@@ -35,7 +35,9 @@ class Annotator:
         self._path, self._fps = path, fps
         self._writer: cv2.VideoWriter | None = None
         with native_stderr_silenced():
-            self._segmenter = mp.solutions.selfie_segmentation.SelfieSegmentation(model_selection=0)
+            self._segmenter = mp.solutions().selfie_segmentation.SelfieSegmentation(
+                model_selection=0
+            )
         self._active: dict[str, Event] = {}
 
     def add(self, frame: Frame, obs: Observation, events: list[Event]) -> None:

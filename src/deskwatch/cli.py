@@ -255,8 +255,8 @@ def inspect(
     """Print the observation for one image as JSON."""
     import cv2
 
-    from deskwatch.perception.face_mesh import FaceMeshConfig
-    from deskwatch.perception.hands import HandsConfig
+    from deskwatch.perception.detectors.face_mesh import FaceMeshConfig
+    from deskwatch.perception.detectors.hands import HandsConfig
 
     try:
         policy = load_policy(policy_path)

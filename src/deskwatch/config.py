@@ -1,57 +1,35 @@
-"""The policy: analysis rate, detectors and rule thresholds, loaded from TOML."""
+"""The policy: analysis rate, detectors and rule thresholds, loaded from TOML.
+
+Its sections come from where they are used: ``[analysis]`` from gating, each
+``[detectors.*]`` from its detector's module, each ``[rules.*]`` from its rule's module
+(both through their registries), ``[identity]`` from the identity check. Reading a policy
+loads no model library, so the server validates policies with this same schema.
+"""
 
 from __future__ import annotations
 
 import tomllib
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, Union
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from deskwatch.errors import PolicyError
+from deskwatch.gating.config import AnalysisConfig
 from deskwatch.identity.config import IdentityConfig
-from deskwatch.perception.camera_health import CameraHealthConfig
-from deskwatch.perception.face_detection import FaceDetectionConfig
-from deskwatch.perception.face_mesh import FaceMeshConfig
-from deskwatch.perception.hands import HandsConfig
-from deskwatch.perception.objects import ObjectsConfig
-from deskwatch.rules import RulesConfig
+from deskwatch.perception.base import DetectorConfig
+from deskwatch.perception.registry import default_configs, detectors
+from deskwatch.rules.registry import RulesConfig
 
-AnyDetectorConfig = Annotated[
-    CameraHealthConfig | FaceDetectionConfig | FaceMeshConfig | HandsConfig | ObjectsConfig,
-    Field(discriminator="type"),
-]
+if TYPE_CHECKING:
+    AnyDetectorConfig = DetectorConfig
+else:  # every registered detector's config, told apart by ``type``
+    AnyDetectorConfig = Annotated[
+        Union[tuple(s.config for s in detectors().values())],  # noqa: UP007
+        Field(discriminator="type"),
+    ]
 
 FORBIDDEN_WORDS = ("emotion", "sentiment", "affect", "mood")
-
-
-class AnalysisConfig(BaseModel):
-    """How often frames are analysed and how the gate saves work."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    fps: float = Field(default=2.0, gt=0, le=30, description="analysed frames per source second")
-    full_check_every_s: float = Field(
-        default=5.0, gt=0, description="run every enabled stage at least this often"
-    )
-    motion_threshold: float = Field(
-        default=0.01, ge=0, le=1, description="changed share of the picture that counts as motion"
-    )
-    face_motion_threshold: float = Field(
-        default=0.04,
-        ge=0,
-        le=1,
-        description="changed share of the face region that re-runs face mesh and hands",
-    )
-
-
-def _default_detectors() -> dict[str, AnyDetectorConfig]:
-    return {
-        "camera_health": CameraHealthConfig(),
-        "face": FaceDetectionConfig(),
-        "face_mesh": FaceMeshConfig(),
-        "hands": HandsConfig(),
-    }
 
 
 class Policy(BaseModel):
@@ -61,14 +39,13 @@ class Policy(BaseModel):
 
     version: int = Field(default=1, ge=1)
     analysis: AnalysisConfig = Field(default_factory=AnalysisConfig)
-    detectors: dict[str, AnyDetectorConfig] = Field(default_factory=_default_detectors)
+    detectors: dict[str, AnyDetectorConfig] = Field(default_factory=default_configs)
     rules: RulesConfig = Field(default_factory=RulesConfig)
     identity: IdentityConfig = Field(default_factory=IdentityConfig)
 
     def watches_anything(self) -> bool:
         """Whether any rule or the identity check is on: if none, no camera is needed."""
-        rules = (getattr(self.rules, name) for name in type(self.rules).model_fields)
-        return self.identity.enabled or any(rule.enabled for rule in rules)
+        return self.identity.enabled or bool(self.rules.enabled())
 
     @field_validator("detectors", mode="before")
     @classmethod
@@ -76,7 +53,7 @@ class Policy(BaseModel):
         """Sections name their detector; given sections replace the defaults of that name."""
         if not isinstance(value, dict):
             return value
-        merged: dict[str, Any] = dict(_default_detectors())
+        merged: dict[str, Any] = dict(default_configs())
         for name, section in value.items():
             if isinstance(section, dict):
                 section = {"type": name, **section}

@@ -10,19 +10,20 @@ from typing import Self
 
 import cv2
 
-from deskwatch import perception
 from deskwatch.capture.frame import Frame
 from deskwatch.config import Policy
 from deskwatch.events.event import Event
-from deskwatch.gating import Gate
+from deskwatch.gating.gate import Gate
+from deskwatch.perception import registry
 from deskwatch.perception.base import Detector
 from deskwatch.perception.fusion import fuse
 from deskwatch.perception.observation import AudioObservation, Observation
 from deskwatch.perception.quiet import native_stderr_silenced
-from deskwatch.rules import Rule, build_rules
+from deskwatch.perception.registry import Carry, DetectorSpec
+from deskwatch.perception.stage import Stage
+from deskwatch.rules.base import Rule
+from deskwatch.rules.registry import build_rules
 
-# Order matters: hands use the face; objects use the hands.
-STAGE_ORDER = ("camera_health", "face", "face_mesh", "hands", "objects")
 # Evidence key on events recorded after a failed self-check.
 LOW_CONFIDENCE = "low_confidence"
 
@@ -51,9 +52,8 @@ def build_detectors(policy: Policy, disabled: Iterable[str] = ()) -> list[Detect
     A disabled detector is never constructed, so no frame can reach it.
     """
     off = set(disabled)
-    configs = [c for c in policy.detectors.values() if c.enabled and c.type not in off]
-    configs.sort(key=lambda c: STAGE_ORDER.index(c.type) if c.type in STAGE_ORDER else 99)
-    return [perception.create(c) for c in configs]
+    configs = {c.type: c for c in policy.detectors.values() if c.enabled and c.type not in off}
+    return [registry.create(configs[s]) for s in registry.stage_order() if s in configs]
 
 
 class Pipeline:
@@ -75,6 +75,7 @@ class Pipeline:
         cv2.setNumThreads(1)
         with native_stderr_silenced():
             self.detectors = build_detectors(policy) if detectors is None else detectors
+        self._specs = [registry.spec_of(d.key) for d in self.detectors]
         self.rules: list[Rule] = build_rules(policy.rules, origin)
         self.gate = Gate(policy.analysis)
         self.stats: dict[str, StageStats] = {}
@@ -101,10 +102,10 @@ class Pipeline:
         obs = Observation(frame.ts, frame.index, frame.width, frame.height, audio=audio)
         with self._timed("gate"):
             obs.motion = self.gate.measure(frame, prev)
-        for det in self.detectors:
-            if self.gate.wants(det.key, obs, prev):
+        for det, spec in zip(self.detectors, self._specs, strict=True):
+            if self.gate.wants(spec, obs, prev):
                 self._run(det, frame, obs)
-        _carry_over(obs, prev)
+        _carry_over(obs, prev, registry.detectors().values())
         obs.cues = fuse(obs)
         self._prev = obs
         return obs
@@ -116,7 +117,7 @@ class Pipeline:
         else:  # models log their start-up on the first inference
             with native_stderr_silenced(), self._timed(det.key):
                 det.detect(frame, obs)
-        obs.stages.append(det.key)
+        obs.stages.append(Stage(det.key))
 
     def finish(self) -> list[Event]:
         """End every open event at the last frame's time."""
@@ -131,8 +132,8 @@ class Pipeline:
         kept: dict[str, Rule] = {}
         ended: list[Event] = []
         for rule in self.rules:
-            after = getattr(policy.rules, rule.event_type)
-            if after.enabled and after == getattr(self.policy.rules, rule.event_type):
+            after = policy.rules.of(rule.event_type)
+            if after.enabled and after == self.policy.rules.of(rule.event_type):
                 kept[rule.event_type] = rule
             else:
                 ended += rule.flush(ts)
@@ -161,19 +162,16 @@ class Pipeline:
         self.close()
 
 
-def _carry_over(obs: Observation, prev: Observation | None) -> None:
-    """Skipped stages keep the last value while it still applies."""
+def _carry_over(obs: Observation, prev: Observation | None, specs: Iterable[DetectorSpec]) -> None:
+    """Skipped stages keep the last value while it still applies (each detector's ``carry``);
+    a value that needs a face is cleared when none is in view."""
     if prev is None:
         return
-    if "objects" not in obs.stages:
-        obs.objects = prev.objects
-    if obs.face_count == 0:
-        obs.head = obs.hands = None
-        return
-    if "face_mesh" not in obs.stages:
-        obs.head = prev.head
-    if "hands" not in obs.stages:
-        obs.hands = prev.hands
+    for spec in specs:
+        if spec.carry is Carry.WITH_FACE and obs.face_count == 0:
+            setattr(obs, spec.output, None)
+        elif spec.carry is not Carry.NONE and spec.stage not in obs.stages:
+            setattr(obs, spec.output, getattr(prev, spec.output))
 
 
 class _Timer:

@@ -666,7 +666,7 @@ def _clip_descriptors(clip: Path) -> NDArray[np.float32]:
     """A descriptor of the face on every frame of ``clip`` (a superset of the check's)."""
     from deskwatch.identity.check import face_box
     from deskwatch.identity.encoder import FaceEncoder, FaceEncoderOptions
-    from deskwatch.perception.face_mesh import FaceMesh, FaceMeshOptions
+    from deskwatch.perception.detectors.face_mesh import FaceMesh, FaceMeshOptions
 
     out = []
     with (

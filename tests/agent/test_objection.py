@@ -15,13 +15,13 @@ from typing import Any, ClassVar
 import httpx
 import pytest
 
-from deskwatch import perception
 from deskwatch.agent import runner as runner_module
 from deskwatch.agent.local_page import LocalPage
 from deskwatch.agent.policy import CACHE
 from deskwatch.agent.runner import AgentRunner
 from deskwatch.capture.frame import Frame
 from deskwatch.capture.source import FrameSource, open_source
+from deskwatch.perception import registry
 from deskwatch.perception.base import Detector
 from deskwatch.perception.observation import Observation
 from deskwatch.privacy.categories import CATEGORIES
@@ -51,8 +51,8 @@ class Spy:
 
     @staticmethod
     def install(monkeypatch: pytest.MonkeyPatch) -> None:
-        real_create = perception.create
-        monkeypatch.setattr(perception, "create", lambda c: Spy(real_create(c)))
+        real_create = registry.create
+        monkeypatch.setattr(registry, "create", lambda c: Spy(real_create(c)))
         for counter in (Spy.built, Spy.closed, Spy.frames):
             counter.clear()
 

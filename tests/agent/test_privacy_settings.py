@@ -23,7 +23,9 @@ from deskwatch.capture.frame import Frame
 from deskwatch.config import Policy
 from deskwatch.events.event import Event
 from deskwatch.pipeline import Pipeline
-from deskwatch.privacy.categories import CATEGORIES, RULE_NEEDS, restrict
+from deskwatch.privacy.categories import CATEGORIES
+from deskwatch.privacy.restrict import restrict
+from deskwatch.rules.registry import RULE_NEEDS
 from deskwatch.transport.client import DeviceClient, Versions
 from tests.agent.conftest import wait_for
 

@@ -18,14 +18,10 @@ from urllib.parse import parse_qs
 from deskwatch.config import Policy
 from deskwatch.files import write_private
 from deskwatch.identity import page as identity_page
-from deskwatch.privacy.categories import (
-    AUDIO_RULES,
-    CATEGORIES,
-    RULE_NEEDS,
-    detectors_for,
-    rules_of,
-)
+from deskwatch.privacy.categories import CATEGORIES
+from deskwatch.privacy.restrict import detectors_for, rules_of
 from deskwatch.privacy.worker import WorkerCategory
+from deskwatch.rules.registry import AUDIO_RULES, RULE_NEEDS
 
 if TYPE_CHECKING:
     from deskwatch.agent.policy import Current
@@ -163,7 +159,7 @@ def _category_state(category: WorkerCategory, current: Current, *, listens: bool
         if rules and set(rules) <= AUDIO_RULES:
             if not listens:
                 return "on for your team, but this PC is not set up to listen: nothing of it runs"
-            if not any(getattr(current.policy.rules, r).enabled for r in rules):
+            if not any(current.policy.rules.of(r).enabled for r in rules):
                 return "on, but its rules are switched off in your team's policy: nothing runs"
             return "on: the sound level and how much of it is speech, never the sound itself"
         return "on" + (", with a blurred still at each event" if category.snapshot else "")
@@ -191,7 +187,7 @@ def _why_off(detector: str, current: Current) -> str:
     if any(c.type == detector and c.enabled for c in current.policy.detectors.values()):
         return "not running"
     rules = current.policy.rules
-    if any(getattr(rules, r).enabled and detector in RULE_NEEDS[r] for r in RULE_NEEDS):
+    if any(detector in RULE_NEEDS[r] for r in rules.enabled()):
         return "switched off in your team's policy"
     return "switched off: no category that is on for you uses it"
 

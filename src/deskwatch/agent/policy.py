@@ -17,7 +17,7 @@ from pathlib import Path
 from deskwatch.config import Policy, load_policy_text
 from deskwatch.errors import PolicyError
 from deskwatch.files import write_private
-from deskwatch.privacy.categories import restrict
+from deskwatch.privacy.restrict import restrict
 from deskwatch.privacy.worker import WorkerPrivacy
 from deskwatch.transport.client import DeviceClient, FetchedPolicy, TransportError, Versions
 

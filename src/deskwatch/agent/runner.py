@@ -28,8 +28,9 @@ from deskwatch.events.event import Event
 from deskwatch.identity.hook import IdentityHook
 from deskwatch.identity.store import owner_of
 from deskwatch.perception.observation import Observation
+from deskwatch.perception.registry import spec_of
 from deskwatch.pipeline import Carried, Pipeline
-from deskwatch.privacy.categories import AUDIO_RULES
+from deskwatch.rules.registry import AUDIO_RULES
 from deskwatch.transport.client import DeviceClient
 from deskwatch.transport.uploader import MAX_BATCH, Backoff, Uploader
 
@@ -364,7 +365,7 @@ class AgentRunner:
     def _present(self) -> str:
         """The status while no event says otherwise: at the desk where attendance is
         monitored; else only "online" (the server is never told presence it may not know)."""
-        return "at_desk" if self.policy.current.policy.rules.away.enabled else "online"
+        return "at_desk" if self.policy.current.policy.rules.of("away").enabled else "online"
 
     def _set_status(self, status: str) -> None:
         if status != self.state.status:
@@ -412,7 +413,7 @@ class AgentRunner:
     def _follow_audio(self) -> None:
         """Room audio open exactly while the camera is and a rule that reads it is on."""
         spec, rules = self.opts.audio, self.policy.current.policy.rules
-        listening = any(getattr(rules, r).enabled for r in AUDIO_RULES)
+        listening = any(rules.of(r).enabled for r in AUDIO_RULES)
         if spec is None or not listening or self.control.state().paused:
             self._close_audio()
             return
@@ -430,22 +431,13 @@ class AgentRunner:
 
 def describe(obs: Observation, pipeline: Pipeline | None) -> dict[str, dict[str, str]]:
     """Each running detector's last value, in plain words."""
-    words: dict[str, str] = {}
-    if obs.camera is not None:
-        cam = obs.camera
-        problems = [n for n in ("dark", "uniform", "blurry", "frozen") if getattr(cam, n, False)]
-        words["camera_health"] = "picture looks fine" if not problems else ", ".join(problems)
-    words["face"] = f"{obs.face_count} face(s) in view"
-    if obs.head is not None:
-        words["face_mesh"] = f"head turned {obs.head.yaw_deg:+.0f}° sideways"
-    if obs.hands is not None:
-        words["hands"] = f"{obs.hands.count} hand(s) in view"
-    if obs.objects is not None:
-        o = obs.objects
-        words["objects"] = f"phone {o.phone:.2f}, drink {o.drink:.2f}, food {o.food:.2f}"
     keys = [d.key for d in pipeline.detectors] if pipeline else []
     out = {
-        k: {"state": "on", "last": words.get(k, "no reading yet"), "ran": str(k in obs.stages)}
+        k: {
+            "state": "on",
+            "last": spec_of(k).describe(obs) or "no reading yet",
+            "ran": str(k in obs.stages),
+        }
         for k in keys
     }
     if obs.audio is not None:  # levels only: the sound itself is already gone

@@ -19,8 +19,8 @@ import numpy as np
 from deskwatch.arrays import Image, Points, as_image
 from deskwatch.capture.frame import Frame
 from deskwatch.events.event import Event
-from deskwatch.perception.face_detection import FaceDetector, FaceDetectorOptions
-from deskwatch.perception.face_mesh import FaceMesh, FaceMeshOptions
+from deskwatch.perception.detectors.face import FaceDetector, FaceDetectorOptions
+from deskwatch.perception.detectors.face_mesh import FaceMesh, FaceMeshOptions
 from deskwatch.perception.observation import Box
 from deskwatch.perception.quiet import native_stderr_silenced
 

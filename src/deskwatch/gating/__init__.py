@@ -1,5 +1,5 @@
-"""Gating: decide which perception stages run on a frame before running them."""
+"""Gating: decide which perception stages run on a frame before running them.
 
-from deskwatch.gating.gate import Gate
-
-__all__ = ["Gate"]
+``config`` (the policy's ``[analysis]`` section) and ``view`` (what gating conditions
+read) are plain; ``gate.Gate`` measures motion with OpenCV.
+"""

@@ -31,7 +31,12 @@ from deskwatch.events.event import Event, EventType
 from deskwatch.identity.config import IdentityConfig
 from deskwatch.identity.encoder import Descriptor, FaceEncoder, FaceEncoderOptions, distance
 from deskwatch.identity.liveness import FaceSample, Liveness, judge
-from deskwatch.perception.face_mesh import FaceMesh, FaceMeshOptions, eye_measures, head_angles
+from deskwatch.perception.detectors.face_mesh import (
+    FaceMesh,
+    FaceMeshOptions,
+    eye_measures,
+    head_angles,
+)
 from deskwatch.perception.observation import Box, HeadPose
 
 if TYPE_CHECKING:

@@ -23,7 +23,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from deskwatch.identity.config import IdentityConfig
-from deskwatch.perception.face_mesh import IRIS_TO_SINE
+from deskwatch.perception.detectors.face_mesh import IRIS_TO_SINE
 from deskwatch.perception.observation import HeadPose
 
 

@@ -1,12 +1,5 @@
-"""Perception: one module per detector, registered by name, numbers out."""
+"""Perception: one module per detector in ``detectors/``, found by ``registry``; numbers out.
 
-from deskwatch.perception import (  # noqa: F401  (imported to register)
-    camera_health,
-    face_detection,
-    face_mesh,
-    hands,
-    objects,
-)
-from deskwatch.perception.base import Detector, DetectorConfig, create, registered
-
-__all__ = ["Detector", "DetectorConfig", "create", "registered"]
+Importing this package (or a detector's config) loads no model library: MediaPipe, OpenCV
+and onnxruntime are imported when a detector is built or first runs.
+"""

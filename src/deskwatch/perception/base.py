@@ -1,14 +1,14 @@
-"""The detector contract and the registry that finds detectors by name."""
+"""The detector contract: its config's common fields, the protocol, model-wrapper helpers."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any, ClassVar, Protocol, Self, TypeVar
+from typing import TYPE_CHECKING, ClassVar, Protocol, Self
 
 from pydantic import BaseModel, ConfigDict
 
-from deskwatch.capture.frame import Frame
-from deskwatch.perception.observation import Observation
+if TYPE_CHECKING:
+    from deskwatch.capture.frame import Frame
+    from deskwatch.perception.observation import Observation
 
 
 class DetectorConfig(BaseModel):
@@ -32,38 +32,6 @@ class Detector(Protocol):
     def detect(self, frame: Frame, obs: Observation) -> None: ...
 
     def close(self) -> None: ...
-
-
-DetectorFactory = Callable[[Any], Detector]
-_REGISTRY: dict[str, tuple[type[DetectorConfig], DetectorFactory]] = {}
-
-C = TypeVar("C", bound=DetectorConfig)
-
-
-def register(
-    key: str, config_cls: type[C]
-) -> Callable[[Callable[[C], Detector]], Callable[[C], Detector]]:
-    """Class decorator / factory registration: ``@register("face", FaceConfig)``."""
-
-    def wrap(factory: Callable[[C], Detector]) -> Callable[[C], Detector]:
-        if key in _REGISTRY:
-            raise ValueError(f"detector {key!r} registered twice")
-        _REGISTRY[key] = (config_cls, factory)
-        return factory
-
-    return wrap
-
-
-def registered() -> dict[str, tuple[type[DetectorConfig], DetectorFactory]]:
-    return dict(_REGISTRY)
-
-
-def create(config: DetectorConfig) -> Detector:
-    """Build the detector that ``config.type`` names."""
-    key = config.type
-    if key not in _REGISTRY:
-        raise KeyError(f"no detector registered as {key!r}")
-    return _REGISTRY[key][1](config)
 
 
 class TimestampGuard:

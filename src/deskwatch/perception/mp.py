@@ -1,4 +1,4 @@
-"""MediaPipe's legacy ``solutions`` API, imported without its unused side imports.
+"""MediaPipe's legacy ``solutions`` API, imported on first use without its side imports.
 
 ``import mediapipe`` imports matplotlib (for plotting helpers), which writes a font cache
 into the user's home, and sounddevice (for the audio tasks), whose library lookup runs
@@ -11,10 +11,13 @@ from __future__ import annotations
 
 import sys
 import types
+from functools import cache
 from typing import Any
 
 
-def _import_solutions() -> Any:
+@cache
+def solutions() -> Any:
+    """``mediapipe.python.solutions``, imported the first time a model is built."""
     names = ("matplotlib", "matplotlib.pyplot", "sounddevice")
     stubbed = [n for n in names if n not in sys.modules]
     for name in stubbed:
@@ -25,6 +28,3 @@ def _import_solutions() -> Any:
         for name in stubbed:
             del sys.modules[name]
     return solutions
-
-
-solutions = _import_solutions()

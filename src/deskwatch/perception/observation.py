@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 
 from deskwatch.perception.detections import Detections
+from deskwatch.perception.stage import Stage
 
 
 @dataclass(frozen=True, slots=True)
@@ -168,7 +169,7 @@ class Observation:
     objects: ObjectConcepts | None = None
     cues: Cues = field(default_factory=Cues)
     audio: AudioObservation | None = None
-    stages: list[str] = field(default_factory=list)
+    stages: list[Stage] = field(default_factory=list)
 
     @property
     def face_count(self) -> int:

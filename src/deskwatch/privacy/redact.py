@@ -143,13 +143,13 @@ class Redactor:
     taken; MediaPipe-shaped: ``close()`` and a context manager."""
 
     def __init__(self) -> None:
-        faces = mp.solutions.face_detection.FaceDetection
+        faces = mp.solutions().face_detection.FaceDetection
         with native_stderr_silenced():
             self._faces = [
                 faces(model_selection=m, min_detection_confidence=FACE_MIN_CONFIDENCE)
                 for m in (0, 1)
             ]
-            segmentation = mp.solutions.selfie_segmentation.SelfieSegmentation
+            segmentation = mp.solutions().selfie_segmentation.SelfieSegmentation
             self._segmenter = segmentation(model_selection=0)
 
     def find_faces(self, rgb: Image) -> list[Box]:

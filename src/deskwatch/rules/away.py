@@ -5,7 +5,8 @@ from __future__ import annotations
 from pydantic import Field
 
 from deskwatch.perception.observation import Observation
-from deskwatch.rules.base import RuleConfig, Signal, SignalFn
+from deskwatch.perception.stage import Stage
+from deskwatch.rules.base import RuleConfig, RuleSpec, Signal, SignalFn
 
 
 class AwayConfig(RuleConfig):
@@ -24,3 +25,11 @@ def make_signal(config: AwayConfig) -> SignalFn:
         return Signal(1.0, {"faces": 0.0, "motion": obs.motion.fraction})
 
     return signal
+
+
+RULE = RuleSpec(
+    "away",
+    AwayConfig,
+    make_signal,
+    needs=frozenset({Stage.CAMERA_HEALTH, Stage.FACE, Stage.OBJECTS}),
+)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from pydantic import Field
 
 from deskwatch.perception.observation import Observation
-from deskwatch.rules.base import RuleConfig, Signal, SignalFn
+from deskwatch.rules.base import RuleConfig, RuleSpec, Signal, SignalFn
 
 # Confidence reaches 1 this many dB above the threshold.
 _FULL_CONFIDENCE_DB = 12.0
@@ -35,3 +35,8 @@ def make_signal(config: BackgroundNoiseConfig) -> SignalFn:
         return Signal(confidence, {"floor_dbfs": audio.floor_dbfs, "level_dbfs": audio.level_dbfs})
 
     return signal
+
+
+RULE = RuleSpec(
+    "background_noise", BackgroundNoiseConfig, make_signal, needs=frozenset(), audio=True
+)

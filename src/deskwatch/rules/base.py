@@ -5,12 +5,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Protocol
+from typing import Any, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from deskwatch.events.event import Event, EventType
 from deskwatch.perception.observation import Observation
+from deskwatch.perception.stage import Stage
 
 
 class RuleConfig(BaseModel):
@@ -45,6 +46,29 @@ class Signal:
 
 
 SignalFn = Callable[[Observation], Signal | None]
+
+
+@dataclass(frozen=True)
+class RuleSpec:
+    """Everything deskwatch needs to know about one rule, declared in its module as ``RULE``.
+
+    ``needs`` are the detectors its signal reads, exactly (``tests/test_privacy_restrict.py``
+    checks that they suffice and that each matters); with ``audio`` it reads room audio and
+    cannot fire where none is analysed. Its policy section is named as its event type.
+    """
+
+    event_type: EventType
+    config: type[RuleConfig]
+    make_signal: Callable[[Any], SignalFn]  # built from its config
+    needs: frozenset[Stage]
+    audio: bool = False
+
+    def build(self, config: RuleConfig, origin: datetime | None = None) -> SustainedRule:
+        """The rule, debounced in frame time by its config's thresholds."""
+        signal = self.make_signal(config)
+        return SustainedRule(
+            self.event_type, signal, config.min_duration_s, config.end_grace_s, origin
+        )
 
 
 @dataclass

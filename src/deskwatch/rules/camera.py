@@ -5,7 +5,8 @@ from __future__ import annotations
 from pydantic import Field
 
 from deskwatch.perception.observation import Observation
-from deskwatch.rules.base import RuleConfig, Signal, SignalFn
+from deskwatch.perception.stage import Stage
+from deskwatch.rules.base import RuleConfig, RuleSpec, Signal, SignalFn
 
 
 class CameraObstructedConfig(RuleConfig):
@@ -32,3 +33,8 @@ def make_signal(config: CameraObstructedConfig) -> SignalFn:
         return Signal(1.0, evidence)
 
     return signal
+
+
+RULE = RuleSpec(
+    "camera_obstructed", CameraObstructedConfig, make_signal, needs=frozenset({Stage.CAMERA_HEALTH})
+)

@@ -5,7 +5,8 @@ from __future__ import annotations
 from pydantic import Field
 
 from deskwatch.perception.observation import Observation
-from deskwatch.rules.base import RuleConfig, Signal, SignalFn
+from deskwatch.perception.stage import Stage
+from deskwatch.rules.base import RuleConfig, RuleSpec, Signal, SignalFn
 
 
 class EatingConfig(RuleConfig):
@@ -26,3 +27,11 @@ def make_signal(config: EatingConfig) -> SignalFn:
         return Signal(c.eating, {"object": c.eating_object, "posture": c.eating_posture})
 
     return signal
+
+
+RULE = RuleSpec(
+    "eating_drinking",
+    EatingConfig,
+    make_signal,
+    needs=frozenset({Stage.FACE, Stage.HANDS, Stage.OBJECTS}),
+)

@@ -5,7 +5,8 @@ from __future__ import annotations
 from pydantic import Field
 
 from deskwatch.perception.observation import Observation
-from deskwatch.rules.base import RuleConfig, Signal, SignalFn
+from deskwatch.perception.stage import Stage
+from deskwatch.rules.base import RuleConfig, RuleSpec, Signal, SignalFn
 
 
 class ExtraPersonConfig(RuleConfig):
@@ -29,3 +30,8 @@ def make_signal(config: ExtraPersonConfig) -> SignalFn:
         return Signal(conf, {"persons": float(n), "faces": float(obs.face_count)})
 
     return signal
+
+
+RULE = RuleSpec(
+    "extra_person", ExtraPersonConfig, make_signal, needs=frozenset({Stage.FACE, Stage.OBJECTS})
+)

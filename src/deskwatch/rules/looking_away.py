@@ -8,7 +8,8 @@ from __future__ import annotations
 from pydantic import Field
 
 from deskwatch.perception.observation import Observation
-from deskwatch.rules.base import RuleConfig, Signal, SignalFn
+from deskwatch.perception.stage import Stage
+from deskwatch.rules.base import RuleConfig, RuleSpec, Signal, SignalFn
 
 
 class LookingAwayConfig(RuleConfig):
@@ -34,3 +35,8 @@ def make_signal(config: LookingAwayConfig) -> SignalFn:
         return Signal(conf, evidence)
 
     return signal
+
+
+RULE = RuleSpec(
+    "looking_away", LookingAwayConfig, make_signal, needs=frozenset({Stage.FACE, Stage.FACE_MESH})
+)

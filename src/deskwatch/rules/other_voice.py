@@ -12,7 +12,8 @@ from collections import deque
 from pydantic import Field
 
 from deskwatch.perception.observation import Observation
-from deskwatch.rules.base import RuleConfig, Signal, SignalFn
+from deskwatch.perception.stage import Stage
+from deskwatch.rules.base import RuleConfig, RuleSpec, Signal, SignalFn
 
 
 class OtherVoiceConfig(RuleConfig):
@@ -39,7 +40,7 @@ class MouthMotion:
         """Record the mouth when the face mesh ran on this frame; forget it with the face."""
         if obs.head is None:
             self._samples.clear()
-        elif "face_mesh" in obs.stages:
+        elif Stage.FACE_MESH in obs.stages:
             self._samples.append((obs.ts, obs.head.mouth_opening))
         while self._samples and obs.ts - self._samples[0][0] > self._window_s:
             self._samples.popleft()
@@ -66,3 +67,12 @@ def make_signal(config: OtherVoiceConfig) -> SignalFn:
         return Signal(audio.speech_ratio, {**evidence, "level_dbfs": audio.level_dbfs})
 
     return signal
+
+
+RULE = RuleSpec(
+    "other_voice",
+    OtherVoiceConfig,
+    make_signal,
+    needs=frozenset({Stage.FACE, Stage.FACE_MESH}),
+    audio=True,
+)

@@ -5,7 +5,8 @@ from __future__ import annotations
 from pydantic import Field
 
 from deskwatch.perception.observation import Observation
-from deskwatch.rules.base import RuleConfig, Signal, SignalFn
+from deskwatch.perception.stage import Stage
+from deskwatch.rules.base import RuleConfig, RuleSpec, Signal, SignalFn
 
 
 class PhoneConfig(RuleConfig):
@@ -26,3 +27,11 @@ def make_signal(config: PhoneConfig) -> SignalFn:
         return Signal(c.phone, {"object": c.phone_object, "posture": c.phone_posture})
 
     return signal
+
+
+RULE = RuleSpec(
+    "phone_in_use",
+    PhoneConfig,
+    make_signal,
+    needs=frozenset({Stage.FACE, Stage.FACE_MESH, Stage.HANDS, Stage.OBJECTS}),
+)

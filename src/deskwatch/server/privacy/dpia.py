@@ -13,7 +13,8 @@ from datetime import datetime
 from sqlalchemy import ColumnElement, Select, func, select
 from sqlalchemy.orm import Session
 
-from deskwatch.privacy.categories import CATEGORIES, RULE_NEEDS, Category
+from deskwatch.privacy.categories import CATEGORIES, Category
+from deskwatch.rules.registry import RULE_NEEDS
 from deskwatch.server.audit.service import record
 from deskwatch.server.devices.models import Device
 from deskwatch.server.orgs.models import Role, Team, User, team_supervisors

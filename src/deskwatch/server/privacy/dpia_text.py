@@ -43,7 +43,7 @@ SPECIAL: dict[str, str] = {
     "security": "Can reveal other people in the worker's home (another person in view).",
 }
 
-# What a category reads beyond the video detectors its rules need (RULE_NEEDS).
+# What a category reads beyond the video detectors its rules need (each rule's declared needs).
 EXTRA_DETECTORS: dict[str, tuple[str, ...]] = {
     "environment": (
         "room audio on agents set up with a microphone: level and voice activity only "

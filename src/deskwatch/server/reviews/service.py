@@ -7,7 +7,7 @@ from datetime import datetime
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from deskwatch.privacy.categories import RULE_NEEDS
+from deskwatch.rules.registry import AUDIO_RULES, RULE_NEEDS
 from deskwatch.server.audit.service import record, record_read
 from deskwatch.server.errors import NotFoundError, RefusedError
 from deskwatch.server.events.models import EventRecord
@@ -118,13 +118,14 @@ def queue(session: Session, *, user: User, now: datetime, limit: int = 200) -> l
     ]
 
 
-# The detectors each event type's rule reads: RULE_NEEDS for the video rules (the agent's
-# map, privacy/categories.py), plus the room-audio analyser, the identity check (dlib face
-# descriptors, face-mesh liveness) and the self-check (face detection and mesh).
+# The detectors each event type's rule reads (as each rule declares them), plus the
+# room-audio analyser for the rules that listen, the identity check (dlib face descriptors,
+# face-mesh liveness) and the self-check (face detection and mesh).
 DETECTORS_OF: dict[str, frozenset[str]] = {
-    **RULE_NEEDS,
-    "background_noise": RULE_NEEDS["background_noise"] | {"room_audio"},
-    "other_voice": RULE_NEEDS["other_voice"] | {"room_audio"},
+    **{
+        t: needs | ({"room_audio"} if t in AUDIO_RULES else set())
+        for t, needs in RULE_NEEDS.items()
+    },
     **dict.fromkeys(
         ("identity_verified", "identity_mismatch", "identity_unverified"),
         frozenset({"face_descriptor", "face_mesh"}),

@@ -3,16 +3,24 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import ClassVar, Literal
+from typing import TYPE_CHECKING, ClassVar, Literal
 
-import cv2
 from pydantic import Field
 
-from deskwatch.capture.frame import Frame
+from deskwatch import lazy
 from deskwatch.perception import mp
-from deskwatch.perception.base import DetectorConfig, ModelWrapper, TimestampGuard, register
+from deskwatch.perception.base import DetectorConfig, ModelWrapper, TimestampGuard
 from deskwatch.perception.detections import Detections
 from deskwatch.perception.observation import Observation
+from deskwatch.perception.registry import DetectorSpec
+from deskwatch.perception.stage import Stage
+
+if TYPE_CHECKING:
+    import cv2
+
+    from deskwatch.capture.frame import Frame
+else:
+    cv2 = lazy.module("cv2")
 
 MAX_INPUT_WIDTH = 480
 
@@ -38,7 +46,7 @@ class FaceDetector(ModelWrapper):
     key: ClassVar[str] = "face"
 
     def __init__(self, options: FaceDetectorOptions) -> None:
-        self._model = mp.solutions.face_detection.FaceDetection(
+        self._model = mp.solutions().face_detection.FaceDetection(
             model_selection=1 if options.full_range else 0,
             min_detection_confidence=options.min_confidence,
         )
@@ -78,7 +86,20 @@ def _shrink(image: cv2.typing.MatLike, max_width: int = MAX_INPUT_WIDTH) -> cv2.
     return cv2.resize(image, (max_width, h), interpolation=cv2.INTER_AREA)
 
 
-@register("face", FaceDetectionConfig)
 def _create(config: FaceDetectionConfig) -> FaceDetector:
     options = FaceDetectorOptions(config.min_confidence, config.model == "full_range")
     return FaceDetector.create_from_options(options)
+
+
+def describe(obs: Observation) -> str:
+    return f"{obs.face_count} face(s) in view"
+
+
+DETECTOR = DetectorSpec(
+    stage=Stage.FACE,
+    config=FaceDetectionConfig,
+    factory=_create,
+    output="faces",
+    title="face detection",
+    describe=describe,
+)

@@ -4,17 +4,26 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import ClassVar, Literal
+from typing import TYPE_CHECKING, ClassVar, Literal
 
-import cv2
 import numpy as np
 from pydantic import Field
 
-from deskwatch.arrays import Image, Points
-from deskwatch.capture.frame import Frame
+from deskwatch import lazy
+from deskwatch.gating.view import GateView
 from deskwatch.perception import mp
-from deskwatch.perception.base import DetectorConfig, ModelWrapper, TimestampGuard, register
+from deskwatch.perception.base import DetectorConfig, ModelWrapper, TimestampGuard
 from deskwatch.perception.observation import HeadPose, Observation
+from deskwatch.perception.registry import Carry, DetectorSpec
+from deskwatch.perception.stage import Stage
+
+if TYPE_CHECKING:
+    import cv2
+
+    from deskwatch.arrays import Image, Points
+    from deskwatch.capture.frame import Frame
+else:
+    cv2 = lazy.module("cv2")
 
 # Landmarks that span the face: outer eye corners (left-right) and forehead-chin.
 _RIGHT_EYE_OUTER, _LEFT_EYE_OUTER, _FOREHEAD, _CHIN = 33, 263, 10, 152
@@ -82,7 +91,7 @@ class FaceMesh(ModelWrapper):
     key: ClassVar[str] = "face_mesh"
 
     def __init__(self, options: FaceMeshOptions) -> None:
-        self._model = mp.solutions.face_mesh.FaceMesh(
+        self._model = mp.solutions().face_mesh.FaceMesh(
             static_image_mode=options.static_image,
             max_num_faces=options.max_faces,
             refine_landmarks=True,
@@ -125,6 +134,29 @@ class FaceMesh(ModelWrapper):
         self._model.close()
 
 
-@register("face_mesh", FaceMeshConfig)
 def _create(config: FaceMeshConfig) -> FaceMesh:
     return FaceMesh.create_from_options(FaceMeshOptions(static_image=config.static_image))
+
+
+def _gating(view: GateView) -> bool:
+    """With a face in view: on motion near it, while no head pose is known, or on speech."""
+    prev = view.prev
+    fresh = prev is None or prev.head is None
+    return view.face_present and (view.moved_near_face or fresh or view.speech)
+
+
+def describe(obs: Observation) -> str | None:
+    return None if obs.head is None else f"head turned {obs.head.yaw_deg:+.0f}° sideways"
+
+
+DETECTOR = DetectorSpec(
+    stage=Stage.FACE_MESH,
+    config=FaceMeshConfig,
+    factory=_create,
+    output="head",
+    title="head and eye direction",
+    describe=describe,
+    reads=frozenset({Stage.FACE}),
+    gating=_gating,
+    carry=Carry.WITH_FACE,
+)

@@ -3,17 +3,27 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import ClassVar, Literal
+from typing import TYPE_CHECKING, ClassVar, Literal
 
-import cv2
 import numpy as np
 from pydantic import Field
 
-from deskwatch.arrays import Image, Points
-from deskwatch.capture.frame import Frame
+from deskwatch import lazy
+from deskwatch.arrays import Points
+from deskwatch.gating.view import GateView
 from deskwatch.perception import mp
-from deskwatch.perception.base import DetectorConfig, ModelWrapper, TimestampGuard, register
+from deskwatch.perception.base import DetectorConfig, ModelWrapper, TimestampGuard
 from deskwatch.perception.observation import Box, HandCues, Observation
+from deskwatch.perception.registry import Carry, DetectorSpec
+from deskwatch.perception.stage import Stage
+
+if TYPE_CHECKING:
+    import cv2
+
+    from deskwatch.arrays import Image
+    from deskwatch.capture.frame import Frame
+else:
+    cv2 = lazy.module("cv2")
 
 _FINGERTIPS = (4, 8, 12, 16, 20)
 
@@ -63,7 +73,7 @@ class HandTracker(ModelWrapper):
     key: ClassVar[str] = "hands"
 
     def __init__(self, options: HandsOptions) -> None:
-        self._model = mp.solutions.hands.Hands(
+        self._model = mp.solutions().hands.Hands(
             static_image_mode=options.static_image,
             max_num_hands=options.max_hands,
             model_complexity=0,
@@ -91,7 +101,28 @@ class HandTracker(ModelWrapper):
         self._model.close()
 
 
-@register("hands", HandsConfig)
 def _create(config: HandsConfig) -> HandTracker:
     options = HandsOptions(min_confidence=config.min_confidence, static_image=config.static_image)
     return HandTracker.create_from_options(options)
+
+
+def _gating(view: GateView) -> bool:
+    """With a face in view: on motion near it, or while a cue it feeds is live."""
+    return view.face_present and (view.moved_near_face or view.live_cue)
+
+
+def describe(obs: Observation) -> str | None:
+    return None if obs.hands is None else f"{obs.hands.count} hand(s) in view"
+
+
+DETECTOR = DetectorSpec(
+    stage=Stage.HANDS,
+    config=HandsConfig,
+    factory=_create,
+    output="hands",
+    title="hand positions",
+    describe=describe,
+    reads=frozenset({Stage.FACE}),
+    gating=_gating,
+    carry=Carry.WITH_FACE,
+)

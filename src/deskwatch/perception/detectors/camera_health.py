@@ -2,16 +2,24 @@
 
 from __future__ import annotations
 
-from typing import ClassVar, Literal
+from typing import TYPE_CHECKING, ClassVar, Literal
 
-import cv2
 import numpy as np
 from pydantic import Field
 
-from deskwatch.arrays import Image
-from deskwatch.capture.frame import Frame
-from deskwatch.perception.base import DetectorConfig, register
+from deskwatch import lazy
+from deskwatch.perception.base import DetectorConfig
 from deskwatch.perception.observation import CameraHealth, Observation
+from deskwatch.perception.registry import DetectorSpec
+from deskwatch.perception.stage import Stage
+
+if TYPE_CHECKING:
+    import cv2
+
+    from deskwatch.arrays import Image
+    from deskwatch.capture.frame import Frame
+else:
+    cv2 = lazy.module("cv2")
 
 
 class CameraHealthConfig(DetectorConfig):
@@ -54,6 +62,20 @@ class CameraHealthDetector:
         self._previous = None
 
 
-@register("camera_health", CameraHealthConfig)
-def _create(config: CameraHealthConfig) -> CameraHealthDetector:
-    return CameraHealthDetector(config)
+def describe(obs: Observation) -> str | None:
+    cam = obs.camera
+    if cam is None:
+        return None
+    flags = {"dark": cam.dark, "uniform": cam.uniform, "blurry": cam.blurry, "frozen": cam.frozen}
+    problems = [name for name, bad in flags.items() if bad]
+    return "picture looks fine" if not problems else ", ".join(problems)
+
+
+DETECTOR = DetectorSpec(
+    stage=Stage.CAMERA_HEALTH,
+    config=CameraHealthConfig,
+    factory=CameraHealthDetector,
+    output="camera",
+    title="camera picture check",
+    describe=describe,
+)

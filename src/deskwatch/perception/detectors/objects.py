@@ -1,6 +1,7 @@
 """Optional object detector: YOLO-family ONNX models through onnxruntime.
 
 Off unless a policy names a model file (deskwatch ships none; users bring their own).
+OpenCV and onnxruntime are imported when the detector is built.
 Two output layouts are understood: Ultralytics exports (v5: ``[1, N, 5+nc]`` with
 objectness; v8/11: ``[1, 4+nc, N]``) with a centred RGB/255 letterbox, and YOLOX's raw
 grid (``[1, anchors, 5+nc]``) with a top-left BGR 0-255 letterbox.
@@ -13,20 +14,27 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar, Literal
 
-import cv2
 import numpy as np
 from numpy.typing import NDArray
 from pydantic import Field
 
-from deskwatch.arrays import Image
-from deskwatch.capture.frame import Frame
+from deskwatch import lazy
 from deskwatch.errors import DeskwatchError
-from deskwatch.perception.base import DetectorConfig, ModelWrapper, TimestampGuard, register
+from deskwatch.gating.view import GateView
+from deskwatch.perception.base import DetectorConfig, ModelWrapper, TimestampGuard
 from deskwatch.perception.detections import Detections
 from deskwatch.perception.observation import Box, HandCues, ObjectConcepts, Observation
+from deskwatch.perception.registry import Carry, DetectorSpec
+from deskwatch.perception.stage import Stage
 
 if TYPE_CHECKING:
+    import cv2
     import onnxruntime as ort
+
+    from deskwatch.arrays import Image
+    from deskwatch.capture.frame import Frame
+else:
+    cv2 = lazy.module("cv2")
 
 Layout = Literal["auto", "ultralytics", "yolox"]
 FloatArray = NDArray[np.float32]
@@ -300,7 +308,6 @@ def _overlaps(a: Box, b: Box) -> bool:
     return a.x1 < b.x2 and b.x1 < a.x2 and a.y1 < b.y2 and b.y1 < a.y2
 
 
-@register("objects", ObjectsConfig)
 def _create(config: ObjectsConfig) -> ObjectDetector:
     options = ObjectDetectorOptions(
         config.model_path,
@@ -311,3 +318,32 @@ def _create(config: ObjectsConfig) -> ObjectDetector:
         config.threads,
     )
     return ObjectDetector.create_from_options(options)
+
+
+def _gating(view: GateView) -> bool:
+    """Without a face only on motion (it is then the only presence check); with one on motion
+    near the face, when hands are up, or while a cue it feeds is live."""
+    if not view.face_present:
+        return view.moved
+    hands = view.obs.hands
+    hands_up = hands is not None and hands.count > 0 and view.ran(Stage.HANDS)
+    return view.moved_near_face or hands_up or view.live_cue
+
+
+def describe(obs: Observation) -> str | None:
+    o = obs.objects
+    return None if o is None else f"phone {o.phone:.2f}, drink {o.drink:.2f}, food {o.food:.2f}"
+
+
+DETECTOR = DetectorSpec(
+    stage=Stage.OBJECTS,
+    config=ObjectsConfig,
+    factory=_create,
+    output="objects",
+    title="objects (phone, drink, food, people)",
+    describe=describe,
+    reads=frozenset({Stage.FACE, Stage.HANDS}),
+    gating=_gating,
+    carry=Carry.ALWAYS,
+    default_on=False,  # needs a model file the policy names
+)

@@ -1,0 +1,1 @@
+"""The detectors: each module declares one ``DETECTOR`` spec (see ``perception.registry``)."""
