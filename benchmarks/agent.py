@@ -130,7 +130,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         if not Path(clip).exists():
-            from deskwatch.demo import write_demo_clip
+            from deskwatch.demo.clip import write_demo_clip
 
             clip = str(write_demo_clip(work / "demo.mp4"))
         if args.seconds > 0:

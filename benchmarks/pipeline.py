@@ -17,7 +17,7 @@ from pathlib import Path
 from deskwatch.capture.frame import Frame
 from deskwatch.capture.source import FrameSource, open_source
 from deskwatch.config import Policy, policy_from_dict
-from deskwatch.demo import DemoSource
+from deskwatch.demo.clip import DemoSource
 from deskwatch.pipeline import Pipeline
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "dev" / "videos"

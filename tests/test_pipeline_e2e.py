@@ -10,7 +10,7 @@ from deskwatch.arrays import as_image
 from deskwatch.capture.frame import Frame
 from deskwatch.capture.source import open_source
 from deskwatch.config import Policy, policy_from_dict
-from deskwatch.demo import DemoSource
+from deskwatch.demo.clip import DemoSource
 from deskwatch.events.event import Event
 from deskwatch.pipeline import Pipeline
 from tests.conftest import shared_file

@@ -11,7 +11,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
@@ -21,34 +20,30 @@ from deskwatch.arrays import as_image
 from deskwatch.capture.frame import Frame
 from deskwatch.capture.source import FrameSource, open_source
 from deskwatch.config import Policy, load_policy
+from deskwatch.console import err, fail, out
+from deskwatch.demo.cli import demo_app
 from deskwatch.errors import DeskwatchError
 from deskwatch.events.event import Event
 from deskwatch.events.sinks import JsonLinesWriter
 from deskwatch.events.summary import summarise
 from deskwatch.perception.observation import Observation
 from deskwatch.pipeline import Pipeline
+from deskwatch.server.cli import server_app
 
 if TYPE_CHECKING:
-    from sqlalchemy.orm import Session, sessionmaker
-
     from deskwatch.annotate import Annotator
     from deskwatch.audio import AudioTrack
     from deskwatch.checks import SelfCheckResult
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
 app.add_typer(agent_app, name="agent")
-err = Console(stderr=True)
-out = Console()
+app.add_typer(server_app)  # server, audit, purge, dpia
+app.add_typer(demo_app)  # demo, demo-clip
 
 # Frames per second the self-check analyses (face detection and mesh on each).
 SELF_CHECK_FPS = 5.0
 
 PolicyOpt = Annotated[Path | None, typer.Option("--policy", help="policy TOML file")]
-
-
-def fail(message: str) -> typer.Exit:
-    err.print(f"[red]error:[/red] {message}", highlight=False, soft_wrap=True)
-    return typer.Exit(2)
 
 
 @app.command()
@@ -94,7 +89,7 @@ def analyze(
 
 def _open(source: str | None, demo: bool, policy: Policy, image_fps: float) -> FrameSource:
     if demo:
-        from deskwatch.demo import DemoSource
+        from deskwatch.demo.clip import DemoSource
 
         return DemoSource(fps=policy.analysis.fps)
     assert source is not None
@@ -271,158 +266,3 @@ def inspect(
     with Pipeline(policy) as pipeline:
         obs = pipeline.observe(Frame(as_image(picture), 0.0, 0))
     out.print_json(json.dumps(obs.to_dict()))
-
-
-@app.command("demo-clip")
-def demo_clip(path: Annotated[Path, typer.Argument(help="MP4 file to write")]) -> None:
-    """Write the built-in demo clip as a video file."""
-    from deskwatch.demo import write_demo_clip
-
-    try:
-        write_demo_clip(path)
-    except OSError as exc:
-        raise fail(str(exc)) from None
-    out.print(f"wrote {path}")
-
-
-@app.command()
-def demo(
-    host: Annotated[str, typer.Option(help="interface to listen on")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="port")] = 8000,
-) -> None:
-    """Start a seeded server with simulated agents and one real pipeline (the main job)."""
-    from deskwatch.server.demo import run_demo
-
-    run_demo(host, port)
-
-
-@app.command()
-def server(
-    host: Annotated[str, typer.Option(help="interface to listen on")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="port")] = 8000,
-    workers: Annotated[int, typer.Option(min=1, max=64, help="processes (PostgreSQL)")] = 1,
-) -> None:
-    """Run the deskwatch server (DESKWATCH_DATABASE_URL, default ./deskwatch.db)."""
-    import uvicorn
-
-    from deskwatch.server.audit.chain import AuditChain
-    from deskwatch.server.db import make_engine
-    from deskwatch.server.migrate import upgrade
-    from deskwatch.server.settings import get_settings
-    from deskwatch.server.snapshots.keys import public_key_b64
-
-    settings = get_settings()
-    if workers > 1 and not settings.database_url.startswith("postgresql"):
-        raise fail("--workers above 1 needs PostgreSQL (SQLite is for one process)")
-    try:
-        engine = make_engine(settings.database_url)
-        audit = AuditChain.from_settings(settings)  # made once, shared by the workers
-        upgrade(engine, audit=audit)  # once, before any worker starts
-        engine.dispose()
-        settings.signing_key()  # create the key files once, shared by the workers
-        public_key_b64(settings)
-    except Exception as exc:  # a database that cannot be reached or migrated
-        raise fail(f"cannot start the server: {exc}") from None
-    uvicorn.run(
-        "deskwatch.server.app:app_from_environment",
-        factory=True,
-        host=host,
-        port=port,
-        workers=workers,
-        log_level="info",
-        access_log=False,  # a line per heartbeat costs more CPU than the heartbeat itself
-    )
-
-
-audit_app = typer.Typer(no_args_is_help=True, add_completion=False, help="The audit log.")
-app.add_typer(audit_app, name="audit")
-
-
-DatabaseOpt = Annotated[
-    str | None,
-    typer.Option("--database-url", help="database URL (default: DESKWATCH_DATABASE_URL)"),
-]
-
-
-def _audited_sessions(database_url: str | None) -> sessionmaker[Session]:
-    """Sessions on the server's database that append to its audit chain with its key (the
-    key must exist already: a command never makes a second one)."""
-    from deskwatch.server.audit.chain import AuditChain, attach
-    from deskwatch.server.db import make_engine, session_factory
-    from deskwatch.server.settings import get_settings
-
-    settings = get_settings()
-    chain = AuditChain.from_settings(settings, create=False)
-    return attach(session_factory(make_engine(database_url or settings.database_url)), chain)
-
-
-@audit_app.command("verify")
-def audit_verify(database_url: DatabaseOpt = None) -> None:
-    """Check the audit log's HMAC chain and head record; exit 1 naming the first bad entry."""
-    from deskwatch.server.audit.service import verify
-
-    try:
-        with _audited_sessions(database_url)() as session:
-            result = verify(session)
-    except Exception as exc:  # no key, unreachable database, no audit table
-        raise fail(f"cannot read the audit log: {exc}") from None
-    if result.intact:
-        pruned = result.pruned_through
-        since = f" (entries up to #{pruned} removed by retention)" if pruned else ""
-        out.print(f"audit log intact: {result.entries} entries{since}")
-        return
-    where = f" at entry {result.broken_at}" if result.broken_at is not None else ""
-    err.print(f"audit log TAMPERED{where}: {result.reason}")
-    raise typer.Exit(1)
-
-
-@app.command()
-def purge(database_url: DatabaseOpt = None) -> None:
-    """Delete data past its retention now (the server also does so on a schedule)."""
-    from deskwatch.server.db import utcnow
-    from deskwatch.server.privacy.retention import purge_once
-    from deskwatch.server.settings import get_settings
-
-    settings = get_settings()
-    try:
-        result = purge_once(_audited_sessions(database_url), now=utcnow(), settings=settings)
-    except Exception as exc:  # unreachable database, missing tables
-        raise fail(f"cannot purge: {exc}") from None
-    if result is None:
-        out.print("another process is purging right now; nothing done")
-        return
-    table = Table(title="deleted past retention")
-    table.add_column("table")
-    table.add_column("rows", justify="right")
-    for name, count in result.counts().items():
-        table.add_row(name, str(count))
-    out.print(table)
-
-
-@app.command()
-def dpia(
-    fmt: Annotated[str, typer.Option("--format", help="md or html")] = "md",
-    out_path: Annotated[Path | None, typer.Option("--out", help="write to FILE")] = None,
-    database_url: DatabaseOpt = None,
-) -> None:
-    """Write a DPIA / legitimate-interest assessment draft from the live configuration."""
-    from deskwatch.server.db import utcnow
-    from deskwatch.server.privacy.dpia import read, retention_of
-    from deskwatch.server.privacy.dpia_render import to_html, to_markdown
-    from deskwatch.server.settings import get_settings
-
-    if fmt not in ("md", "html"):
-        raise fail(f"--format: {fmt!r} is not md or html")
-    settings = get_settings()
-    try:
-        with _audited_sessions(database_url).begin() as session:
-            now, retention = utcnow(), retention_of(settings)
-            doc = read(session, reader=None, now=now, retention=retention, what=fmt)
-    except Exception as exc:  # unreachable database, not yet created by the server
-        raise fail(f"cannot read the configuration: {exc}") from None
-    text = to_html(doc) if fmt == "html" else to_markdown(doc)
-    if out_path is None:
-        sys.stdout.write(text)
-        return
-    out_path.write_text(text, encoding="utf-8")
-    err.print(f"wrote the DPIA draft to {out_path}")

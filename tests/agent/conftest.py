@@ -21,7 +21,7 @@ from typer.testing import CliRunner
 from deskwatch.agent.config import load_credentials
 from deskwatch.agent.runner import AgentRunner, RunOptions
 from deskwatch.cli import app
-from deskwatch.demo import write_demo_clip
+from deskwatch.demo.clip import write_demo_clip
 from deskwatch.server.db import make_engine, session_factory
 from deskwatch.server.devices.service import create_code
 from deskwatch.server.events.models import EventRecord

@@ -12,7 +12,7 @@ from sqlalchemy import select
 from deskwatch.agent.config import load_credentials
 from deskwatch.agent.control import Control
 from deskwatch.agent.runner import AgentRunner, RunOptions
-from deskwatch.demo import DemoSource
+from deskwatch.demo.clip import DemoSource
 from deskwatch.server.db import make_engine, session_factory
 from deskwatch.server.events.models import EventRecord
 from deskwatch.transport.client import DeviceClient

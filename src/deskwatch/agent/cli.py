@@ -11,7 +11,6 @@ from types import FrameType
 from typing import Annotated
 
 import typer
-from rich.console import Console
 
 from deskwatch.agent.config import (
     AgentConfig,
@@ -23,12 +22,11 @@ from deskwatch.agent.config import (
 from deskwatch.agent.control import Control
 from deskwatch.agent.local_page import PAGE_FILE
 from deskwatch.agent.outbox import DEFAULT_CAPACITY, Outbox
+from deskwatch.console import err, fail, out
 from deskwatch.identity.cli import identity_app
 
 agent_app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
 agent_app.add_typer(identity_app, name="identity")
-err = Console(stderr=True)
-out = Console()
 
 DirOpt = Annotated[
     Path | None,
@@ -36,11 +34,6 @@ DirOpt = Annotated[
         "--state-dir", help="agent state (default $DESKWATCH_AGENT_DIR or ~/.local/state/deskwatch)"
     ),
 ]
-
-
-def fail(message: str) -> typer.Exit:
-    err.print(f"[red]error:[/red] {message}", highlight=False, soft_wrap=True)
-    return typer.Exit(2)
 
 
 @agent_app.command()

@@ -11,17 +11,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.console import Console
 
 from deskwatch.agent.config import AgentError, load_credentials, state_dir
+from deskwatch.console import err, out
 from deskwatch.identity.store import Choice, TemplateStore, owner_of
 
 if TYPE_CHECKING:
     from deskwatch.transport.client import DeviceClient
 
 identity_app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
-out = Console()
-err = Console(stderr=True)
 
 DirOpt = Annotated[Path | None, typer.Option("--state-dir", help="agent state directory")]
 
