@@ -15,7 +15,7 @@ from typing import Any, ClassVar
 import httpx
 import pytest
 
-from deskwatch.agent import runner as runner_module
+from deskwatch.agent import session as session_module
 from deskwatch.agent.local_page import LocalPage
 from deskwatch.agent.policy import CACHE
 from deskwatch.agent.runner import AgentRunner
@@ -139,7 +139,7 @@ def opened(monkeypatch: pytest.MonkeyPatch) -> list[str]:
         specs.append(spec)
         return open_source(spec, fps)
 
-    monkeypatch.setattr(runner_module, "open_source", counting_open)
+    monkeypatch.setattr(session_module, "open_source", counting_open)
     return specs
 
 
@@ -165,7 +165,7 @@ def test_nothing_runs_until_the_settings_arrive(
     runner = live_runner(state, clip)
     with running(runner):
         threading.Event().wait(3.0)
-        assert opened == [] and runner.source is None and not Spy.built
+        assert opened == [] and runner.session.source is None and not Spy.built
         assert len(runner.outbox) == 0 and not runner.policy.current.known
         assert runner.beat()["detectors"] == {}
         text = render(runner)
@@ -194,7 +194,7 @@ def test_an_objection_while_paused_is_in_force_on_resume(
             agent.put("/api/v1/me/objections/conduct", json={"objected": True}).status_code == 200
         )
         wait_for(lambda: "conduct" in runner.policy.current.privacy.off(), 30, "the objection")
-        assert not Spy.built and runner.pipeline is None  # nothing is built while paused
+        assert not Spy.built and runner.session.pipeline is None  # nothing is built while paused
         runner.control.resume()
         wait_for(lambda: Spy.frames["face"] >= 5, 30, "frames after resume")
         assert set(Spy.built) == {"camera_health", "face"} and Spy.frames["face_mesh"] == 0
@@ -259,5 +259,5 @@ def test_with_every_category_off_the_camera_stays_closed(
     with running(runner):
         wait_for(lambda: '"online"' in runner.client.last_sent.get("heartbeat", ""), 10, "beat")
         threading.Event().wait(2.0)
-        assert opened == [] and runner.source is None and not Spy.built
+        assert opened == [] and runner.session.source is None and not Spy.built
         assert "every monitoring category is off" in render(runner)

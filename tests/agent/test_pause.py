@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from deskwatch.agent import runner as runner_module
+from deskwatch.agent import session as session_module
 from deskwatch.agent.config import load_credentials
 from deskwatch.agent.runner import AgentRunner, RunOptions
 from deskwatch.capture.frame import Frame
@@ -41,7 +41,7 @@ def test_paused_reads_no_frame_and_releases_the_camera(
     server: Server, clip: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(
-        runner_module, "open_source", lambda spec, fps: Counting(open_source(spec, fps))
+        session_module, "open_source", lambda spec, fps: Counting(open_source(spec, fps))
     )
     state = tmp_path / "agent"
     agent = enrolled_runner(server, state, clip)
@@ -51,7 +51,7 @@ def test_paused_reads_no_frame_and_releases_the_camera(
     try:
         wait_for(lambda: '"paused"' in agent.client.last_sent.get("heartbeat", ""), 10, "beat")
         threading.Event().wait(1.0)
-        assert Counting.frames == 0 and Counting.open == 0 and agent.pipeline is None
+        assert Counting.frames == 0 and Counting.open == 0 and agent.session.pipeline is None
         beat = agent.beat()
         detectors = beat["detectors"]
         assert isinstance(detectors, dict) and not any(detectors.values())
@@ -66,7 +66,7 @@ def test_paused_reads_no_frame_and_releases_the_camera(
         wait_for(lambda: Counting.open == 0, 5, "camera released")
         frozen = Counting.frames
         threading.Event().wait(1.0)
-        assert Counting.frames == frozen and agent.pipeline is None
+        assert Counting.frames == frozen and agent.session.pipeline is None
     finally:
         agent.stop.set()
         thread.join(timeout=20)
@@ -86,7 +86,7 @@ def test_missing_camera_is_a_camera_problem_not_a_crash(server: Server, tmp_path
     opts = RunOptions(source="camera:63", heartbeat_s=0.3, page_port=None)
     agent = AgentRunner(config, state, opts, DeviceClient(config.server_url, config.token))
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(runner_module, "open_source", no_camera)
+        patch.setattr(session_module, "open_source", no_camera)
         thread = threading.Thread(target=agent.run, daemon=True)
         thread.start()
         try:
@@ -96,7 +96,7 @@ def test_missing_camera_is_a_camera_problem_not_a_crash(server: Server, tmp_path
                 "camera_problem heartbeat",
             )
             wait_for(lambda: len(opened) >= 2, 10, "a retry")  # retried in the background
-            assert thread.is_alive() and agent.pipeline is None
+            assert thread.is_alive() and agent.session.pipeline is None
         finally:
             agent.stop.set()
             thread.join(timeout=20)
@@ -109,7 +109,7 @@ def test_pause_stops_a_self_check_at_once(
     """A pause mid-check releases the camera at once (not after ``check_seconds``); the
     check runs again after the worker resumes."""
     monkeypatch.setattr(
-        runner_module, "open_source", lambda spec, fps: Counting(open_source(spec, fps))
+        session_module, "open_source", lambda spec, fps: Counting(open_source(spec, fps))
     )
     Counting.frames = Counting.open = 0
     state = tmp_path / "agent"
@@ -122,7 +122,7 @@ def test_pause_stops_a_self_check_at_once(
         wait_for(lambda: Counting.open == 0, 2, "camera released mid-check")
         frozen = Counting.frames
         threading.Event().wait(1.0)
-        assert Counting.frames == frozen and agent._check_pending
+        assert Counting.frames == frozen and agent.check.pending
         assert not agent.state.self_check and len(agent.outbox) == 0  # no check was sent
     finally:
         agent.stop.set()

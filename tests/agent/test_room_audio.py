@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import select
 
 from deskwatch.agent import room_audio
-from deskwatch.agent import runner as runner_module
+from deskwatch.agent import session as session_module
 from deskwatch.agent.room_audio import RoomAudio, open_room_audio
 from deskwatch.agent.runner import AgentRunner
 from deskwatch.audio import SAMPLE_RATE, AudioAnalyser, AudioObservation, open_audio
@@ -35,7 +35,7 @@ class Opened:
 
     def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
         self.opens, self.closes = 0, 0
-        monkeypatch.setattr(runner_module, "open_room_audio", self._open)
+        monkeypatch.setattr(session_module, "open_room_audio", self._open)
 
     def _open(self, spec: str) -> RoomAudio:
         self.opens += 1
@@ -92,21 +92,22 @@ def test_noise_reaches_the_server_and_an_objection_or_a_pause_closes_the_audio(
     set_category(admin, agent, "environment", enabled=True)
     runner = _runner(server, tmp_path / "agent", clip, noisy_room)
     with running(runner):
-        wait_for(lambda: runner.audio is not None, 30, "room audio opened")
+        wait_for(lambda: runner.session.audio is not None, 30, "room audio opened")
         wait_for(lambda: "background_noise" in _stored_types(server), 40, "noise on the server")
         text = render(runner)
         assert "on: the sound level and how much of it is speech" in text
         assert "room at -2" in text  # its floor, in dBFS: a number, not the sound
 
         assert agent.put("/api/v1/me/objections/environment", json={"objected": True}).is_success
-        wait_for(lambda: runner.audio is None, 30, "room audio closed after the objection")
+        wait_for(lambda: runner.session.audio is None, 30, "room audio closed after the objection")
         assert (opened.opens, opened.closes) == (1, 1)
         assert not runner.policy.current.policy.rules.background_noise.enabled
 
         assert agent.put("/api/v1/me/objections/environment", json={"objected": False}).is_success
-        wait_for(lambda: runner.audio is not None, 30, "room audio after the withdrawal")
+        wait_for(lambda: runner.session.audio is not None, 30, "room audio after the withdrawal")
         runner.control.pause()
-        wait_for(lambda: runner.audio is None and runner.source is None, 10, "paused")
+        session = runner.session
+        wait_for(lambda: session.audio is None and session.source is None, 10, "paused")
         assert opened.opens == opened.closes == 2
 
 
@@ -118,14 +119,14 @@ def test_no_audio_opens_while_the_category_is_off_or_the_pc_has_none(
     off = _runner(server, tmp_path / "off", clip, noisy_room)  # environment is off by default
     with running(off):
         wait_for(lambda: off.state.frames >= 10, 30, "frames analysed")
-        assert opened.opens == 0 and off.audio is None
+        assert opened.opens == 0 and off.session.audio is None
         assert "room_audio" not in off.state.detectors
 
     set_category(admin, agent, "environment", enabled=True)
     deaf = _runner(server, tmp_path / "deaf", clip, None)  # started without --audio
     with running(deaf):
         wait_for(lambda: deaf.state.frames >= 10, 30, "frames analysed")
-        assert opened.opens == 0 and deaf.audio is None
+        assert opened.opens == 0 and deaf.session.audio is None
         assert "on for your team, but this PC is not set up to listen" in render(deaf)
     assert "background_noise" not in _stored_types(server)
 

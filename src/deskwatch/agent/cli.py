@@ -124,7 +124,6 @@ def run(
 ) -> None:
     """Watch the camera (or --source FILE), keep every event, send them to the server."""
     from deskwatch.agent.runner import AgentRunner, RunOptions
-    from deskwatch.audio.capture import is_microphone
     from deskwatch.transport.client import DeviceClient
 
     where = state_dir(directory)
@@ -133,12 +132,7 @@ def run(
     except AgentError as exc:
         raise fail(str(exc)) from None
     spec = source or config.source
-    if source is not None and "://" not in spec and not Path(spec).exists():
-        raise fail(f"{spec}: no such file")
-    if rate is not None and not 0 < rate <= 30:
-        raise fail("--rate must be in (0, 30]")
-    if audio is not None and not is_microphone(audio) and not Path(audio).is_file():
-        raise fail(f"{audio}: no such file (use --audio mic for the microphone)")
+    _check_run_inputs(source, spec, rate, audio)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     logging.getLogger("httpx").setLevel(logging.WARNING)
     options = RunOptions(
@@ -158,6 +152,18 @@ def run(
     runner = AgentRunner(config, where, options, DeviceClient(config.server_url, config.token))
     _stop_on_signals(runner)
     raise typer.Exit(runner.run())
+
+
+def _check_run_inputs(source: str | None, spec: str, rate: float | None, audio: str | None) -> None:
+    """One line and exit 2 for a missing file, a rate out of range or an unknown audio input."""
+    from deskwatch.audio.capture import is_microphone
+
+    if source is not None and "://" not in spec and not Path(spec).exists():
+        raise fail(f"{spec}: no such file")
+    if rate is not None and not 0 < rate <= 30:
+        raise fail("--rate must be in (0, 30]")
+    if audio is not None and not is_microphone(audio) and not Path(audio).is_file():
+        raise fail(f"{audio}: no such file (use --audio mic for the microphone)")
 
 
 def _stop_on_signals(runner: object) -> None:

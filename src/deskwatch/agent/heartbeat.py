@@ -6,16 +6,39 @@ import logging
 import threading
 from collections.abc import Callable
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
+from deskwatch.agent.control import PauseState
 from deskwatch.agent.policy import PolicyKeeper
+from deskwatch.config import Policy
 from deskwatch.transport.client import DeviceClient, TransportError
 from deskwatch.transport.uploader import Backoff
+
+if TYPE_CHECKING:
+    from deskwatch.pipeline import Pipeline
 
 log = logging.getLogger(__name__)
 
 HEARTBEAT_S = 30.0
 POLICY_REFRESH_S = 300.0
 ERROR_BACKOFF = Backoff(base_s=1.0, cap_s=60.0)  # extra wait after a bug, not a network error
+
+
+def heartbeat_body(
+    pause: PauseState, status: str, pipeline: Pipeline | None, policy: Policy
+) -> dict[str, object]:
+    """The device API's Heartbeat, nothing more: the status, how long a pause has lasted
+    and which of the policy's detectors run now."""
+    running = pipeline is not None and not pause.paused
+    keys = {d.key for d in pipeline.detectors} if pipeline is not None else set()
+    enabled = {c.type for c in policy.detectors.values() if c.enabled}
+    paused_for = pause.paused_for_s()
+    return {
+        "status": "paused" if pause.paused else status,
+        "sent_at": datetime.now(UTC).isoformat(),
+        "paused_for_s": None if paused_for is None else round(paused_for, 1),
+        "detectors": {name: running and name in keys for name in sorted(enabled)},
+    }
 
 
 class Heartbeat:
