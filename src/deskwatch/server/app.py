@@ -27,6 +27,7 @@ from deskwatch.server.devices.tokens import TokenCache
 from deskwatch.server.errors import InvalidError, NotFoundError, RefusedError
 from deskwatch.server.events.routes import router as events_router
 from deskwatch.server.identity.routes import router as identity_router
+from deskwatch.server.live import Changes
 from deskwatch.server.migrate import upgrade
 from deskwatch.server.orgs.routes import router as orgs_router
 from deskwatch.server.policies.routes import router as policies_router
@@ -38,7 +39,6 @@ from deskwatch.server.reviews.routes import router as reviews_router
 from deskwatch.server.settings import Settings
 from deskwatch.server.snapshots.routes import router as snapshots_router
 from deskwatch.server.status.buffer import HeartbeatBuffer
-from deskwatch.server.status.live import Changes
 from deskwatch.server.status.routes import router as status_router
 from deskwatch.server.web.admin import router as admin_web_router
 from deskwatch.server.web.dpia import router as dpia_web_router

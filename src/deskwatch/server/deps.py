@@ -11,11 +11,11 @@ from fastapi.concurrency import run_in_threadpool
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from deskwatch.server.auth.security import same, token_hash
 from deskwatch.server.db import transaction
 from deskwatch.server.devices.models import Device
 from deskwatch.server.devices.tokens import DeviceIdentity, TokenCache
 from deskwatch.server.orgs.models import Role, User
+from deskwatch.server.security import same, token_hash
 from deskwatch.server.settings import Settings
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})

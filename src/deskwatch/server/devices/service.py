@@ -9,11 +9,11 @@ from datetime import datetime, timedelta
 from sqlalchemy import bindparam, or_, select, update
 from sqlalchemy.orm import Session
 
-from deskwatch.server.auth.security import new_code, new_token, token_hash
 from deskwatch.server.devices.models import Device, EnrolmentCode
 from deskwatch.server.devices.tokens import DeviceIdentity
 from deskwatch.server.errors import NotFoundError, RefusedError
 from deskwatch.server.orgs.models import Role, User
+from deskwatch.server.security import new_code, new_token, token_hash
 
 
 def create_code(

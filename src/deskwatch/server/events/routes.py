@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request, Response
 
-from deskwatch.server.audit.service import record_read
 from deskwatch.server.deps import DayDep, DeviceDep, NowDep, SessionDep, SettingsDep, UserDep
 from deskwatch.server.events import service
 from deskwatch.server.events.models import EventRecord
 from deskwatch.server.events.schemas import EventOut, IngestBatch, IngestResult
-from deskwatch.server.orgs.service import agent_for
+from deskwatch.server.orgs.service import agent_for, record_read
 from deskwatch.server.reports.service import day_bounds, events_csv
 
 router = APIRouter(prefix="/api/v1", tags=["events"])

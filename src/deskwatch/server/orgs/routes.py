@@ -8,6 +8,7 @@ from fastapi import APIRouter, Request
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 
+from deskwatch.server import flows
 from deskwatch.server.deps import AdminDep, NowDep, SessionDep, UserDep
 from deskwatch.server.orgs import service
 from deskwatch.server.orgs.models import Role, Team, User
@@ -119,7 +120,7 @@ def change_user(
     now: NowDep,
 ) -> UserChanged:
     given = body.model_fields_set
-    changed = service.change_user(
+    changed = flows.change_user(
         session,
         actor=admin,
         user_id=user_id,

@@ -19,6 +19,7 @@ from deskwatch.server.devices.models import Device
 from deskwatch.server.errors import InvalidError, NotFoundError, RefusedError
 from deskwatch.server.events.models import EventRecord
 from deskwatch.server.identity.models import IdentityCheck
+from deskwatch.server.live import Changes
 from deskwatch.server.orgs.models import Role, Team, User
 from deskwatch.server.orgs.service import team_agent_ids, team_for
 from deskwatch.server.privacy.models import CategorySetting, DataRequest, Objection
@@ -32,7 +33,6 @@ from deskwatch.server.privacy.schemas import (
 )
 from deskwatch.server.reviews.models import EventComment
 from deskwatch.server.snapshots.models import Snapshot
-from deskwatch.server.status.live import Changes
 from deskwatch.server.status.models import AgentStatus, StatusChange
 
 

@@ -8,12 +8,12 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from deskwatch.rules.registry import AUDIO_RULES, RULE_NEEDS
-from deskwatch.server.audit.service import record, record_read
+from deskwatch.server.audit.service import record
 from deskwatch.server.errors import NotFoundError, RefusedError
 from deskwatch.server.events.models import EventRecord
 from deskwatch.server.events.schemas import EventOut
 from deskwatch.server.orgs.models import Role, User
-from deskwatch.server.orgs.service import agent_for, visible_agent_ids
+from deskwatch.server.orgs.service import agent_for, record_read, visible_agent_ids
 from deskwatch.server.reviews.models import EventComment
 from deskwatch.server.reviews.schemas import (
     CommentIn,

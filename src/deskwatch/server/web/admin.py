@@ -8,6 +8,7 @@ from fastapi import APIRouter, Depends, Form, HTTPException, Request, status
 from fastapi.responses import HTMLResponse
 from sqlalchemy import select
 
+from deskwatch.server import flows
 from deskwatch.server.audit.service import record
 from deskwatch.server.deps import NowDep, SessionDep, SettingsDep
 from deskwatch.server.devices import service as devices
@@ -128,7 +129,7 @@ def change_user(
 ) -> HTMLResponse:
     team = int(team_id) if team_id.isdigit() else None
     try:
-        changed = orgs.change_user(
+        changed = flows.change_user(
             session,
             actor=admin,
             user_id=user_id,

@@ -13,13 +13,13 @@ from fastapi.templating import Jinja2Templates
 from markupsafe import Markup, escape
 from sqlalchemy import select
 
-from deskwatch.server.audit.service import OVERSEERS, entries
+from deskwatch.server.audit.service import entries
 from deskwatch.server.auth.routes import log_in
-from deskwatch.server.auth.security import same
 from deskwatch.server.deps import DayDep, NowDep, SessionDep, SettingsDep
 from deskwatch.server.orgs import service as orgs
 from deskwatch.server.orgs.models import Role, Team, User
 from deskwatch.server.reports import service as reports
+from deskwatch.server.security import same
 from deskwatch.server.status import service as status_service
 from deskwatch.server.status.schemas import STATUSES, BoardRow, BoardStatus
 
@@ -63,7 +63,7 @@ def page(
     **ctx: Any,
 ) -> HTMLResponse:
     teams: list[Team] = []
-    if user is not None and user.role in OVERSEERS:
+    if user is not None and user.role in orgs.OVERSEERS:
         ids = orgs.visible_team_ids(session, user=user)
         teams = list(session.scalars(select(Team).where(Team.id.in_(ids)).order_by(Team.name)))
     context = {"user": user, "csrf": csrf_of(request), "teams": teams, **ctx}
