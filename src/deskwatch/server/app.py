@@ -32,10 +32,11 @@ from deskwatch.server.migrate import upgrade
 from deskwatch.server.orgs.routes import router as orgs_router
 from deskwatch.server.policies.routes import router as policies_router
 from deskwatch.server.policies.service import VersionCache
-from deskwatch.server.privacy.retention import purger
 from deskwatch.server.privacy.routes import router as privacy_router
 from deskwatch.server.reports.routes import router as reports_router
+from deskwatch.server.requests.routes import router as requests_router
 from deskwatch.server.reviews.routes import router as reviews_router
+from deskwatch.server.scheduled import purger
 from deskwatch.server.settings import Settings
 from deskwatch.server.snapshots.routes import router as snapshots_router
 from deskwatch.server.status.buffer import HeartbeatBuffer
@@ -56,6 +57,7 @@ ROUTERS = (
     audit_router,
     orgs_router,
     privacy_router,
+    requests_router,
     reviews_router,
     snapshots_router,
     web_router,

@@ -8,9 +8,9 @@ from fastapi import APIRouter, Depends, HTTPException, Request, status
 from fastapi.responses import HTMLResponse, Response
 
 from deskwatch.server.deps import NowDep, SessionDep, SettingsDep
+from deskwatch.server.dpia.render import DRAFT_NOTE, TITLE, to_markdown
+from deskwatch.server.dpia.service import read, retention_of
 from deskwatch.server.orgs.models import Role, User
-from deskwatch.server.privacy.dpia import read, retention_of
-from deskwatch.server.privacy.dpia_render import DRAFT_NOTE, TITLE, to_markdown
 from deskwatch.server.web.routes import WebUser, page
 
 router = APIRouter(prefix="/privacy", include_in_schema=False)

@@ -13,12 +13,15 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from deskwatch.privacy.categories import LEGAL_BASES
-from deskwatch.server.deps import NowDep, SessionDep, SettingsDep
+from deskwatch.server import flows
+from deskwatch.server.deps import ChangesDep, NowDep, SessionDep, SettingsDep
 from deskwatch.server.errors import InvalidError, NotFoundError, RefusedError
 from deskwatch.server.orgs.models import Role, Team, User
 from deskwatch.server.privacy import service as privacy
-from deskwatch.server.privacy.export import my_data, my_page
-from deskwatch.server.privacy.schemas import CategoryIn, RequestIn, RequestUpdate
+from deskwatch.server.privacy.schemas import CategoryIn
+from deskwatch.server.requests import service as requests
+from deskwatch.server.requests.export import my_data, my_page
+from deskwatch.server.requests.schemas import RequestIn, RequestUpdate
 from deskwatch.server.reviews import service as reviews
 from deskwatch.server.reviews.schemas import CommentIn, ReviewIn
 from deskwatch.server.web.routes import Csrf, WebUser, page
@@ -78,6 +81,7 @@ def object_form(
     user: WebUser,
     session: SessionDep,
     now: NowDep,
+    changes: ChangesDep,
     objected: Annotated[bool, Form()],
 ) -> Response:
     _only(user, Role.AGENT)
@@ -85,7 +89,7 @@ def object_form(
 
     def change() -> None:
         privacy.set_objection(session, agent=user, key=key, objected=objected, now=now)
-        privacy.announce(session, changes=request.app.state.changes, agent_ids=[user.id])
+        privacy.announce(session, changes=changes, agent_ids=[user.id])
 
     return _outcome(
         session,
@@ -129,7 +133,7 @@ def request_form(
     return _outcome(
         session,
         "/me",
-        lambda: privacy.create_request(
+        lambda: requests.create_request(
             session, agent=user, body=RequestIn(kind=kind, body=body), now=now
         ),
         "Request sent to the privacy officer.",
@@ -181,7 +185,7 @@ def privacy_page(
     names = {u.id: u.display_name for u in session.scalars(select(User))}
     queue = []
     if user.role == Role.PRIVACY_OFFICER:
-        queue = privacy.request_queue(session, officer=user, now=now)
+        queue = requests.request_queue(session, officer=user, now=now)
     return page(
         request,
         "privacy.html",
@@ -209,7 +213,7 @@ def request_update_form(
     return _outcome(
         session,
         "/privacy",
-        lambda: privacy.update_request(
+        lambda: flows.update_request(
             session,
             request_id=request_id,
             change=RequestUpdate(status=new_status, response=response),
@@ -242,6 +246,7 @@ def category_form(
     user: WebUser,
     session: SessionDep,
     now: NowDep,
+    changes: ChangesDep,
     settings: SettingsDep,
     purpose: Annotated[str, Form()],
     legal_basis: Annotated[str, Form()],
@@ -270,7 +275,7 @@ def category_form(
             actor=user,
             now=now,
             max_retention_days=settings.audit_retention_days,
-            changes=request.app.state.changes,
+            changes=changes,
         )
 
     return _outcome(
