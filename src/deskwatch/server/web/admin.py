@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Form, HTTPException, Request, status
+from fastapi import APIRouter, Form, HTTPException, Request, status
 from fastapi.responses import HTMLResponse
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -18,18 +18,10 @@ from deskwatch.server.errors import InvalidError, RefusedError
 from deskwatch.server.orgs import service as orgs
 from deskwatch.server.orgs.models import Role, Site, Team, User
 from deskwatch.server.policies import service as policies
-from deskwatch.server.web.routes import Csrf, WebUser, page
+from deskwatch.server.web.access import AdminPage
+from deskwatch.server.web.routes import Csrf, page
 
 router = APIRouter(prefix="/admin", include_in_schema=False)
-
-
-def web_admin(user: WebUser) -> User:
-    if user.role != Role.ADMIN:
-        raise HTTPException(status.HTTP_403_FORBIDDEN, "admins only")
-    return user
-
-
-Admin = Annotated[User, Depends(web_admin)]
 
 
 def admin_page(
@@ -64,14 +56,16 @@ def admin_page(
 
 
 @router.get("")
-def admin_home(request: Request, admin: Admin, session: SessionDep, now: NowDep) -> HTMLResponse:
+def admin_home(
+    request: Request, admin: AdminPage, session: SessionDep, now: NowDep
+) -> HTMLResponse:
     return admin_page(request, admin, session, now)
 
 
 @router.post("/codes", dependencies=[Csrf])
 def create_code(
     request: Request,
-    admin: Admin,
+    admin: AdminPage,
     session: SessionDep,
     now: NowDep,
     settings: SettingsDep,
@@ -89,7 +83,7 @@ def create_code(
 def revoke(
     device_id: str,
     request: Request,
-    admin: Admin,
+    admin: AdminPage,
     session: SessionDep,
     now: NowDep,
     tokens: TokensDep,
@@ -104,7 +98,7 @@ def revoke(
 @router.post("/users", dependencies=[Csrf])
 def add_user(
     request: Request,
-    admin: Admin,
+    admin: AdminPage,
     session: SessionDep,
     now: NowDep,
     username: Annotated[str, Form(min_length=2, max_length=100)],
@@ -132,7 +126,7 @@ def add_user(
 def change_user(
     user_id: int,
     request: Request,
-    admin: Admin,
+    admin: AdminPage,
     session: SessionDep,
     now: NowDep,
     changes: ChangesDep,
@@ -163,7 +157,7 @@ def change_user(
 @router.post("/teams", dependencies=[Csrf])
 def add_team(
     request: Request,
-    admin: Admin,
+    admin: AdminPage,
     session: SessionDep,
     now: NowDep,
     name: Annotated[str, Form(min_length=1, max_length=200)],
@@ -179,7 +173,7 @@ def add_team(
 def publish_policy(
     team_id: int,
     request: Request,
-    admin: Admin,
+    admin: AdminPage,
     session: SessionDep,
     now: NowDep,
     toml: Annotated[str, Form(max_length=64_000)] = "",

@@ -16,11 +16,18 @@ from deskwatch.server.audit.service import entries
 from deskwatch.server.auth.routes import log_in
 from deskwatch.server.deps import DayDep, NowDep, SessionDep, SettingsDep
 from deskwatch.server.orgs import service as orgs
-from deskwatch.server.orgs.models import Role, Team, User
+from deskwatch.server.orgs.models import Team, User
 from deskwatch.server.reports import service as reports
 from deskwatch.server.security import same
 from deskwatch.server.status import service as status_service
 from deskwatch.server.status.schemas import STATUSES
+from deskwatch.server.web.access import (
+    AuditPage,
+    BoardPage,
+    OverseerPage,
+    WebUser,
+    home_of,
+)
 from deskwatch.server.web.schemas import Tile
 
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
@@ -42,15 +49,6 @@ def check_csrf(request: Request, csrf_token: Annotated[str, Form()] = "") -> Non
         raise HTTPException(status.HTTP_403_FORBIDDEN, "missing or bad CSRF token")
 
 
-def web_user(request: Request, session: SessionDep) -> User:
-    user_id = request.session.get("user_id")
-    user = session.get(User, user_id) if isinstance(user_id, int) else None
-    if user is None or not user.active:
-        raise HTTPException(status.HTTP_303_SEE_OTHER, headers={"location": "/login"})
-    return user
-
-
-WebUser = Annotated[User, Depends(web_user)]
 Csrf = Depends(check_csrf)
 
 
@@ -68,14 +66,6 @@ def page(
         teams = list(session.scalars(select(Team).where(Team.id.in_(ids)).order_by(Team.name)))
     context = {"user": user, "csrf": csrf_of(request), "teams": teams, **ctx}
     return TEMPLATES.TemplateResponse(request, name, context, status_code=status_code)
-
-
-def home_of(user: User) -> str:
-    if user.role == Role.AGENT:
-        return f"/agents/{user.id}"
-    if user.role == Role.PRIVACY_OFFICER:
-        return "/privacy"
-    return "/"
 
 
 @router.get("/login")
@@ -106,10 +96,8 @@ def logout_form(request: Request) -> Response:
 
 @router.get("/")
 def board_page(
-    request: Request, user: WebUser, session: SessionDep, now: NowDep, settings: SettingsDep
+    request: Request, user: BoardPage, session: SessionDep, now: NowDep, settings: SettingsDep
 ) -> Response:
-    if user.role not in (Role.SUPERVISOR, Role.ADMIN):
-        return RedirectResponse(home_of(user), status_code=303)
     rows = status_service.board_for(
         session, user=user, now=now, offline_after_s=settings.offline_after_s
     )
@@ -175,13 +163,11 @@ def report_page(
     team_id: int,
     day: DayDep,
     request: Request,
-    user: WebUser,
+    user: OverseerPage,
     session: SessionDep,
     now: NowDep,
     settings: SettingsDep,
 ) -> HTMLResponse:
-    if user.role not in (Role.SUPERVISOR, Role.ADMIN):
-        raise HTTPException(status.HTTP_403_FORBIDDEN, "not allowed for your role")
     report = reports.report_for(
         session,
         user=user,
@@ -196,9 +182,7 @@ def report_page(
 
 
 @router.get("/audit")
-def audit_page(request: Request, user: WebUser, session: SessionDep, now: NowDep) -> HTMLResponse:
-    if user.role not in (Role.ADMIN, Role.PRIVACY_OFFICER):
-        raise HTTPException(status.HTTP_403_FORBIDDEN, "not allowed for your role")
+def audit_page(request: Request, user: AuditPage, session: SessionDep, now: NowDep) -> HTMLResponse:
     orgs.record_team_read(session, reader=user, what="audit", now=now, everyone=True)
     names = {u.id: u.display_name for u in session.scalars(select(User))}
     return page(request, "audit.html", user, session, entries=entries(session), names=names)
