@@ -145,3 +145,29 @@ def test_app_state_is_read_only_in_app_and_deps() -> None:
 @pytest.mark.parametrize("domain", DOMAINS)
 def test_every_domain_has_schemas(domain: str) -> None:
     assert (SERVER / domain / "schemas.py").exists()
+
+
+def test_services_take_keywords() -> None:
+    """A domain service that takes a session takes everything else by keyword."""
+    wrong = []
+    for path in sorted(SERVER.glob("*/service.py")):
+        for node in ast.parse(path.read_text(encoding="utf-8")).body:
+            if not isinstance(node, ast.FunctionDef) or node.name.startswith("_"):
+                continue
+            positional = [a.arg for a in node.args.posonlyargs + node.args.args]
+            if positional[:1] == ["session"] and len(positional) > 1:
+                wrong.append(f"{_name(path)}.{node.name}")
+    assert wrong == []
+
+
+def test_sizes() -> None:
+    """No function over 60 lines, no class over 250 (migrations aside)."""
+    wrong = []
+    for name, tree in _modules():
+        for node in ast.walk(tree):
+            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+                first = node.decorator_list[0].lineno if node.decorator_list else node.lineno
+                most = 250 if isinstance(node, ast.ClassDef) else 60
+                if (node.end_lineno or first) - first + 1 > most:
+                    wrong.append(f"{name}.{node.name}")
+    assert wrong == []

@@ -6,7 +6,7 @@ import enum
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Select, delete, func, select
+from sqlalchemy import Select, delete, func, select, update
 from sqlalchemy.orm import Session
 
 from deskwatch.server.audit.models import AuditEntry
@@ -325,3 +325,15 @@ def working_agent(user: User, *, before: dict[str, list[Any]] | None = None) -> 
 def _team_rev(session: Session, team_id: int | None) -> int:
     team = session.get(Team, team_id) if team_id is not None else None
     return team.privacy_rev if team else 0
+
+
+def bump_privacy_rev(session: Session, *, model: type[Team] | type[User], row: Team | User) -> None:
+    """``privacy_rev + 1`` in SQL: two concurrent changes make two increments, so an agent
+    (which compares revisions for equality) never misses the second."""
+    session.execute(
+        update(model)
+        .where(model.id == row.id)
+        .values(privacy_rev=model.privacy_rev + 1)
+        .execution_options(synchronize_session=False)
+    )
+    session.expire(row, ["privacy_rev"])

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime
 
-from sqlalchemy import Select, delete, false, select, union_all, update
+from sqlalchemy import Select, delete, false, select, union_all
 from sqlalchemy.orm import Session
 
 from deskwatch.privacy.categories import (
@@ -18,7 +18,7 @@ from deskwatch.server.audit.service import record
 from deskwatch.server.errors import InvalidError, NotFoundError, RefusedError
 from deskwatch.server.live import Changes
 from deskwatch.server.orgs.models import Role, Team, User
-from deskwatch.server.orgs.service import team_agent_ids, team_for
+from deskwatch.server.orgs.service import bump_privacy_rev, team_agent_ids, team_for
 from deskwatch.server.privacy.models import CategorySetting, Objection
 from deskwatch.server.privacy.schemas import (
     CategoryIn,
@@ -102,7 +102,7 @@ def set_category(
     for field in ("enabled", "purpose", "legal_basis", "retention_days", "may_object", "snapshot"):
         setattr(row, field, getattr(merged, field))
     row.updated_by, row.updated_at = actor.id, now
-    _bump(session, Team, team)
+    bump_privacy_rev(session, model=Team, row=team)
     detail = change.model_dump(exclude_none=True)
     record(
         session,
@@ -115,18 +115,6 @@ def set_category(
     if changes is not None:
         announce(session, changes=changes, agent_ids=team_agent_ids(session, team_id=team.id))
     return _view(CATEGORIES[key], row)
-
-
-def _bump(session: Session, model: type[Team] | type[User], row: Team | User) -> None:
-    """``privacy_rev + 1`` in SQL: two concurrent changes make two increments, so an agent
-    (which compares revisions for equality) never misses the second."""
-    session.execute(
-        update(model)
-        .where(model.id == row.id)
-        .values(privacy_rev=model.privacy_rev + 1)
-        .execution_options(synchronize_session=False)
-    )
-    session.expire(row, ["privacy_rev"])
 
 
 # Categories whose consent the worker gives themself: the identity check is off until the
@@ -183,7 +171,7 @@ def set_objection(
             session.execute(
                 delete(Objection).where(Objection.agent_id == agent.id, Objection.category == key)
             )
-        _bump(session, User, agent)
+        bump_privacy_rev(session, model=User, row=agent)
         action = "objection:made" if objected else "objection:withdrawn"
         record(session, actor=agent, action=action, subject=f"agent:{agent.id}:{key}", now=now)
     session.flush()
