@@ -24,11 +24,11 @@ import httpx
 from sqlalchemy import insert, text
 from tests.server_process import ServerProcess
 
-from deskwatch.server.auth.security import hash_password, token_hash
 from deskwatch.server.db import make_engine
 from deskwatch.server.devices.models import Device
 from deskwatch.server.migrate import upgrade
 from deskwatch.server.orgs.models import Role, Site, Team, User, team_supervisors
+from deskwatch.server.security import hash_password, token_hash
 from deskwatch.server.status.models import AgentStatus
 
 PG = "postgresql+psycopg://postgres@127.0.0.1:5432/test"

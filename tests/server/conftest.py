@@ -17,10 +17,10 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from deskwatch.server.app import create_app
 from deskwatch.server.audit.chain import AuditChain, attach
-from deskwatch.server.auth.security import hash_password
 from deskwatch.server.db import make_engine
 from deskwatch.server.migrate import upgrade
 from deskwatch.server.orgs.models import Role, Site, Team, User
+from deskwatch.server.security import hash_password
 from deskwatch.server.settings import Settings
 
 PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"

@@ -14,10 +14,11 @@ from deskwatch.privacy.categories import CATEGORIES
 from deskwatch.server.audit.chain import AuditChain
 from deskwatch.server.audit.models import AuditEntry
 from deskwatch.server.db import make_engine
+from deskwatch.server.dpia.render import to_html, to_markdown
+from deskwatch.server.dpia.schemas import Dpia, Retention, TeamSetting
+from deskwatch.server.dpia.service import build
 from deskwatch.server.migrate import upgrade
 from deskwatch.server.orgs.models import Team, User
-from deskwatch.server.privacy.dpia import Dpia, Retention, TeamSetting, build
-from deskwatch.server.privacy.dpia_render import to_html, to_markdown
 from deskwatch.server.privacy.schemas import CategoryIn
 from deskwatch.server.privacy.service import set_category
 from deskwatch.server.settings import Settings

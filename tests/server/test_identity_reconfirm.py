@@ -12,13 +12,13 @@ import pytest
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from deskwatch.server.auth.security import hash_password
 from deskwatch.server.db import make_engine, session_factory
 from deskwatch.server.devices.models import Device
 from deskwatch.server.identity import service
 from deskwatch.server.identity.models import IdentityCheck
 from deskwatch.server.migrate import upgrade
 from deskwatch.server.orgs.models import Role, Site, Team, User
+from deskwatch.server.security import hash_password
 from tests.server.conftest import postgres_schema
 
 PASSWORD = "correct horse battery"

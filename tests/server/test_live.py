@@ -8,9 +8,9 @@ from pathlib import Path
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
+from deskwatch.server import live
 from deskwatch.server.db import make_engine, session_factory
-from deskwatch.server.status import live
-from deskwatch.server.status.live import Changes
+from deskwatch.server.live import Changes
 from tests.server.conftest import postgres_schema
 
 

@@ -15,6 +15,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine, func, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
+from deskwatch.server import scheduled as retention
 from deskwatch.server.app import create_app
 from deskwatch.server.audit.chain import AuditChain, attach
 from deskwatch.server.audit.models import AuditEntry
@@ -26,12 +27,11 @@ from deskwatch.server.identity.models import IdentityCheck
 from deskwatch.server.migrate import upgrade
 from deskwatch.server.orgs.models import Role, Team, User
 from deskwatch.server.orgs.service import create_site, create_team, create_user
-from deskwatch.server.privacy import retention
-from deskwatch.server.privacy.models import DataRequest
-from deskwatch.server.privacy.retention import PurgeResult, purge, purge_once
 from deskwatch.server.privacy.schemas import CategoryIn
 from deskwatch.server.privacy.service import set_category
+from deskwatch.server.requests.models import DataRequest
 from deskwatch.server.reviews.models import EventComment
+from deskwatch.server.scheduled import PurgeResult, purge, purge_once
 from deskwatch.server.settings import Settings
 from deskwatch.server.snapshots.models import Snapshot
 from deskwatch.server.status.models import StatusChange

@@ -11,7 +11,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from deskwatch.server.events.models import EventRecord
-from deskwatch.server.privacy.models import DataRequest, Objection
+from deskwatch.server.privacy.models import Objection
+from deskwatch.server.requests.models import DataRequest
 from deskwatch.server.reviews.models import EventComment
 from tests.server.conftest import Clock, Org, login
 from tests.server.helpers import enrol, event

@@ -323,7 +323,7 @@ def test_a_concurrent_duplicate_is_answered_with_the_first(
             expires_at=clock.now + timedelta(days=1),
             sealed=b"the second upload",
         )
-        stored, duplicate = insert_once(s, late)
+        stored, duplicate = insert_once(s, row=late)
         assert duplicate and stored.id == first
         s.commit()
         assert [r.id for r in s.scalars(select(Snapshot))] == [first]

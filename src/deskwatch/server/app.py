@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import gc
 from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -13,6 +14,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
+from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.middleware.sessions import SessionMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -27,18 +29,19 @@ from deskwatch.server.devices.tokens import TokenCache
 from deskwatch.server.errors import InvalidError, NotFoundError, RefusedError
 from deskwatch.server.events.routes import router as events_router
 from deskwatch.server.identity.routes import router as identity_router
+from deskwatch.server.live import Changes
 from deskwatch.server.migrate import upgrade
 from deskwatch.server.orgs.routes import router as orgs_router
 from deskwatch.server.policies.routes import router as policies_router
 from deskwatch.server.policies.service import VersionCache
-from deskwatch.server.privacy.retention import purger
 from deskwatch.server.privacy.routes import router as privacy_router
 from deskwatch.server.reports.routes import router as reports_router
+from deskwatch.server.requests.routes import router as requests_router
 from deskwatch.server.reviews.routes import router as reviews_router
+from deskwatch.server.scheduled import purger
 from deskwatch.server.settings import Settings
 from deskwatch.server.snapshots.routes import router as snapshots_router
 from deskwatch.server.status.buffer import HeartbeatBuffer
-from deskwatch.server.status.live import Changes
 from deskwatch.server.status.routes import router as status_router
 from deskwatch.server.web.admin import router as admin_web_router
 from deskwatch.server.web.dpia import router as dpia_web_router
@@ -56,6 +59,7 @@ ROUTERS = (
     audit_router,
     orgs_router,
     privacy_router,
+    requests_router,
     reviews_router,
     snapshots_router,
     web_router,
@@ -75,6 +79,16 @@ SECURITY_HEADERS = {
 }
 
 
+@dataclass(frozen=True)
+class Runtime:
+    """What one server process keeps beside the database: change signals and caches."""
+
+    changes: Changes
+    heartbeats: HeartbeatBuffer
+    versions: VersionCache
+    tokens: TokenCache
+
+
 def create_app(
     settings: Settings,
     *,
@@ -91,6 +105,24 @@ def create_app(
             upgrade(engine, audit=audit)
         sessions = session_factory(engine)
     attach(sessions, audit)
+    runtime = _runtime(settings, sessions, engine)
+    app = FastAPI(
+        lifespan=_lifespan(runtime),
+        title="deskwatch",
+        version="1",
+        docs_url="/api/docs",
+        openapi_url="/api/openapi.json",
+    )
+    app.state.settings, app.state.sessions, app.state.clock = settings, sessions, clock
+    app.state.changes, app.state.heartbeats = runtime.changes, runtime.heartbeats
+    app.state.device_tokens, app.state.policy_versions = runtime.tokens, runtime.versions
+    _add_routes(app)
+    _add_error_handlers(app)
+    _add_middleware(app, settings)
+    return app
+
+
+def _runtime(settings: Settings, sessions: sessionmaker[Session], engine: Engine | None) -> Runtime:
     changes = Changes(engine)
     heartbeats = HeartbeatBuffer(
         sessions,
@@ -103,7 +135,10 @@ def create_app(
     versions = VersionCache(agent_ttl_s=settings.device_cache_ttl_s)
     tokens = TokenCache(settings.device_cache_ttl_s)
     changes.on_agent.extend([heartbeats.forget, versions.forget, tokens.forget_agent])
+    return Runtime(changes, heartbeats, versions, tokens)
 
+
+def _lifespan(runtime: Runtime) -> Callable[[FastAPI], AbstractAsyncContextManager[None]]:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         state = app.state
@@ -111,38 +146,32 @@ def create_app(
         filler = CacheFiller(
             state.sessions,
             lambda: state.clock(),
-            tokens=tokens,
-            versions=versions,
-            heartbeats=heartbeats,
+            tokens=runtime.tokens,
+            versions=runtime.versions,
+            heartbeats=runtime.heartbeats,
             every_s=state.settings.cache_refresh_s,
         )
         filler.start()
-        heartbeats.start()
+        runtime.heartbeats.start()
         # What start-up made lives as long as the process (modules, caches): out of the
         # collector's way, so a full collection during a 10,000-row board walks far less.
         gc.freeze()
         yield
         filler.close()
-        heartbeats.close()  # the last noted heartbeats are stored before the process ends
+        runtime.heartbeats.close()  # the last noted heartbeats are stored before the end
         state.purger.close()
-        changes.close()
+        runtime.changes.close()
 
-    app = FastAPI(
-        lifespan=lifespan,
-        title="deskwatch",
-        version="1",
-        docs_url="/api/docs",
-        openapi_url="/api/openapi.json",
-    )
-    app.state.settings, app.state.sessions, app.state.clock = settings, sessions, clock
-    app.state.changes, app.state.heartbeats = changes, heartbeats
-    app.state.device_tokens = tokens
-    app.state.policy_versions = versions
+    return lifespan
+
+
+def _add_routes(app: FastAPI) -> None:
     for router in ROUTERS:
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
-    _add_error_handlers(app)
 
+
+def _add_middleware(app: FastAPI, settings: Settings) -> None:
     app.add_middleware(
         SessionMiddleware,
         secret_key=settings.signing_key(),
@@ -152,7 +181,6 @@ def create_app(
     )
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(SecurityHeaders)
-    return app
 
 
 def _add_error_handlers(app: FastAPI) -> None:

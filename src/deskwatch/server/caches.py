@@ -4,7 +4,7 @@ At start each worker process learns every valid device token, every agent's team
 privacy revision, every team's policy version and every stored status (a few queries,
 whatever the fleet's size);
 then it reloads tokens and revisions every ``Settings.cache_refresh_s``. Changes are still
-signalled to every worker at once (``status.live.Changes``); the reload bounds what a lost
+signalled to every worker at once (``live.Changes``); the reload bounds what a lost
 signal could leave stale and keeps entries from expiring all together.
 """
 

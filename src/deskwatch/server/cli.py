@@ -99,7 +99,7 @@ def audit_verify(database_url: DatabaseOpt = None) -> None:
 def purge(database_url: DatabaseOpt = None) -> None:
     """Delete data past its retention now (the server also does so on a schedule)."""
     from deskwatch.server.db import utcnow
-    from deskwatch.server.privacy.retention import purge_once
+    from deskwatch.server.scheduled import purge_once
     from deskwatch.server.settings import get_settings
 
     settings = get_settings()
@@ -126,8 +126,8 @@ def dpia(
 ) -> None:
     """Write a DPIA / legitimate-interest assessment draft from the live configuration."""
     from deskwatch.server.db import utcnow
-    from deskwatch.server.privacy.dpia import read, retention_of
-    from deskwatch.server.privacy.dpia_render import to_html, to_markdown
+    from deskwatch.server.dpia.render import to_html, to_markdown
+    from deskwatch.server.dpia.service import read, retention_of
     from deskwatch.server.settings import get_settings
 
     if fmt not in ("md", "html"):

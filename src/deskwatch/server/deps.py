@@ -11,12 +11,15 @@ from fastapi.concurrency import run_in_threadpool
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from deskwatch.server.auth.security import same, token_hash
 from deskwatch.server.db import transaction
 from deskwatch.server.devices.models import Device
 from deskwatch.server.devices.tokens import DeviceIdentity, TokenCache
+from deskwatch.server.live import Changes
 from deskwatch.server.orgs.models import Role, User
+from deskwatch.server.policies.service import VersionCache
+from deskwatch.server.security import same, token_hash
 from deskwatch.server.settings import Settings
+from deskwatch.server.status.buffer import HeartbeatBuffer
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
@@ -43,12 +46,37 @@ async def get_now(request: Request) -> datetime:
     return now
 
 
+async def get_changes(request: Request) -> Changes:
+    """The change signals (``live.Changes``): publish once a transaction commits."""
+    changes: Changes = request.app.state.changes
+    return changes
+
+
+async def get_heartbeats(request: Request) -> HeartbeatBuffer:
+    heartbeats: HeartbeatBuffer = request.app.state.heartbeats
+    return heartbeats
+
+
+async def get_policy_versions(request: Request) -> VersionCache:
+    versions: VersionCache = request.app.state.policy_versions
+    return versions
+
+
+async def get_device_tokens(request: Request) -> TokenCache:
+    tokens: TokenCache = request.app.state.device_tokens
+    return tokens
+
+
 # Function scope: the transaction commits before the response is sent, so a device is
 # told "stored" only for what is stored (the default scope would commit afterwards).
 SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 NowDep = Annotated[datetime, Depends(get_now)]
 SessionsDep = Annotated[sessionmaker[Session], Depends(get_sessions)]
 SettingsDep = Annotated[Settings, Depends(get_app_settings)]
+ChangesDep = Annotated[Changes, Depends(get_changes)]
+HeartbeatsDep = Annotated[HeartbeatBuffer, Depends(get_heartbeats)]
+VersionsDep = Annotated[VersionCache, Depends(get_policy_versions)]
+TokensDep = Annotated[TokenCache, Depends(get_device_tokens)]
 
 
 def _bearer(request: Request) -> str:
@@ -68,7 +96,9 @@ def current_device(request: Request, session: SessionDep) -> Device:
     return device
 
 
-async def cached_device(request: Request, sessions: SessionsDep, now: NowDep) -> DeviceIdentity:
+async def cached_device(
+    request: Request, sessions: SessionsDep, now: NowDep, tokens: TokensDep
+) -> DeviceIdentity:
     """Like ``current_device``, from the token cache when it holds the token (heartbeats).
 
     A miss is looked up in a short session of its own, so no connection is held while the
@@ -77,7 +107,6 @@ async def cached_device(request: Request, sessions: SessionsDep, now: NowDep) ->
     reload (``caches.CacheFiller``) or when the entry expires.
     """
     digest = token_hash(_bearer(request))
-    tokens: TokenCache = request.app.state.device_tokens
     device = tokens.get(digest, now=now)
     if device is None:
         before = tokens.forgotten

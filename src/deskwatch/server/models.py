@@ -7,7 +7,8 @@ from deskwatch.server.events.models import EventRecord
 from deskwatch.server.identity.models import IdentityCheck
 from deskwatch.server.orgs.models import Role, Site, Team, User, team_supervisors
 from deskwatch.server.policies.models import PolicyVersion
-from deskwatch.server.privacy.models import CategorySetting, DataRequest, Objection
+from deskwatch.server.privacy.models import CategorySetting, Objection
+from deskwatch.server.requests.models import DataRequest
 from deskwatch.server.reviews.models import EventComment
 from deskwatch.server.snapshots.models import Snapshot
 from deskwatch.server.status.models import AgentStatus, StatusChange

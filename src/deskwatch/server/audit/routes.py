@@ -2,28 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Any
-
 from fastapi import APIRouter
-from pydantic import BaseModel, ConfigDict
 
 from deskwatch.server.audit import service
+from deskwatch.server.audit.schemas import AuditOut
 from deskwatch.server.deps import AuditReaderDep, NowDep, SessionDep
 from deskwatch.server.orgs.service import record_team_read
 
 router = APIRouter(prefix="/api/v1", tags=["audit"])
-
-
-class AuditOut(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
-
-    id: int
-    at: datetime
-    actor_id: int | None
-    action: str
-    subject: str
-    detail: dict[str, Any]
 
 
 @router.get("/audit")

@@ -11,7 +11,7 @@ import json
 import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import delete, event, func, select
 from sqlalchemy.orm import Session, SessionTransaction
@@ -19,11 +19,15 @@ from sqlalchemy.orm import Session, SessionTransaction
 from deskwatch.server.audit.chain import AuditChain, Head, HeadError, chain_of
 from deskwatch.server.audit.models import AuditEntry
 from deskwatch.server.db import serialise
-from deskwatch.server.orgs.models import Role, User
 
 log = logging.getLogger(__name__)
-# Reads by these roles of someone else's data are personal-data access worth recording.
-OVERSEERS = frozenset({Role.SUPERVISOR, Role.ADMIN, Role.PRIVACY_OFFICER})
+
+
+class Actor(Protocol):
+    """Who did it: a user (the audit log sits below the users' domain and needs the id)."""
+
+    @property
+    def id(self) -> int: ...
 
 
 GENESIS = "0" * 64
@@ -48,7 +52,7 @@ def entry_hash(chain: AuditChain, prev_hash: str, entry: AuditEntry) -> str:
 def record(
     session: Session,
     *,
-    actor: User | None,
+    actor: Actor | None,
     action: str,
     subject: str,
     now: datetime,
@@ -228,12 +232,6 @@ def prune_through(session: Session, *, through_id: int) -> int:
     stmt = delete(AuditEntry).where(AuditEntry.id <= through_id)
     result = session.execute(stmt.execution_options(synchronize_session=False))
     return int(getattr(result, "rowcount", 0))
-
-
-def record_read(session: Session, *, reader: User, agent: User, what: str, now: datetime) -> None:
-    """Log a supervisor's, admin's or privacy officer's read of an agent's data."""
-    if reader.role in OVERSEERS and reader.id != agent.id:
-        record(session, actor=reader, action=f"read:{what}", subject=f"agent:{agent.id}", now=now)
 
 
 def entries(session: Session, *, limit: int = 500) -> list[AuditEntry]:

@@ -7,30 +7,14 @@ from datetime import datetime
 
 from fastapi import APIRouter, Request, status
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict
 
 from deskwatch.server.audit.service import record
+from deskwatch.server.auth.schemas import Login, Me
 from deskwatch.server.auth.service import LoginOutcome, check_login
 from deskwatch.server.deps import NowDep, SessionDep, UserDep
 from deskwatch.server.orgs.models import User
 
 router = APIRouter(prefix="/api/v1/auth", tags=["auth"])
-
-
-class Login(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    username: str
-    password: str
-
-
-class Me(BaseModel):
-    id: int
-    username: str
-    display_name: str
-    role: str
-    team_id: int | None
-    csrf_token: str
 
 
 def me_of(user: User, csrf: str) -> Me:

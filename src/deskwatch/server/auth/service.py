@@ -13,9 +13,9 @@ from sqlalchemy.orm import Session
 from deskwatch.server.audit.chain import chain_of
 from deskwatch.server.audit.models import AuditEntry
 from deskwatch.server.audit.service import record
-from deskwatch.server.auth.security import verify_password
 from deskwatch.server.db import serialise
 from deskwatch.server.orgs.models import User
+from deskwatch.server.security import verify_password
 
 FAILED = "auth:login_failed"
 MAX_FAILURES = 10

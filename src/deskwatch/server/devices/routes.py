@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-
-from fastapi import APIRouter, Request
-from sqlalchemy.orm import Session
+from fastapi import APIRouter
 
 from deskwatch.server.audit.service import record
-from deskwatch.server.deps import AdminDep, NowDep, SessionDep, SettingsDep
+from deskwatch.server.deps import (
+    AdminDep,
+    ChangesDep,
+    NowDep,
+    SessionDep,
+    SettingsDep,
+    TokensDep,
+)
 from deskwatch.server.devices import service
-from deskwatch.server.devices.models import Device
 from deskwatch.server.devices.schemas import (
     CodeRequest,
     CodeResponse,
@@ -56,19 +59,14 @@ def list_devices(admin: AdminDep, session: SessionDep, now: NowDep) -> list[Devi
 
 @router.post("/admin/devices/{device_id}/revoke")
 def revoke(
-    device_id: str, request: Request, admin: AdminDep, session: SessionDep, now: NowDep
+    device_id: str,
+    admin: AdminDep,
+    session: SessionDep,
+    now: NowDep,
+    tokens: TokensDep,
+    changes: ChangesDep,
 ) -> DeviceOut:
-    return DeviceOut.model_validate(
-        revoke_everywhere(request, session, device_id=device_id, admin=admin, now=now)
+    device = service.revoke_everywhere(
+        session, device_id=device_id, admin=admin, now=now, tokens=tokens, changes=changes
     )
-
-
-def revoke_everywhere(
-    request: Request, session: Session, *, device_id: str, admin: User, now: datetime
-) -> Device:
-    """Revoke (audited); every worker process refuses the token once this commits."""
-    device = service.revoke(session, device_id=device_id, now=now)
-    request.app.state.device_tokens.forget(device_id)
-    request.app.state.changes.publish(session, agent_id=device.agent_id)
-    record(session, actor=admin, action="device:revoked", subject=f"device:{device_id}", now=now)
-    return device
+    return DeviceOut.model_validate(device)

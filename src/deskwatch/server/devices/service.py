@@ -9,11 +9,13 @@ from datetime import datetime, timedelta
 from sqlalchemy import bindparam, or_, select, update
 from sqlalchemy.orm import Session
 
-from deskwatch.server.auth.security import new_code, new_token, token_hash
+from deskwatch.server.audit.service import record
 from deskwatch.server.devices.models import Device, EnrolmentCode
-from deskwatch.server.devices.tokens import DeviceIdentity
+from deskwatch.server.devices.tokens import DeviceIdentity, TokenCache
 from deskwatch.server.errors import NotFoundError, RefusedError
+from deskwatch.server.live import Changes
 from deskwatch.server.orgs.models import Role, User
+from deskwatch.server.security import new_code, new_token, token_hash
 
 
 def create_code(
@@ -110,3 +112,20 @@ def mark_seen(session: Session, *, seen: Mapping[str, datetime]) -> None:
     if seen:
         rows = [{"b_id": device_id, "b_at": at} for device_id, at in sorted(seen.items())]
         session.connection().execute(_SEEN, rows)
+
+
+def revoke_everywhere(
+    session: Session,
+    *,
+    device_id: str,
+    admin: User,
+    now: datetime,
+    tokens: TokenCache,
+    changes: Changes,
+) -> Device:
+    """Revoke (audited); every worker process refuses the token once this commits."""
+    device = revoke(session, device_id=device_id, now=now)
+    tokens.forget(device_id)
+    changes.publish(session, agent_id=device.agent_id)
+    record(session, actor=admin, action="device:revoked", subject=f"device:{device_id}", now=now)
+    return device

@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Response
 
-from deskwatch.server.audit.service import record_read
-from deskwatch.server.deps import DayDep, DeviceDep, NowDep, SessionDep, SettingsDep, UserDep
+from deskwatch.server.deps import (
+    ChangesDep,
+    DayDep,
+    DeviceDep,
+    NowDep,
+    SessionDep,
+    SettingsDep,
+    UserDep,
+)
 from deskwatch.server.events import service
 from deskwatch.server.events.models import EventRecord
 from deskwatch.server.events.schemas import EventOut, IngestBatch, IngestResult
-from deskwatch.server.orgs.service import agent_for
+from deskwatch.server.orgs.service import agent_for, record_read
 from deskwatch.server.reports.service import day_bounds, events_csv
 
 router = APIRouter(prefix="/api/v1", tags=["events"])
@@ -18,17 +25,17 @@ router = APIRouter(prefix="/api/v1", tags=["events"])
 @router.post("/events")
 def ingest(
     body: IngestBatch,
-    request: Request,
     device: DeviceDep,
     session: SessionDep,
     now: NowDep,
     settings: SettingsDep,
+    changes: ChangesDep,
 ) -> IngestResult:
     result = service.ingest(
         session, device=device, events=body.events, now=now, future_skew_s=settings.future_skew_s
     )
     if result.new or result.updated:
-        request.app.state.changes.publish(session, device.agent_id, forget=False)
+        changes.publish(session, device.agent_id, forget=False)
     return result
 
 

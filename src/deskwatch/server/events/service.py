@@ -129,3 +129,11 @@ def _events(
         .order_by(EventRecord.started_at)
     )
     return list(session.scalars(query))
+
+
+def mark_reviewed(
+    event: EventRecord, *, decision: str, note: str, reviewer_id: int, now: datetime
+) -> None:
+    """A reviewer's decision on a pending event (``reviews.service.review`` checks and audits)."""
+    event.review, event.review_note = decision, note
+    event.reviewed_by, event.reviewed_at = reviewer_id, now

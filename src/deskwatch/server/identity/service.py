@@ -8,11 +8,11 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from deskwatch.server.auth.security import verify_password
 from deskwatch.server.db import serialise
 from deskwatch.server.devices.models import Device
 from deskwatch.server.identity.models import IdentityCheck
 from deskwatch.server.orgs.models import User
+from deskwatch.server.security import verify_password
 
 MAX_FAILURES = 5
 WINDOW = timedelta(minutes=15)

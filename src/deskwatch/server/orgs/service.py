@@ -6,17 +6,24 @@ import enum
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Select, delete, func, select
+from sqlalchemy import Select, delete, func, select, update
 from sqlalchemy.orm import Session
 
 from deskwatch.server.audit.models import AuditEntry
-from deskwatch.server.audit.service import OVERSEERS, record
-from deskwatch.server.auth.security import hash_password
+from deskwatch.server.audit.service import record
 from deskwatch.server.db import serialise
-from deskwatch.server.devices.service import revoke_all
 from deskwatch.server.errors import NotFoundError, RefusedError
 from deskwatch.server.orgs.models import Role, Site, Team, User, team_supervisors
-from deskwatch.server.status.live import Changes
+from deskwatch.server.security import hash_password
+
+# Reads by these roles of someone else's data are personal-data access worth recording.
+OVERSEERS = frozenset({Role.SUPERVISOR, Role.ADMIN, Role.PRIVACY_OFFICER})
+
+
+def record_read(session: Session, *, reader: User, agent: User, what: str, now: datetime) -> None:
+    """Log a supervisor's, admin's or privacy officer's read of an agent's data."""
+    if reader.role in OVERSEERS and reader.id != agent.id:
+        record(session, actor=reader, action=f"read:{what}", subject=f"agent:{agent.id}", now=now)
 
 
 def visible_team_ids(session: Session, *, user: User) -> set[int]:
@@ -246,7 +253,7 @@ def add_team(
 
 
 class Keep(enum.Enum):
-    """A field ``change_user`` leaves as it is."""
+    """A field ``set_user_fields`` leaves as it is."""
 
     KEEP = "keep"
 
@@ -254,41 +261,27 @@ class Keep(enum.Enum):
 KEEP = Keep.KEEP
 
 
-def change_user(
+def set_user_fields(
     session: Session,
     *,
     actor: User,
     user_id: int,
-    now: datetime,
-    changes: Changes,
     role: Role | Keep = KEEP,
     team_id: int | Keep | None = KEEP,
     active: bool | Keep = KEEP,
-) -> dict[str, list[Any]]:
-    """An admin changes a user's role, team or whether they may sign in (audited, what
-    changed as ``[old, new]``; every server process forgets what it cached of the user once
-    committed). Someone who stops being an agent at work has every device revoked; a
-    supervisor who stops being one supervises no team; a moved agent's revision grows so
-    that their PC fetches the new team's policy and settings."""
+) -> tuple[User, dict[str, list[Any]]]:
+    """An admin's change to a user's role, team or whether they may sign in, applied to the
+    user: the user and what changed as ``[old, new]`` (``flows.change_user`` does the rest)."""
     serialise(session, "deskwatch_users")  # two admins never demote each other at once
     user = _changeable(session, actor=actor, user_id=user_id, role=role, active=active)
     if isinstance(team_id, int) and session.get(Team, team_id) is None:
         raise NotFoundError(f"no team {team_id}")
-    was_agent = _working_agent(user)
     changed: dict[str, list[Any]] = {}
     for name, new in (("role", role), ("team_id", team_id), ("active", active)):
         if new is not KEEP and new != getattr(user, name):
             changed[name] = [getattr(user, name), new]
             setattr(user, name, new)
-    if not changed:
-        return changed
-    _follow(session, user=user, changed=changed, was_agent=was_agent, now=now)
-    detail = {k: [v.value if isinstance(v, Role) else v for v in vs] for k, vs in changed.items()}
-    record(
-        session, actor=actor, action=USER_CHANGED, subject=f"user:{user.id}", now=now, detail=detail
-    )
-    changes.publish(session, agent_id=user.id)
-    return changed
+    return user, changed
 
 
 def _changeable(
@@ -307,16 +300,11 @@ def _changeable(
     return user
 
 
-def _follow(
-    session: Session, *, user: User, changed: dict[str, list[Any]], was_agent: bool, now: datetime
-) -> None:
-    """What follows from a change: supervision ends with the role, devices and enrolment
-    codes with work as an agent, and a move grows the worker's revision."""
+def follow_user_change(session: Session, *, user: User, changed: dict[str, list[Any]]) -> None:
+    """What follows within the organisation: supervision ends with the role, and a move
+    grows the worker's revision."""
     if "role" in changed and changed["role"][0] == Role.SUPERVISOR:
         session.execute(delete(team_supervisors).where(team_supervisors.c.user_id == user.id))
-    stopped = was_agent and not _working_agent(user)
-    if stopped and (ids := revoke_all(session, agent_id=user.id, now=now)):
-        changed["devices_revoked"] = ids
     if "team_id" in changed:
         old, new = changed["team_id"]
         # The revision an agent compares is the worker's plus their team's: grown by one
@@ -326,10 +314,26 @@ def _follow(
         user.privacy_rev = User.privacy_rev + bump
 
 
-def _working_agent(user: User) -> bool:
-    return user.role == Role.AGENT and user.active
+def working_agent(user: User, *, before: dict[str, list[Any]] | None = None) -> bool:
+    """Whether the user works as an agent (``before`` a change, given what changed)."""
+    old = before or {}
+    role = old["role"][0] if "role" in old else user.role
+    active = old["active"][0] if "active" in old else user.active
+    return bool(role == Role.AGENT and active)
 
 
 def _team_rev(session: Session, team_id: int | None) -> int:
     team = session.get(Team, team_id) if team_id is not None else None
     return team.privacy_rev if team else 0
+
+
+def bump_privacy_rev(session: Session, *, model: type[Team] | type[User], row: Team | User) -> None:
+    """``privacy_rev + 1`` in SQL: two concurrent changes make two increments, so an agent
+    (which compares revisions for equality) never misses the second."""
+    session.execute(
+        update(model)
+        .where(model.id == row.id)
+        .values(privacy_rev=model.privacy_rev + 1)
+        .execution_options(synchronize_session=False)
+    )
+    session.expire(row, ["privacy_rev"])

@@ -1,1 +1,1 @@
-"""Preference centre, objections, worker self-service and data-subject requests."""
+"""Preference centre (per-team categories) and workers' objections."""

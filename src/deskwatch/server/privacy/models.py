@@ -1,10 +1,10 @@
-"""Per-team category settings, workers' objections, and data-subject requests."""
+"""Per-team category settings and workers' objections."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from deskwatch.server.db import Base, UTCDateTime, utcnow
@@ -39,20 +39,3 @@ class Objection(Base):
     )
     category: Mapped[str] = mapped_column(String(20), primary_key=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
-
-
-class DataRequest(Base):
-    """An erasure or rectification request, followed by the worker until it is closed."""
-
-    __tablename__ = "data_requests"
-    __table_args__ = (Index("ix_data_requests_agent", "agent_id"),)
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    agent_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
-    kind: Mapped[str] = mapped_column(String(20))  # erasure | rectification
-    body: Mapped[str] = mapped_column(Text)
-    status: Mapped[str] = mapped_column(String(20), default="open")
-    response: Mapped[str] = mapped_column(Text, default="")
-    handled_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
-    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())

@@ -1,16 +1,10 @@
-"""Category, objection and data-request bodies."""
+"""Category and objection bodies."""
 
 from __future__ import annotations
-
-from datetime import datetime
-from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from deskwatch.privacy.categories import CategoryKey, LegalBasis
-
-RequestKind = Literal["erasure", "rectification"]
-RequestStatus = Literal["open", "in_progress", "done", "refused"]
 
 
 class CategoryView(BaseModel):
@@ -57,30 +51,3 @@ class DevicePrivacy(BaseModel):
     rev: int
     categories: list[MyCategory]
     snapshot_key: str | None = None  # the server's public key, when any snapshot is on
-
-
-class RequestIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    kind: RequestKind
-    body: str = Field(min_length=3, max_length=4000)
-
-
-class RequestUpdate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    status: RequestStatus
-    response: str = Field(default="", max_length=4000)
-
-
-class RequestOut(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
-
-    id: int
-    agent_id: int
-    kind: str
-    body: str
-    status: str
-    response: str
-    created_at: datetime
-    updated_at: datetime

@@ -1,11 +1,11 @@
-"""The preference centre (per-team categories), objections, and data-subject requests."""
+"""The preference centre (per-team categories) and objections."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime
 
-from sqlalchemy import Select, delete, false, select, union_all, update
+from sqlalchemy import Select, delete, false, select, union_all
 from sqlalchemy.orm import Session
 
 from deskwatch.privacy.categories import (
@@ -15,25 +15,17 @@ from deskwatch.privacy.categories import (
     Category,
 )
 from deskwatch.server.audit.service import record
-from deskwatch.server.devices.models import Device
 from deskwatch.server.errors import InvalidError, NotFoundError, RefusedError
-from deskwatch.server.events.models import EventRecord
-from deskwatch.server.identity.models import IdentityCheck
+from deskwatch.server.live import Changes
 from deskwatch.server.orgs.models import Role, Team, User
-from deskwatch.server.orgs.service import team_agent_ids, team_for
-from deskwatch.server.privacy.models import CategorySetting, DataRequest, Objection
+from deskwatch.server.orgs.service import bump_privacy_rev, team_agent_ids, team_for
+from deskwatch.server.privacy.models import CategorySetting, Objection
 from deskwatch.server.privacy.schemas import (
     CategoryIn,
     CategoryView,
     DevicePrivacy,
     MyCategory,
-    RequestIn,
-    RequestUpdate,
 )
-from deskwatch.server.reviews.models import EventComment
-from deskwatch.server.snapshots.models import Snapshot
-from deskwatch.server.status.live import Changes
-from deskwatch.server.status.models import AgentStatus, StatusChange
 
 
 def readable_team(session: Session, *, user: User, team_id: int) -> Team:
@@ -110,7 +102,7 @@ def set_category(
     for field in ("enabled", "purpose", "legal_basis", "retention_days", "may_object", "snapshot"):
         setattr(row, field, getattr(merged, field))
     row.updated_by, row.updated_at = actor.id, now
-    _bump(session, Team, team)
+    bump_privacy_rev(session, model=Team, row=team)
     detail = change.model_dump(exclude_none=True)
     record(
         session,
@@ -123,18 +115,6 @@ def set_category(
     if changes is not None:
         announce(session, changes=changes, agent_ids=team_agent_ids(session, team_id=team.id))
     return _view(CATEGORIES[key], row)
-
-
-def _bump(session: Session, model: type[Team] | type[User], row: Team | User) -> None:
-    """``privacy_rev + 1`` in SQL: two concurrent changes make two increments, so an agent
-    (which compares revisions for equality) never misses the second."""
-    session.execute(
-        update(model)
-        .where(model.id == row.id)
-        .values(privacy_rev=model.privacy_rev + 1)
-        .execution_options(synchronize_session=False)
-    )
-    session.expire(row, ["privacy_rev"])
 
 
 # Categories whose consent the worker gives themself: the identity check is off until the
@@ -191,7 +171,7 @@ def set_objection(
             session.execute(
                 delete(Objection).where(Objection.agent_id == agent.id, Objection.category == key)
             )
-        _bump(session, User, agent)
+        bump_privacy_rev(session, model=User, row=agent)
         action = "objection:made" if objected else "objection:withdrawn"
         record(session, actor=agent, action=action, subject=f"agent:{agent.id}:{key}", now=now)
     session.flush()
@@ -243,96 +223,3 @@ def off_types(session: Session, *, agent_id: int) -> frozenset[str]:
         (switched_on if enabled else off).add(key)
     off |= {k for k, c in CATEGORIES.items() if not c.default_on and k not in switched_on}
     return frozenset(t for k in off if k in CATEGORIES for t in CATEGORIES[k].event_types)
-
-
-# --- data-subject requests -----------------------------------------------------------
-def create_request(session: Session, *, agent: User, body: RequestIn, now: datetime) -> DataRequest:
-    row = DataRequest(
-        agent_id=agent.id,
-        kind=body.kind,
-        body=body.body,
-        status="open",
-        response="",
-        created_at=now,
-        updated_at=now,
-    )
-    session.add(row)
-    session.flush()
-    record(
-        session,
-        actor=agent,
-        action=f"request:{body.kind}",
-        subject=f"agent:{agent.id}",
-        now=now,
-        detail={"request": row.id},
-    )
-    return row
-
-
-def requests_of(session: Session, *, agent_id: int | None = None) -> list[DataRequest]:
-    """One worker's requests, or (None) the privacy officer's whole queue."""
-    query = select(DataRequest).order_by(DataRequest.id.desc())
-    if agent_id is not None:
-        query = query.where(DataRequest.agent_id == agent_id)
-    return list(session.scalars(query))
-
-
-def request_queue(session: Session, *, officer: User, now: datetime) -> list[DataRequest]:
-    """Every request, for the privacy officer; each listed worker sees the read in My data."""
-    rows = requests_of(session)
-    for agent_id in sorted({r.agent_id for r in rows}):
-        record(session, actor=officer, action="read:requests", subject=f"agent:{agent_id}", now=now)
-    return rows
-
-
-def update_request(
-    session: Session, *, request_id: int, change: RequestUpdate, officer: User, now: datetime
-) -> DataRequest:
-    """Move a request on; an erasure marked done erases the worker's monitoring data."""
-    row = session.get(DataRequest, request_id)
-    if row is None:
-        raise NotFoundError(f"no request {request_id}")
-    if row.status in ("done", "refused"):
-        raise RefusedError(f"request {request_id} is already {row.status}")
-    row.status, row.response = change.status, change.response
-    row.handled_by, row.updated_at = officer.id, now
-    erased = (
-        erase(session, agent_id=row.agent_id)
-        if row.kind == "erasure" and change.status == "done"
-        else {}
-    )
-    record(
-        session,
-        actor=officer,
-        action=f"request:{change.status}",
-        subject=f"agent:{row.agent_id}",
-        now=now,
-        detail={"request": row.id, **erased},
-    )
-    return row
-
-
-def erase(session: Session, *, agent_id: int) -> dict[str, int]:
-    """Delete everything monitoring recorded about a worker: events with their comments and
-    stills, status history and current status, password re-confirmations, and when their
-    devices were last seen. Kept: the account, objections (deleting them would switch
-    monitoring back on), requests, the device registry (which PC may send, and revoking it)
-    and the audit log (the record of who did what, with its own retention). Counts per
-    table."""
-    events = select(EventRecord.id).where(EventRecord.agent_id == agent_id).scalar_subquery()
-    counts = {}
-    for name, stmt in (
-        ("comments", delete(EventComment).where(EventComment.event_id.in_(events))),
-        ("snapshots", delete(Snapshot).where(Snapshot.agent_id == agent_id)),
-        ("events", delete(EventRecord).where(EventRecord.agent_id == agent_id)),
-        ("status_changes", delete(StatusChange).where(StatusChange.agent_id == agent_id)),
-        ("status", delete(AgentStatus).where(AgentStatus.agent_id == agent_id)),
-        ("identity_checks", delete(IdentityCheck).where(IdentityCheck.agent_id == agent_id)),
-        (
-            "devices_last_seen",
-            update(Device).where(Device.agent_id == agent_id).values(last_seen_at=None),
-        ),
-    ):
-        result = session.execute(stmt.execution_options(synchronize_session=False))
-        counts[name] = int(getattr(result, "rowcount", 0))
-    return counts

@@ -10,12 +10,18 @@ from datetime import UTC, date, datetime, time, timedelta
 
 from sqlalchemy.orm import Session
 
-from deskwatch.server.audit.service import OVERSEERS, record, record_read
+from deskwatch.server.audit.service import record
 from deskwatch.server.events.models import EventRecord
 from deskwatch.server.events.schemas import EventOut
 from deskwatch.server.events.service import events_overlapping
 from deskwatch.server.orgs.models import Team, User
-from deskwatch.server.orgs.service import agent_for, team_for, visible_agents
+from deskwatch.server.orgs.service import (
+    OVERSEERS,
+    agent_for,
+    record_read,
+    team_for,
+    visible_agents,
+)
 from deskwatch.server.reports.schemas import AgentReport, Segment, TeamReport, Timeline
 from deskwatch.server.status.models import AgentStatus
 from deskwatch.server.status.schemas import STATUSES

@@ -8,12 +8,13 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from deskwatch.rules.registry import AUDIO_RULES, RULE_NEEDS
-from deskwatch.server.audit.service import record, record_read
+from deskwatch.server.audit.service import record
 from deskwatch.server.errors import NotFoundError, RefusedError
 from deskwatch.server.events.models import EventRecord
 from deskwatch.server.events.schemas import EventOut
+from deskwatch.server.events.service import mark_reviewed
 from deskwatch.server.orgs.models import Role, User
-from deskwatch.server.orgs.service import agent_for, visible_agent_ids
+from deskwatch.server.orgs.service import agent_for, record_read, visible_agent_ids
 from deskwatch.server.reviews.models import EventComment
 from deskwatch.server.reviews.schemas import (
     CommentIn,
@@ -83,8 +84,9 @@ def review(
         raise RefusedError("nobody reviews their own events")
     if event.review != "pending":
         raise RefusedError(f"event {event_id} is not waiting for review ({event.review})")
-    event.review, event.review_note = decision.decision, decision.note
-    event.reviewed_by, event.reviewed_at = reviewer.id, now
+    mark_reviewed(
+        event, decision=decision.decision, note=decision.note, reviewer_id=reviewer.id, now=now
+    )
     record(
         session,
         actor=reviewer,

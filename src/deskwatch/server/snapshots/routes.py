@@ -5,9 +5,8 @@ from __future__ import annotations
 from fastapi import APIRouter, HTTPException, Response, status
 
 from deskwatch.privacy.sealing import SealError
-from deskwatch.server.audit.service import record_read
 from deskwatch.server.deps import DeviceDep, NowDep, SessionDep, SettingsDep, UserDep
-from deskwatch.server.orgs.service import agent_for
+from deskwatch.server.orgs.service import agent_for, record_read
 from deskwatch.server.snapshots import service
 from deskwatch.server.snapshots.schemas import SnapshotIn, SnapshotOut, SnapshotStored
 

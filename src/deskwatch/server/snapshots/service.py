@@ -106,10 +106,10 @@ def store(
         expires_at=expires_at,
         sealed=sealed,
     )
-    return insert_once(session, row)
+    return insert_once(session, row=row)
 
 
-def insert_once(session: Session, row: Snapshot) -> tuple[Snapshot, bool]:
+def insert_once(session: Session, *, row: Snapshot) -> tuple[Snapshot, bool]:
     """Store ``row``, or, when a concurrent upload stored one for the same event first (the
     unique ``event_id``), that one (``True``: a duplicate)."""
     try:

@@ -13,13 +13,17 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from deskwatch.server.deps import (
     CachedDeviceDep,
+    ChangesDep,
+    HeartbeatsDep,
     NowDep,
     SessionDep,
     SessionsDep,
     SettingsDep,
     UserDep,
+    VersionsDep,
 )
 from deskwatch.server.devices.tokens import DeviceIdentity
+from deskwatch.server.live import Changes
 from deskwatch.server.orgs.models import Role, User
 from deskwatch.server.orgs.service import visible_agent_ids
 from deskwatch.server.policies.service import AgentVersions, VersionCache
@@ -32,13 +36,16 @@ router = APIRouter(prefix="/api/v1", tags=["status"])
 
 @router.post("/heartbeat")
 async def heartbeat(
-    beat: Heartbeat, request: Request, device: CachedDeviceDep, sessions: SessionsDep, now: NowDep
+    beat: Heartbeat,
+    device: CachedDeviceDep,
+    sessions: SessionsDep,
+    now: NowDep,
+    buffer: HeartbeatsDep,
+    cache: VersionsDep,
 ) -> HeartbeatReply:
     """A heartbeat that repeats what this worker knows, with everything cached, is answered
     from memory on the event loop (``HeartbeatBuffer.note``; stored at the next flush).
     Anything else is one transaction in a thread, committed before the reply."""
-    buffer: HeartbeatBuffer = request.app.state.heartbeats
-    cache: VersionCache = request.app.state.policy_versions
     if buffer.note(device=device, beat=beat, now=now):
         versions = cache.peek(agent_id=device.agent_id, now=now)
         if versions is None:
@@ -76,7 +83,9 @@ def board(user: UserDep, session: SessionDep, now: NowDep, settings: SettingsDep
 
 
 @router.get("/board/stream")
-async def board_stream(request: Request) -> StreamingResponse:
+async def board_stream(
+    request: Request, changes: ChangesDep, sessions: SessionsDep
+) -> StreamingResponse:
     """Server-sent events: ``change`` whenever a heartbeat or event changed something about
     an agent this reader sees (or about no one in particular).
 
@@ -86,7 +95,8 @@ async def board_stream(request: Request) -> StreamingResponse:
     user_id = request.session.get("user_id")
     if not isinstance(user_id, int):
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, "login required")
-    return StreamingResponse(_changes(request, user_id), media_type="text/event-stream")
+    stream = _changes(request, changes, sessions, user_id)
+    return StreamingResponse(stream, media_type="text/event-stream")
 
 
 # How often a stream re-reads whom its reader sees (a team may have gained an agent).
@@ -105,9 +115,13 @@ def _watched(sessions: sessionmaker[Session], user_id: int) -> frozenset[int] | 
 
 
 async def _changes(
-    request: Request, user_id: int, poll_s: float = 0.5, keepalive_s: float = 15.0
+    request: Request,
+    changes: Changes,
+    sessions: sessionmaker[Session],
+    user_id: int,
+    poll_s: float = 0.5,
+    keepalive_s: float = 15.0,
 ) -> AsyncIterator[str]:
-    changes, sessions = request.app.state.changes, request.app.state.sessions
     seen, quiet, looked = changes.value, 0.0, 0.0
     watched = await run_in_threadpool(_watched, sessions, user_id)
     yield "retry: 3000\n\n"

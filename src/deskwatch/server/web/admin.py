@@ -2,41 +2,38 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Form, HTTPException, Request, status
+from fastapi import APIRouter, Form, HTTPException, Request, status
 from fastapi.responses import HTMLResponse
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
+from deskwatch.server import flows
 from deskwatch.server.audit.service import record
-from deskwatch.server.deps import NowDep, SessionDep, SettingsDep
+from deskwatch.server.deps import ChangesDep, NowDep, SessionDep, SettingsDep, TokensDep
 from deskwatch.server.devices import service as devices
-from deskwatch.server.devices.routes import revoke_everywhere
 from deskwatch.server.errors import InvalidError, RefusedError
 from deskwatch.server.orgs import service as orgs
 from deskwatch.server.orgs.models import Role, Site, Team, User
 from deskwatch.server.policies import service as policies
-from deskwatch.server.web.routes import Csrf, WebUser, page
+from deskwatch.server.web.access import AdminPage
+from deskwatch.server.web.routes import Csrf, page
 
 router = APIRouter(prefix="/admin", include_in_schema=False)
 
 
-def web_admin(user: WebUser) -> User:
-    if user.role != Role.ADMIN:
-        raise HTTPException(status.HTTP_403_FORBIDDEN, "admins only")
-    return user
-
-
-Admin = Annotated[User, Depends(web_admin)]
-
-
 def admin_page(
-    request: Request, admin: User, session: SessionDep, message: str = "", error: bool = False
+    request: Request,
+    admin: User,
+    session: Session,
+    now: datetime,
+    message: str = "",
+    error: bool = False,
 ) -> HTMLResponse:
     """Every user and device: a read of every worker's registration (audited per page)."""
-    orgs.record_team_read(
-        session, reader=admin, what="admin", now=request.app.state.clock(), everyone=True
-    )
+    orgs.record_team_read(session, reader=admin, what="admin", now=now, everyone=True)
     users = list(session.scalars(select(User).order_by(User.id)))
     teams = list(session.scalars(select(Team).order_by(Team.name)))
     return page(
@@ -59,14 +56,16 @@ def admin_page(
 
 
 @router.get("")
-def admin_home(request: Request, admin: Admin, session: SessionDep) -> HTMLResponse:
-    return admin_page(request, admin, session)
+def admin_home(
+    request: Request, admin: AdminPage, session: SessionDep, now: NowDep
+) -> HTMLResponse:
+    return admin_page(request, admin, session, now)
 
 
 @router.post("/codes", dependencies=[Csrf])
 def create_code(
     request: Request,
-    admin: Admin,
+    admin: AdminPage,
     session: SessionDep,
     now: NowDep,
     settings: SettingsDep,
@@ -77,21 +76,29 @@ def create_code(
     )
     record(session, actor=admin, action="device:code", subject=f"agent:{agent_id}", now=now)
     message = f"One-time code {code} (valid until {row.expires_at:%Y-%m-%d %H:%M} UTC)"
-    return admin_page(request, admin, session, message)
+    return admin_page(request, admin, session, now, message)
 
 
 @router.post("/devices/{device_id}/revoke", dependencies=[Csrf])
 def revoke(
-    device_id: str, request: Request, admin: Admin, session: SessionDep, now: NowDep
+    device_id: str,
+    request: Request,
+    admin: AdminPage,
+    session: SessionDep,
+    now: NowDep,
+    tokens: TokensDep,
+    changes: ChangesDep,
 ) -> HTMLResponse:
-    revoke_everywhere(request, session, device_id=device_id, admin=admin, now=now)
-    return admin_page(request, admin, session, "Device revoked.")
+    devices.revoke_everywhere(
+        session, device_id=device_id, admin=admin, now=now, tokens=tokens, changes=changes
+    )
+    return admin_page(request, admin, session, now, "Device revoked.")
 
 
 @router.post("/users", dependencies=[Csrf])
 def add_user(
     request: Request,
-    admin: Admin,
+    admin: AdminPage,
     session: SessionDep,
     now: NowDep,
     username: Annotated[str, Form(min_length=2, max_length=100)],
@@ -111,45 +118,46 @@ def add_user(
             team_id=team,
         )
     except RefusedError as exc:
-        return admin_page(request, admin, session, f"User not added: {exc}.", error=True)
-    return admin_page(request, admin, session, f"User {username} added.")
+        return admin_page(request, admin, session, now, f"User not added: {exc}.", error=True)
+    return admin_page(request, admin, session, now, f"User {username} added.")
 
 
 @router.post("/users/{user_id}", dependencies=[Csrf])
 def change_user(
     user_id: int,
     request: Request,
-    admin: Admin,
+    admin: AdminPage,
     session: SessionDep,
     now: NowDep,
+    changes: ChangesDep,
     role: Annotated[Role, Form()],
     team_id: Annotated[str, Form()] = "",
     active: Annotated[bool, Form()] = False,
 ) -> HTMLResponse:
     team = int(team_id) if team_id.isdigit() else None
     try:
-        changed = orgs.change_user(
+        changed = flows.change_user(
             session,
             actor=admin,
             user_id=user_id,
             now=now,
-            changes=request.app.state.changes,
+            changes=changes,
             role=role,
             team_id=team,
             active=active,
         )
     except RefusedError as exc:
-        return admin_page(request, admin, session, f"User not changed: {exc}.", error=True)
+        return admin_page(request, admin, session, now, f"User not changed: {exc}.", error=True)
     if not changed:
-        return admin_page(request, admin, session, "Nothing to change.")
+        return admin_page(request, admin, session, now, "Nothing to change.")
     what = ", ".join(k.replace("_", " ") for k in changed)
-    return admin_page(request, admin, session, f"User changed: {what}.")
+    return admin_page(request, admin, session, now, f"User changed: {what}.")
 
 
 @router.post("/teams", dependencies=[Csrf])
 def add_team(
     request: Request,
-    admin: Admin,
+    admin: AdminPage,
     session: SessionDep,
     now: NowDep,
     name: Annotated[str, Form(min_length=1, max_length=200)],
@@ -158,14 +166,14 @@ def add_team(
     site = session.scalar(select(Site).order_by(Site.id)) or orgs.create_site(session, name="Main")
     ids = [int(supervisor_id)] if supervisor_id.isdigit() else []
     orgs.add_team(session, actor=admin, now=now, site_id=site.id, name=name, supervisor_ids=ids)
-    return admin_page(request, admin, session, f"Team {name} added.")
+    return admin_page(request, admin, session, now, f"Team {name} added.")
 
 
 @router.post("/teams/{team_id}/policy", dependencies=[Csrf])
 def publish_policy(
     team_id: int,
     request: Request,
-    admin: Admin,
+    admin: AdminPage,
     session: SessionDep,
     now: NowDep,
     toml: Annotated[str, Form(max_length=64_000)] = "",
@@ -175,5 +183,5 @@ def publish_policy(
     try:
         out = policies.publish(session, team_id=team_id, toml=toml, actor=admin, now=now)
     except InvalidError as exc:
-        return admin_page(request, admin, session, f"Policy not published: {exc}", error=True)
-    return admin_page(request, admin, session, f"Policy version {out.version} published.")
+        return admin_page(request, admin, session, now, f"Policy not published: {exc}", error=True)
+    return admin_page(request, admin, session, now, f"Policy version {out.version} published.")

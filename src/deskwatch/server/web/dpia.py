@@ -2,32 +2,21 @@
 
 from __future__ import annotations
 
-from typing import Annotated
-
-from fastapi import APIRouter, Depends, HTTPException, Request, status
+from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
 from deskwatch.server.deps import NowDep, SessionDep, SettingsDep
-from deskwatch.server.orgs.models import Role, User
-from deskwatch.server.privacy.dpia import read, retention_of
-from deskwatch.server.privacy.dpia_render import DRAFT_NOTE, TITLE, to_markdown
-from deskwatch.server.web.routes import WebUser, page
+from deskwatch.server.dpia.render import DRAFT_NOTE, TITLE, to_markdown
+from deskwatch.server.dpia.service import read, retention_of
+from deskwatch.server.web.access import AuditPage
+from deskwatch.server.web.routes import page
 
 router = APIRouter(prefix="/privacy", include_in_schema=False)
 
 
-def dpia_reader(user: WebUser) -> User:
-    if user.role not in (Role.ADMIN, Role.PRIVACY_OFFICER):
-        raise HTTPException(status.HTTP_403_FORBIDDEN, "not allowed for your role")
-    return user
-
-
-Reader = Annotated[User, Depends(dpia_reader)]
-
-
 @router.get("/dpia")
 def dpia_page(
-    request: Request, user: Reader, session: SessionDep, now: NowDep, settings: SettingsDep
+    request: Request, user: AuditPage, session: SessionDep, now: NowDep, settings: SettingsDep
 ) -> HTMLResponse:
     doc = read(session, reader=user, now=now, retention=retention_of(settings), what="html")
     return page(request, "dpia.html", user, session, doc=doc, title=TITLE, note=DRAFT_NOTE)
@@ -35,7 +24,7 @@ def dpia_page(
 
 @router.get("/dpia.md")
 def dpia_markdown(
-    user: Reader, session: SessionDep, now: NowDep, settings: SettingsDep
+    user: AuditPage, session: SessionDep, now: NowDep, settings: SettingsDep
 ) -> Response:
     doc = read(session, reader=user, now=now, retention=retention_of(settings), what="md")
     name = f"dpia-draft-{now:%Y-%m-%d}.md"

@@ -7,29 +7,35 @@ from collections.abc import Callable
 from typing import Annotated
 from urllib.parse import quote
 
-from fastapi import APIRouter, Form, HTTPException, Request, status
+from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from deskwatch.privacy.categories import LEGAL_BASES
-from deskwatch.server.deps import NowDep, SessionDep, SettingsDep
+from deskwatch.server import flows
+from deskwatch.server.deps import ChangesDep, NowDep, SessionDep, SettingsDep
 from deskwatch.server.errors import InvalidError, NotFoundError, RefusedError
 from deskwatch.server.orgs.models import Role, Team, User
 from deskwatch.server.privacy import service as privacy
-from deskwatch.server.privacy.export import my_data, my_page
-from deskwatch.server.privacy.schemas import CategoryIn, RequestIn, RequestUpdate
+from deskwatch.server.privacy.schemas import CategoryIn
+from deskwatch.server.requests import service as requests
+from deskwatch.server.requests.export import my_data, my_page
+from deskwatch.server.requests.schemas import RequestIn, RequestUpdate
 from deskwatch.server.reviews import service as reviews
 from deskwatch.server.reviews.schemas import CommentIn, ReviewIn
-from deskwatch.server.web.routes import Csrf, WebUser, page
+from deskwatch.server.web.access import (
+    AgentPage,
+    CategoriesPage,
+    CategoryForm,
+    OfficerPage,
+    OverseerPage,
+    PrivacyPage,
+)
+from deskwatch.server.web.routes import Csrf, page
 
 router = APIRouter(include_in_schema=False)
 USER_ERRORS = (InvalidError, NotFoundError, RefusedError, ValueError)
-
-
-def _only(user: User, *roles: Role) -> None:
-    if user.role not in roles:
-        raise HTTPException(status.HTTP_403_FORBIDDEN, "not allowed for your role")
 
 
 def _back(path: str, message: str) -> Response:
@@ -54,17 +60,15 @@ def _outcome(
 # --- My data ---------------------------------------------------------------------------
 @router.get("/me")
 def my_data_page(
-    request: Request, user: WebUser, session: SessionDep, msg: str = "", page_no: int = 0
+    request: Request, user: AgentPage, session: SessionDep, msg: str = "", page_no: int = 0
 ) -> HTMLResponse:
     """``?page_no=N``: the status history's page (0 the newest)."""
-    _only(user, Role.AGENT)
     data = my_page(session, agent=user, page=page_no)
     return page(request, "me.html", user, session, data=data, msg=msg)
 
 
 @router.get("/me/export.html")
-def my_export_page(request: Request, user: WebUser, session: SessionDep, now: NowDep) -> Response:
-    _only(user, Role.AGENT)
+def my_export_page(request: Request, user: AgentPage, session: SessionDep, now: NowDep) -> Response:
     data = my_data(session, agent=user, now=now)
     reply = page(request, "export.html", user, session, data=data)
     reply.headers["content-disposition"] = 'attachment; filename="my-deskwatch-data.html"'
@@ -75,17 +79,17 @@ def my_export_page(request: Request, user: WebUser, session: SessionDep, now: No
 def object_form(
     key: str,
     request: Request,
-    user: WebUser,
+    user: AgentPage,
     session: SessionDep,
     now: NowDep,
+    changes: ChangesDep,
     objected: Annotated[bool, Form()],
 ) -> Response:
-    _only(user, Role.AGENT)
     word = "Objection recorded" if objected else "Objection withdrawn"
 
     def change() -> None:
         privacy.set_objection(session, agent=user, key=key, objected=objected, now=now)
-        privacy.announce(session, changes=request.app.state.changes, agent_ids=[user.id])
+        privacy.announce(session, changes=changes, agent_ids=[user.id])
 
     return _outcome(
         session,
@@ -99,13 +103,12 @@ def object_form(
 @router.post("/me/events/{event_id}/comments", dependencies=[Csrf])
 def comment_form(
     event_id: str,
-    user: WebUser,
+    user: AgentPage,
     session: SessionDep,
     now: NowDep,
     kind: Annotated[str, Form()],
     body: Annotated[str, Form(max_length=4000)],
 ) -> Response:
-    _only(user, Role.AGENT)
     return _outcome(
         session,
         "/me",
@@ -119,17 +122,16 @@ def comment_form(
 
 @router.post("/me/requests", dependencies=[Csrf])
 def request_form(
-    user: WebUser,
+    user: AgentPage,
     session: SessionDep,
     now: NowDep,
     kind: Annotated[str, Form()],
     body: Annotated[str, Form(max_length=4000)],
 ) -> Response:
-    _only(user, Role.AGENT)
     return _outcome(
         session,
         "/me",
-        lambda: privacy.create_request(
+        lambda: requests.create_request(
             session, agent=user, body=RequestIn(kind=kind, body=body), now=now
         ),
         "Request sent to the privacy officer.",
@@ -140,9 +142,8 @@ def request_form(
 # --- review queue ----------------------------------------------------------------------
 @router.get("/reviews")
 def reviews_page(
-    request: Request, user: WebUser, session: SessionDep, now: NowDep, msg: str = ""
+    request: Request, user: OverseerPage, session: SessionDep, now: NowDep, msg: str = ""
 ) -> HTMLResponse:
-    _only(user, Role.SUPERVISOR, Role.ADMIN)
     items = reviews.queue(session, user=user, now=now)
     return page(request, "reviews.html", user, session, items=items, msg=msg)
 
@@ -150,13 +151,12 @@ def reviews_page(
 @router.post("/reviews/{event_id}", dependencies=[Csrf])
 def review_form(
     event_id: str,
-    user: WebUser,
+    user: OverseerPage,
     session: SessionDep,
     now: NowDep,
     decision: Annotated[str, Form()],
     note: Annotated[str, Form(max_length=4000)] = "",
 ) -> Response:
-    _only(user, Role.SUPERVISOR, Role.ADMIN)
     return _outcome(
         session,
         "/reviews",
@@ -175,13 +175,12 @@ def review_form(
 # --- privacy desk ----------------------------------------------------------------------
 @router.get("/privacy")
 def privacy_page(
-    request: Request, user: WebUser, session: SessionDep, now: NowDep, msg: str = ""
+    request: Request, user: PrivacyPage, session: SessionDep, now: NowDep, msg: str = ""
 ) -> Response:
-    _only(user, Role.PRIVACY_OFFICER, Role.ADMIN)
     names = {u.id: u.display_name for u in session.scalars(select(User))}
     queue = []
     if user.role == Role.PRIVACY_OFFICER:
-        queue = privacy.request_queue(session, officer=user, now=now)
+        queue = requests.request_queue(session, officer=user, now=now)
     return page(
         request,
         "privacy.html",
@@ -199,17 +198,16 @@ def privacy_page(
 @router.post("/privacy/requests/{request_id}", dependencies=[Csrf])
 def request_update_form(
     request_id: int,
-    user: WebUser,
+    user: OfficerPage,
     session: SessionDep,
     now: NowDep,
     new_status: Annotated[str, Form(alias="status")],
     response: Annotated[str, Form(max_length=4000)] = "",
 ) -> Response:
-    _only(user, Role.PRIVACY_OFFICER)
     return _outcome(
         session,
         "/privacy",
-        lambda: privacy.update_request(
+        lambda: flows.update_request(
             session,
             request_id=request_id,
             change=RequestUpdate(status=new_status, response=response),
@@ -224,9 +222,8 @@ def request_update_form(
 # --- preference centre -----------------------------------------------------------------
 @router.get("/teams/{team_id}/categories")
 def categories_page(
-    team_id: int, request: Request, user: WebUser, session: SessionDep, msg: str = ""
+    team_id: int, request: Request, user: CategoriesPage, session: SessionDep, msg: str = ""
 ) -> HTMLResponse:
-    _only(user, Role.ADMIN, Role.PRIVACY_OFFICER, Role.SUPERVISOR)
     team = privacy.readable_team(session, user=user, team_id=team_id)
     cats = privacy.team_categories(session, team_id=team.id)
     return page(
@@ -239,9 +236,10 @@ def category_form(
     team_id: int,
     key: str,
     request: Request,
-    user: WebUser,
+    user: CategoryForm,
     session: SessionDep,
     now: NowDep,
+    changes: ChangesDep,
     settings: SettingsDep,
     purpose: Annotated[str, Form()],
     legal_basis: Annotated[str, Form()],
@@ -250,7 +248,6 @@ def category_form(
     may_object: Annotated[bool, Form()] = False,
     snapshot: Annotated[bool, Form()] = False,
 ) -> Response:
-    _only(user, Role.ADMIN)
 
     def save() -> None:
         team = privacy.readable_team(session, user=user, team_id=team_id)
@@ -270,7 +267,7 @@ def category_form(
             actor=user,
             now=now,
             max_retention_days=settings.audit_retention_days,
-            changes=request.app.state.changes,
+            changes=changes,
         )
 
     return _outcome(

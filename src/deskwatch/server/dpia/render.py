@@ -7,7 +7,7 @@ from pathlib import Path
 
 from jinja2 import Environment, FileSystemLoader
 
-from deskwatch.server.privacy.dpia import CategorySection, Dpia, Notice
+from deskwatch.server.dpia.schemas import CategorySection, Dpia, Notice
 
 TEMPLATES = Path(__file__).parents[1] / "web" / "templates"
 _ENV = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=True)

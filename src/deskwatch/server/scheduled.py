@@ -22,8 +22,9 @@ from deskwatch.server.events.models import EventRecord
 from deskwatch.server.identity.models import IdentityCheck
 from deskwatch.server.orgs.models import Team, User
 from deskwatch.server.periodic import Periodic
-from deskwatch.server.privacy.models import CategorySetting, DataRequest
+from deskwatch.server.privacy.models import CategorySetting
 from deskwatch.server.privacy.service import team_categories
+from deskwatch.server.requests.models import DataRequest
 from deskwatch.server.reviews.models import EventComment
 from deskwatch.server.settings import Settings
 from deskwatch.server.snapshots.models import Snapshot

@@ -1,13 +1,12 @@
 """A DPIA / legitimate-interest assessment draft built from the live configuration.
 
 ``build`` reads every team's effective categories, the organisation's size and the
-retention settings into a typed ``Dpia``; ``dpia_render`` turns it into Markdown or HTML.
+retention settings into a typed ``Dpia``; ``dpia.render`` turns it into Markdown or HTML.
 It is a draft: the privacy officer completes the sections listed in ``TO_COMPLETE``.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import ColumnElement, Select, func, select
@@ -17,142 +16,34 @@ from deskwatch.privacy.categories import CATEGORIES, Category
 from deskwatch.rules.registry import RULE_NEEDS
 from deskwatch.server.audit.service import record
 from deskwatch.server.devices.models import Device
-from deskwatch.server.orgs.models import Role, Team, User, team_supervisors
-from deskwatch.server.policies.service import current
-from deskwatch.server.privacy.dpia_text import (
+from deskwatch.server.dpia.schemas import (
+    BalancingTest,
+    CategorySection,
+    Dpia,
+    Notice,
+    NoticeItem,
+    Retention,
+    TeamFacts,
+    TeamSetting,
+)
+from deskwatch.server.dpia.text import (
     BALANCING,
     EXTRA_DETECTORS,
     RISKS,
     SPECIAL,
     TO_COMPLETE,
-    Recipient,
-    Risk,
     notice_paragraphs,
     recipients,
     safeguards,
 )
+from deskwatch.server.orgs.models import Role, Team, User, team_supervisors
+from deskwatch.server.policies.service import current
 from deskwatch.server.privacy.models import Objection
 from deskwatch.server.privacy.schemas import CategoryView
 from deskwatch.server.privacy.service import team_categories
 from deskwatch.server.settings import Settings
 
 SNAPSHOT_MAX_DAYS = 7
-
-
-@dataclass(frozen=True)
-class Retention:
-    """Retention and purge settings that are not per category."""
-
-    audit_days: int
-    other_days: int
-    request_days: int
-    purge_every_s: float
-
-
-@dataclass(frozen=True)
-class TeamSetting:
-    """One team's choice for one category."""
-
-    team: str
-    enabled: bool
-    purpose: str
-    legal_basis: str
-    legal_basis_words: str
-    retention_days: int
-    may_object: bool
-    snapshot: bool
-    objections: int
-
-
-@dataclass(frozen=True)
-class CategorySection:
-    """A category: what it detects, what it needs, and how each team has it."""
-
-    key: str
-    title: str
-    event_types: list[str]
-    detectors: list[str]
-    reviewed_types: list[str]
-    special: str
-    teams: list[TeamSetting]
-
-    @property
-    def in_use(self) -> bool:
-        return any(t.enabled for t in self.teams)
-
-    @property
-    def counted_after_review(self) -> str:
-        """Which events count only once a person confirms them (and every disputed one)."""
-        rest = "they count as recorded unless the worker disputes them"
-        if not self.reviewed_types:
-            return f"none; {rest}"
-        others = len(self.reviewed_types) < len(self.event_types)
-        return ", ".join(self.reviewed_types) + (f"; the others: {rest}" if others else "")
-
-
-@dataclass(frozen=True)
-class TeamFacts:
-    name: str
-    agents: int
-    devices: int
-    supervisors: int
-    policy_version: int
-
-
-@dataclass(frozen=True)
-class BalancingTest:
-    """The legitimate-interest balancing test of one category (GDPR Art. 6(1)(f))."""
-
-    title: str
-    teams: list[str]
-    purposes: list[str]
-    necessity: str
-    balance: str
-    objection: str
-
-
-@dataclass(frozen=True)
-class NoticeItem:
-    title: str
-    purpose: str
-    legal_basis_words: str
-    retention_days: int
-    may_object: bool
-    snapshot: bool
-
-
-@dataclass(frozen=True)
-class Notice:
-    """The worker notice of one team (EU AI Act Art. 26(7); GDPR Art. 13)."""
-
-    team: str
-    items: list[NoticeItem]
-    paragraphs: list[str]  # [what happens, who sees it, assurances, rights]
-
-
-@dataclass(frozen=True)
-class Dpia:
-    generated_at: datetime
-    sites: int
-    agents: int
-    devices: int
-    teams: list[TeamFacts]
-    categories: list[CategorySection]
-    retention: Retention
-    recipients: list[Recipient]
-    safeguards: list[str]
-    balancing: list[BalancingTest]
-    risks: list[Risk]
-    notices: list[Notice]
-    to_complete: list[str]
-
-    @property
-    def snapshots_on(self) -> bool:
-        return any(t.snapshot and t.enabled for c in self.categories for t in c.teams)
-
-    @property
-    def identity_on(self) -> bool:
-        return any(c.in_use for c in self.categories if c.key == "identity")
 
 
 def build(session: Session, *, now: datetime, retention: Retention) -> Dpia:

@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import ColumnElement, and_, or_, select
 from sqlalchemy.orm import Session
 
@@ -14,137 +13,33 @@ from deskwatch.server.audit.models import AuditEntry
 from deskwatch.server.devices.models import Device, EnrolmentCode
 from deskwatch.server.devices.schemas import DeviceOut
 from deskwatch.server.events.models import EventRecord
-from deskwatch.server.events.schemas import EventOut
 from deskwatch.server.identity.models import IdentityCheck
 from deskwatch.server.orgs.models import Team, User
 from deskwatch.server.orgs.service import ALL_TEAMS, USER_CHANGED
 from deskwatch.server.privacy.models import Objection
-from deskwatch.server.privacy.schemas import MyCategory, RequestOut
-from deskwatch.server.privacy.service import my_categories, requests_of
-from deskwatch.server.reviews.schemas import CommentOut
+from deskwatch.server.privacy.service import my_categories
+from deskwatch.server.requests.schemas import (
+    CurrentStatus,
+    EnrolmentCodeOut,
+    IdentityCheckOut,
+    MyData,
+    MyEvent,
+    MyPage,
+    ObjectionOut,
+    Person,
+    RequestOut,
+    SnapshotOut,
+    StatusOut,
+    StatusPage,
+    View,
+)
+from deskwatch.server.requests.service import requests_of
 from deskwatch.server.reviews.service import comments_on
 from deskwatch.server.snapshots.models import Snapshot
 from deskwatch.server.status.models import AgentStatus, StatusChange
 
 STATUS_PAGE = 50  # status changes per page of My data
 VIEWS_ON_PAGE = 200  # newest audit entries on My data (the export has every one)
-
-
-class Person(BaseModel):
-    id: int
-    username: str
-    display_name: str
-    role: str
-    team: str | None
-    created_at: datetime
-
-
-class MyEvent(EventOut):
-    reviewed_at: datetime | None = None
-    comments: list[CommentOut] = Field(default_factory=list)
-
-
-class StatusOut(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
-
-    status: str
-    at: datetime
-
-
-class CurrentStatus(BaseModel):
-    """The latest heartbeat's status (``agent_status``)."""
-
-    model_config = ConfigDict(from_attributes=True)
-
-    status: str
-    since: datetime
-    last_seen_at: datetime
-    paused_for_s: float | None
-
-
-class EnrolmentCodeOut(BaseModel):
-    """A one-time code made for the worker (only its hash is stored; it is not shown)."""
-
-    model_config = ConfigDict(from_attributes=True)
-
-    created_at: datetime
-    expires_at: datetime
-    used_at: datetime | None
-
-
-class ObjectionOut(BaseModel):
-    category: str
-    since: datetime
-
-
-class IdentityCheckOut(BaseModel):
-    """A password re-confirmation from one of the worker's devices."""
-
-    model_config = ConfigDict(from_attributes=True)
-
-    device_id: str
-    at: datetime
-    ok: bool
-
-
-class SnapshotOut(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
-
-    id: str
-    event_id: str
-    category: str
-    taken_at: datetime
-    expires_at: datetime
-
-
-class View(BaseModel):
-    """One audit-log entry about this worker: who read or changed what, and when."""
-
-    id: int
-    at: datetime
-    who: str
-    role: str
-    action: str
-    subject: str
-
-
-class MyData(BaseModel):
-    generated_at: datetime
-    person: Person
-    categories: list[MyCategory]
-    objections: list[ObjectionOut]
-    devices: list[DeviceOut]
-    enrolment_codes: list[EnrolmentCodeOut]
-    current_status: CurrentStatus | None
-    status_changes: list[StatusOut]
-    events: list[MyEvent]
-    snapshots: list[SnapshotOut]
-    identity_checks: list[IdentityCheckOut]
-    requests: list[RequestOut]
-    views: list[View]
-    my_actions: list[View]
-
-
-class StatusPage(BaseModel):
-    """One page of the status history, newest first; ``page`` 0 is the newest."""
-
-    changes: list[StatusOut]
-    page: int
-    older: bool
-
-
-class MyPage(BaseModel):
-    """What the My data page shows: the newest views and one page of status history."""
-
-    person: Person
-    categories: list[MyCategory]
-    objections: list[ObjectionOut]
-    current_status: CurrentStatus | None
-    status: StatusPage
-    events: list[MyEvent]
-    snapshots: list[SnapshotOut]
-    requests: list[RequestOut]
-    views: list[View]
 
 
 def my_data(session: Session, *, agent: User, now: datetime) -> MyData:

@@ -1,0 +1,21 @@
+"""Login and session bodies."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict
+
+
+class Login(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    username: str
+    password: str
+
+
+class Me(BaseModel):
+    id: int
+    username: str
+    display_name: str
+    role: str
+    team_id: int | None
+    csrf_token: str

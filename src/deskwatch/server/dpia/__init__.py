@@ -1,0 +1,1 @@
+"""The data protection impact assessment (DPIA): built from the settings, rendered."""

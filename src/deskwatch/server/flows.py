@@ -1,0 +1,107 @@
+"""Work across domains: the one place where a change in one domain writes another's tables.
+
+A worker switched off (or no longer an agent) has their devices revoked; an erasure
+request marked done deletes what monitoring recorded about the worker."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import delete, select, update
+from sqlalchemy.orm import Session
+
+from deskwatch.server.audit.service import record
+from deskwatch.server.devices.models import Device
+from deskwatch.server.devices.service import revoke_all
+from deskwatch.server.events.models import EventRecord
+from deskwatch.server.identity.models import IdentityCheck
+from deskwatch.server.live import Changes
+from deskwatch.server.orgs.models import Role, User
+from deskwatch.server.orgs.service import (
+    KEEP,
+    USER_CHANGED,
+    Keep,
+    follow_user_change,
+    set_user_fields,
+    working_agent,
+)
+from deskwatch.server.requests.models import DataRequest
+from deskwatch.server.requests.schemas import RequestUpdate
+from deskwatch.server.requests.service import move_request, record_move
+from deskwatch.server.reviews.models import EventComment
+from deskwatch.server.snapshots.models import Snapshot
+from deskwatch.server.status.models import AgentStatus, StatusChange
+
+
+def change_user(
+    session: Session,
+    *,
+    actor: User,
+    user_id: int,
+    now: datetime,
+    changes: Changes,
+    role: Role | Keep = KEEP,
+    team_id: int | Keep | None = KEEP,
+    active: bool | Keep = KEEP,
+) -> dict[str, list[Any]]:
+    """An admin changes a user's role, team or whether they may sign in (audited, what
+    changed as ``[old, new]``; every server process forgets what it cached of the user once
+    committed). Someone who stops being an agent at work has every device revoked; a
+    supervisor who stops being one supervises no team; a moved agent's revision grows so
+    that their PC fetches the new team's policy and settings."""
+    user, changed = set_user_fields(
+        session, actor=actor, user_id=user_id, role=role, team_id=team_id, active=active
+    )
+    if not changed:
+        return changed
+    follow_user_change(session, user=user, changed=changed)
+    stopped = working_agent(user, before=changed) and not working_agent(user)
+    if stopped and (ids := revoke_all(session, agent_id=user.id, now=now)):
+        changed["devices_revoked"] = ids
+    detail = {k: [v.value if isinstance(v, Role) else v for v in vs] for k, vs in changed.items()}
+    record(
+        session, actor=actor, action=USER_CHANGED, subject=f"user:{user.id}", now=now, detail=detail
+    )
+    changes.publish(session, agent_id=user.id)
+    return changed
+
+
+def update_request(
+    session: Session, *, request_id: int, change: RequestUpdate, officer: User, now: datetime
+) -> DataRequest:
+    """Move a request on; an erasure marked done erases the worker's monitoring data."""
+    row = move_request(session, request_id=request_id, change=change, officer=officer, now=now)
+    erased = (
+        erase(session, agent_id=row.agent_id)
+        if row.kind == "erasure" and change.status == "done"
+        else {}
+    )
+    record_move(session, row=row, officer=officer, now=now, detail=erased)
+    return row
+
+
+def erase(session: Session, *, agent_id: int) -> dict[str, int]:
+    """Delete everything monitoring recorded about a worker: events with their comments and
+    stills, status history and current status, password re-confirmations, and when their
+    devices were last seen. Kept: the account, objections (deleting them would switch
+    monitoring back on), requests, the device registry (which PC may send, and revoking it)
+    and the audit log (the record of who did what, with its own retention). Counts per
+    table."""
+    events = select(EventRecord.id).where(EventRecord.agent_id == agent_id).scalar_subquery()
+    counts = {}
+    for name, stmt in (
+        ("comments", delete(EventComment).where(EventComment.event_id.in_(events))),
+        ("snapshots", delete(Snapshot).where(Snapshot.agent_id == agent_id)),
+        ("events", delete(EventRecord).where(EventRecord.agent_id == agent_id)),
+        ("status_changes", delete(StatusChange).where(StatusChange.agent_id == agent_id)),
+        ("status", delete(AgentStatus).where(AgentStatus.agent_id == agent_id)),
+        ("identity_checks", delete(IdentityCheck).where(IdentityCheck.agent_id == agent_id)),
+        (
+            "devices_last_seen",
+            update(Device).where(Device.agent_id == agent_id).values(last_seen_at=None),
+        ),
+    ):
+        result = session.execute(stmt.execution_options(synchronize_session=False))
+        counts[name] = int(getattr(result, "rowcount", 0))
+    return counts

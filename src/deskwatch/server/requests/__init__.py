@@ -1,0 +1,1 @@
+"""Data-subject requests (erasure, rectification) and the worker's own export (My data)."""
