@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from datetime import date, datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, HTTPException, Request, status
 from fastapi.concurrency import run_in_threadpool
@@ -46,25 +46,13 @@ async def get_now(request: Request) -> datetime:
     return now
 
 
-async def get_changes(request: Request) -> Changes:
-    """The change signals (``live.Changes``): publish once a transaction commits."""
-    changes: Changes = request.app.state.changes
-    return changes
+def _app_state(name: str) -> Callable[[Request], Awaitable[Any]]:
+    """A dependency that reads one of the runtime objects ``create_app`` keeps on the app."""
 
+    async def get(request: Request) -> Any:
+        return getattr(request.app.state, name)
 
-async def get_heartbeats(request: Request) -> HeartbeatBuffer:
-    heartbeats: HeartbeatBuffer = request.app.state.heartbeats
-    return heartbeats
-
-
-async def get_policy_versions(request: Request) -> VersionCache:
-    versions: VersionCache = request.app.state.policy_versions
-    return versions
-
-
-async def get_device_tokens(request: Request) -> TokenCache:
-    tokens: TokenCache = request.app.state.device_tokens
-    return tokens
+    return get
 
 
 # Function scope: the transaction commits before the response is sent, so a device is
@@ -73,10 +61,11 @@ SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 NowDep = Annotated[datetime, Depends(get_now)]
 SessionsDep = Annotated[sessionmaker[Session], Depends(get_sessions)]
 SettingsDep = Annotated[Settings, Depends(get_app_settings)]
-ChangesDep = Annotated[Changes, Depends(get_changes)]
-HeartbeatsDep = Annotated[HeartbeatBuffer, Depends(get_heartbeats)]
-VersionsDep = Annotated[VersionCache, Depends(get_policy_versions)]
-TokensDep = Annotated[TokenCache, Depends(get_device_tokens)]
+# The change signals (``live.Changes``: publish once a transaction commits) and the caches.
+ChangesDep = Annotated[Changes, Depends(_app_state("changes"))]
+HeartbeatsDep = Annotated[HeartbeatBuffer, Depends(_app_state("heartbeats"))]
+VersionsDep = Annotated[VersionCache, Depends(_app_state("policy_versions"))]
+TokensDep = Annotated[TokenCache, Depends(_app_state("device_tokens"))]
 
 
 def _bearer(request: Request) -> str:
