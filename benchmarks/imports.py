@@ -1,4 +1,4 @@
-"""Cold import time and modules loaded by ``import deskwatch.server.app`` (and, for
+"""Cold import time (wall and CPU) and modules loaded by ``import deskwatch.server.app`` (and, for
 comparison, the edge pipeline), each in a fresh interpreter.
 
     python -m benchmarks.imports [--runs 5]
@@ -14,11 +14,11 @@ import sys
 
 PROBE = """
 import json, sys, time
-t = time.perf_counter()
+t, c = time.perf_counter(), time.process_time()
 import {module}
-s = time.perf_counter() - t
+s, cpu = time.perf_counter() - t, time.process_time() - c
 heavy = ("mediapipe", "cv2", "onnxruntime", "numpy")
-print(json.dumps({{"s": s, "modules": len(sys.modules),
+print(json.dumps({{"s": s, "cpu_s": cpu, "modules": len(sys.modules),
     "mediapipe": sum(m.split(".")[0] == "mediapipe" for m in sys.modules),
     "loaded": [m for m in heavy if m in sys.modules]}}))
 """
@@ -33,11 +33,13 @@ def measure(module: str, runs: int) -> dict[str, object]:
         out.check_returncode()
         samples.append(json.loads(out.stdout))
     times = [float(s["s"]) for s in samples]
+    cpu = [float(s["cpu_s"]) for s in samples]
     last = samples[-1]
     return {
         "module": module,
         "min_s": round(min(times), 3),
         "median_s": round(statistics.median(times), 3),
+        "cpu_min_s": round(min(cpu), 3),  # less sensitive to a busy machine than wall time
         "modules": last["modules"],
         "mediapipe_modules": last["mediapipe"],
         "heavy_loaded": last["loaded"],
