@@ -17,9 +17,7 @@ from __future__ import annotations
 
 import enum
 import logging
-from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING
 
 from deskwatch.capture.frame import Frame
 from deskwatch.events.event import Event
@@ -27,15 +25,12 @@ from deskwatch.identity import words
 from deskwatch.identity.check import FaceWindow, IdentityResult, Method, Outcome
 from deskwatch.identity.config import IdentityConfig
 from deskwatch.identity.extra import IdentityUnavailableError
+from deskwatch.identity.face import FaceRun, FaceRuns, Feed
 from deskwatch.identity.lifecycle import TemplateLifecycle
 from deskwatch.identity.outbox import Outbox
 from deskwatch.identity.reconfirm import Answer, PasswordPrompt, password_may_travel
 from deskwatch.identity.schedule import Schedule, SourceClock
 from deskwatch.identity.store import Choice, TemplateError
-
-if TYPE_CHECKING:
-    import numpy as np
-    from numpy.typing import NDArray
 
 log = logging.getLogger(__name__)
 
@@ -45,31 +40,6 @@ class Mode(enum.StrEnum):
     CHECKING = "checking"
     ENROLLING = "enrolling"
     AWAITING_PASSWORD = "awaiting_password"
-
-
-@dataclass(eq=False)
-class FaceRun:
-    """An open face check or enrolment: its window (models built at its first frame) and,
-    for a check, the template, loaded once the passive part ends."""
-
-    mode: Mode  # CHECKING or ENROLLING
-    started_ts: float  # frame time it started at
-    window: FaceWindow | None = None
-    template: NDArray[np.float32] | None = None
-
-    def close(self) -> None:
-        self.template = None
-        if self.window is not None:
-            self.window.close()
-            self.window = None
-
-
-@dataclass(frozen=True)
-class Feed:
-    """The open run's window, to be given a frame (outside the hook's lock)."""
-
-    run: FaceRun
-    window: FaceWindow
 
 
 class IdentityMachine:
@@ -84,8 +54,7 @@ class IdentityMachine:
         self.note = ""
         self.unavailable = False  # the identity extra is missing: off for this run
         self.prompt: PasswordPrompt | None = None
-        self.run: FaceRun | None = None
-        self._cancelled: list[FaceRun] = []  # closed at the next frame, by its caller
+        self.faces = FaceRuns()
         left = lifecycle.left_open()  # the last run ended (killed?) with a check open
         if left is not None:
             self._report(
@@ -94,8 +63,9 @@ class IdentityMachine:
 
     @property
     def mode(self) -> Mode:
-        if self.run is not None:
-            return self.run.mode
+        run = self.faces.open
+        if run is not None:
+            return Mode.ENROLLING if run.enrolling else Mode.CHECKING
         return Mode.IDLE if self.prompt is None else Mode.AWAITING_PASSWORD
 
     @property
@@ -179,30 +149,27 @@ class IdentityMachine:
         self._open(Mode.ENROLLING, words.ENROLLING)
 
     def _open(self, mode: Mode, note: str) -> None:
-        self.run, self.note = FaceRun(mode, self.ts), note
+        self.faces.start(enrolling=mode is Mode.ENROLLING, ts=self.ts)
+        self.note = note
         if mode is Mode.CHECKING:
             self.lifecycle.mark_open(Method.FACE)
 
     # --- the open window ----------------------------------------------------------------
     def feed(self, config: IdentityConfig) -> Feed | None:
         """The open check's or enrolment's window, its models built now if needed."""
-        self._close_cancelled()
-        run = self.run
-        if run is None:
+        run = self.faces.open
+        try:
+            return self.faces.feed(config)
+        except IdentityUnavailableError as exc:
+            assert run is not None
+            self._unavailable_now(run, exc)
             return None
-        if run.window is None:
-            try:
-                run.window = _open_window(config, run.mode)
-            except IdentityUnavailableError as exc:
-                self._unavailable_now(run, exc)
-                return None
-        return Feed(run, run.window)
 
     def fed(self, feed: Feed, frame: Frame) -> None:
         """``feed`` has seen ``frame``: the run's next step, unless it was cancelled since."""
-        if feed.run is not self.run or feed.run.window is not feed.window:
+        if not self.faces.is_current(feed):
             return
-        if feed.run.mode is Mode.ENROLLING:
+        if feed.run.enrolling:
             self._enrolment_step(feed.window, frame)
         elif feed.window.done(frame.ts):
             self._check_step(feed.run, feed.window, frame)
@@ -210,15 +177,11 @@ class IdentityMachine:
     def _unavailable_now(self, run: FaceRun, exc: IdentityUnavailableError) -> None:
         """The extra is missing: said once in the log and to the server, then off."""
         log.error("identity checks switched off for this run: %s", exc)
-        self.run, self.unavailable = None, True
+        self.unavailable = True
         self.lifecycle.mark_open(None)
         self.note = words.MISSING_EXTRA
-        if run.mode is Mode.CHECKING:
-            reasons = (words.UNAVAILABLE,)
-            at = run.started_ts
-            self._report(
-                IdentityResult(Outcome.UNVERIFIED, Method.FACE, at, self.ts, reasons=reasons)
-            )
+        if not run.enrolling:
+            self._report(run.unverified(self.ts, words.UNAVAILABLE))
 
     def _enrolment_step(self, window: FaceWindow, frame: Frame) -> None:
         from deskwatch.identity.enrolment import EnrolmentWindow
@@ -266,36 +229,16 @@ class IdentityMachine:
 
     def challenge_left_s(self) -> float | None:
         """Seconds of frame time the open check still asks for a cue (None: not asking)."""
-        since = self._asked_since()
-        window = None if self.run is None else self.run.window
-        if since is None or window is None:
-            return None
-        return max(0.0, since + window.config.challenge_s - self.ts)
-
-    def _asked_since(self) -> float | None:
-        """When the open check began asking for a cue (frame time); None if it has not."""
-        run = self.run
-        if run is None or run.mode is not Mode.CHECKING or run.window is None:
-            return None
-        return run.window.challenge_from_s
+        return self.faces.challenge_left_s(self.ts)
 
     def _end_run(self) -> None:
         """The open check or enrolment is over: its models closed, nothing kept."""
         self.lifecycle.mark_open(None)
-        if self.run is not None:
-            self.run.close()
-        self.run = None
+        self.faces.end()
 
     def drop_window(self) -> None:
         """Close the models of the open run (rebuilt at its next frame) and cancelled ones."""
-        self._close_cancelled()
-        if self.run is not None:
-            self.run.close()
-
-    def _close_cancelled(self) -> None:
-        for run in self._cancelled:
-            run.close()
-        self._cancelled.clear()
+        self.faces.drop()
 
     # --- results ------------------------------------------------------------------------
     def take_events(self) -> list[Event]:
@@ -316,12 +259,12 @@ class IdentityMachine:
         mode = self.mode
         if only is not None and mode is not only:
             return False
-        since = self._asked_since()  # before the check is cancelled below
-        run, prompt = self.run, self.prompt
-        self._cancel_run()
+        since = self.faces.asked_since()  # before the check is cancelled below
+        prompt = self.prompt
+        run = self.faces.cancel()  # its models go at the next frame
         self.lifecycle.mark_open(None)
-        if run is not None and run.mode is Mode.CHECKING:
-            self._report_interrupted(run, since)
+        if run is not None and not run.enrolling:
+            self._report(run.unverified(self.ts, words.INTERRUPTED, asked_since=since))
         elif prompt is not None:
             self._end_prompt(prompt, Outcome.UNVERIFIED, (words.INTERRUPTED,))
         elif run is not None:
@@ -330,25 +273,6 @@ class IdentityMachine:
             log.info("identity: open %s interrupted (%s)", mode.value, why)
             return True
         return False
-
-    def _cancel_run(self) -> None:
-        """The open run ends now; its models are closed at the next frame (by its caller)."""
-        if self.run is not None:
-            self.run.template = None
-            self._cancelled.append(self.run)
-            self.run = None
-
-    def _report_interrupted(self, run: FaceRun, asked_since: float | None) -> None:
-        used = None if asked_since is None else max(0.0, self.ts - asked_since)
-        result = IdentityResult(
-            Outcome.UNVERIFIED,
-            Method.FACE,
-            min(run.started_ts, self.ts),
-            self.ts,
-            reasons=(words.INTERRUPTED,),
-            challenge_s=used,
-        )
-        self._report(result)
 
     def answered(self, prompt: PasswordPrompt, answer: Answer) -> str:
         """The server's ``answer`` to the open ``prompt``: its words, the result if decided."""
@@ -364,14 +288,4 @@ class IdentityMachine:
         prompt.done = True
         self.prompt = None
         self.lifecycle.mark_open(None)
-        end = max(prompt.ts, self.ts)
-        result = IdentityResult(outcome, Method.PASSWORD, prompt.ts, end, reasons=reasons)
-        failed = {"failed_attempts": float(prompt.failures)} if prompt.failures else None
-        self._report(result, failed)
-
-
-def _open_window(config: IdentityConfig, mode: Mode) -> FaceWindow:
-    from deskwatch.identity.check import check_window
-    from deskwatch.identity.enrolment import enrolment_window
-
-    return enrolment_window(config) if mode is Mode.ENROLLING else check_window(config)
+        self._report(*prompt.result(outcome, self.ts, reasons))

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from deskwatch.identity import words
-from deskwatch.identity.check import Outcome
+from deskwatch.identity.check import IdentityResult, Method, Outcome
 from deskwatch.transport.client import DeviceClient, RefusedError, TransportError
 
 LOOPBACK = frozenset({"127.0.0.1", "::1", "localhost"})
@@ -78,6 +78,16 @@ class PasswordPrompt:
     def overdue(self, now_s: float, wait_min: float) -> bool:
         """Unanswered for ``wait_min`` minutes, with no answer being checked right now."""
         return not self.in_flight and now_s - self.since_s >= wait_min * 60
+
+    def result(
+        self, outcome: Outcome, ts: float, reasons: tuple[str, ...] = ()
+    ) -> tuple[IdentityResult, dict[str, float] | None]:
+        """Its one result, ending at frame time ``ts``, and the failed attempts' count."""
+        result = IdentityResult(
+            outcome, Method.PASSWORD, self.ts, max(self.ts, ts), reasons=reasons
+        )
+        failed = {"failed_attempts": float(self.failures)} if self.failures else None
+        return result, failed
 
     def take(self, answer: Answer) -> tuple[str, Outcome | None]:
         """The page's words for ``answer`` and the prompt's result, if this decides it."""
