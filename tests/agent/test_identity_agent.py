@@ -486,7 +486,7 @@ def test_the_page_asks_for_a_cue_with_a_countdown_until_one_is_seen(
         runner = page.runner
         identity = runner.policy.current.policy.identity
         assert identity.enabled and identity.window_s == 8.0 and identity.challenge_s == 30.0
-        with caplog.at_level(logging.INFO, logger="deskwatch.identity.hook"):
+        with caplog.at_level(logging.INFO, logger="deskwatch.identity"):
             passive = [e for f in shots if f.ts <= identity.window_s for e in
                        runner.identity.on_frame(f, [], identity)]  # fmt: skip
             assert passive == [] and runner.identity.view().challenge_left_s is None

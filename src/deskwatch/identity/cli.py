@@ -37,7 +37,7 @@ def enrol(
     from deskwatch.capture.source import open_source
     from deskwatch.errors import DeskwatchError
     from deskwatch.identity.enrolment import enrol_from
-    from deskwatch.identity.hook import enrolment_refusal
+    from deskwatch.identity.reconfirm import enrolment_refusal
     from deskwatch.transport.client import DeviceClient
 
     if not 0 < seconds <= 60:
