@@ -16,7 +16,7 @@ STATUSES: tuple[BoardStatus, ...] = get_args(BoardStatus)
 
 
 class Heartbeat(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
     status: DeviceStatus
     sent_at: datetime
