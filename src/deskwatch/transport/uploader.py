@@ -1,5 +1,6 @@
 """Drains the outbox into the server: batches, exponential backoff with full jitter, and
-deletion of exactly what the server acknowledged.
+deletion of exactly what the server acknowledged. Wall-clock times are moved into the
+server's time (``ServerClock``) as they are sent.
 
 A batch the server refuses (4xx) never blocks the queue: the events the reply names are
 moved to the dead table with their reason; a refusal that names none is bisected (the next
@@ -22,6 +23,7 @@ from deskwatch.transport.client import (
     ServerError,
     UnreachableError,
 )
+from deskwatch.transport.clock import shifted
 
 log = logging.getLogger(__name__)
 
@@ -80,14 +82,17 @@ class Uploader:
         batch = self.outbox.batch(min(self.batch_size, self._split or MAX_BATCH))
         if not batch:
             return self.idle_s
+        correction = self.client.clock.correction()
         try:
-            reply = self.client.send_events([p.body for p in batch])
+            reply = self.client.send_events([shifted(p.body, correction) for p in batch])
         except (UnreachableError, ServerError) as exc:
             return self._failed(str(exc))
         except AuthError as exc:
             self.stats.blocked = str(exc)
             return self._failed(str(exc))
         except RefusedError as exc:
+            if self.client.clock.correction() != correction and _about_time(exc.detail):
+                return 0.0  # refused for a clock this reply has just corrected: resend
             return self._refused(batch, exc)
         self.outbox.ack(batch)  # while bisecting, the refused event is still ahead: keep the size
         self.stats.sent += len(batch)
@@ -130,6 +135,14 @@ class Uploader:
             if wait > 0:
                 self.wake.wait(wait)
                 self.wake.clear()
+
+
+def _about_time(detail: object) -> bool:
+    """Whether a refusal is about wall-clock times only (a wrong clock, not a bad event)."""
+    if not isinstance(detail, list):
+        return False
+    fields = [str(d.get("field", "")) for d in detail if isinstance(d, dict)]
+    return bool(fields) and all(f.endswith(("started_at", "ended_at")) for f in fields)
 
 
 def _bad_indexes(detail: object, size: int) -> dict[int, str]:
