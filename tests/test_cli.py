@@ -217,3 +217,54 @@ def test_stream_url_is_analysed(tmp_path: Path) -> None:
     rows = [json.loads(line) for line in obs.read_text().splitlines()]
     assert len(rows) == 21 and all(len(r["faces"]) == 1 for r in rows)
     assert [r["ts"] for r in rows[:3]] == pytest.approx([0.0, 0.5, 1.0], abs=0.01)  # source time
+
+
+def _png_header(width: int, height: int) -> bytes:
+    """A small PNG whose IHDR claims ``width``×``height`` (its data is one empty row)."""
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        crc = zlib.crc32(kind + data) & 0xFFFFFFFF
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", crc)
+
+    ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    idat = zlib.compress(b"\x00" * 64)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", idat) + chunk(b"IEND", b"")
+
+
+def _jpeg_claiming(width: int, height: int) -> bytes:
+    """A real small JPEG whose SOF marker is rewritten to claim ``width``×``height``."""
+    import numpy as np
+
+    _ok, data = cv2.imencode(".jpg", np.zeros((8, 8, 3), np.uint8))
+    raw = bytearray(data.tobytes())
+    sof = raw.index(b"\xff\xc0")
+    raw[sof + 5 : sof + 9] = height.to_bytes(2, "big") + width.to_bytes(2, "big")
+    return bytes(raw)
+
+
+@pytest.mark.parametrize(
+    ("name", "make", "command"),
+    [
+        ("huge.png", lambda: _png_header(60000, 60000), "analyze"),
+        ("big.png", lambda: _png_header(20000, 20000), "inspect"),
+        ("big.jpg", lambda: _jpeg_claiming(30000, 30000), "inspect"),
+        ("big.jpg", lambda: _jpeg_claiming(30000, 30000), "analyze"),
+        ("folder", lambda: _png_header(60000, 60000), "analyze"),
+    ],
+)
+def test_an_image_over_the_pixel_limit_is_refused_before_decoding(
+    tmp_path: Path, name: str, make: object, command: str
+) -> None:
+    assert callable(make)
+    target = tmp_path / name
+    if name == "folder":
+        target.mkdir()
+        (target / "a.png").write_bytes(make())
+    else:
+        target.write_bytes(make())
+    run = deskwatch(command, str(target))
+    assert run.returncode == 2, run.stderr
+    assert "megapixels per image" in run.stderr and "Traceback" not in run.stderr
+    assert len(run.stderr.strip().splitlines()) == 1, run.stderr

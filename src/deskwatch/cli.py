@@ -17,6 +17,7 @@ from rich.table import Table
 from deskwatch import analysis
 from deskwatch.agent.cli import agent_app
 from deskwatch.arrays import as_image
+from deskwatch.capture.dimensions import check_image_file
 from deskwatch.capture.frame import Frame
 from deskwatch.capture.source import FrameSource, open_source
 from deskwatch.config import Policy, load_policy
@@ -255,6 +256,8 @@ def inspect(
 
     try:
         policy = load_policy(policy_path)
+        if image.is_file():
+            check_image_file(image)
     except DeskwatchError as exc:
         raise fail(str(exc)) from None
     picture = cv2.imread(str(image), cv2.IMREAD_COLOR) if image.is_file() else None

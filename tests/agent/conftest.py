@@ -33,10 +33,11 @@ from tests.server_process import LOCAL, ServerProcess
 
 
 class Server(ServerProcess):
-    """The agent tests' server: SQLite next to ``db_path``; stop() and start() keep both."""
+    """The agent tests' server: SQLite next to ``db_path`` (or ``database_url``); stop() and
+    start() keep both."""
 
-    def __init__(self, db_path: Path) -> None:
-        super().__init__(f"sqlite:///{db_path}", db_path.parent)
+    def __init__(self, db_path: Path, database_url: str | None = None) -> None:
+        super().__init__(database_url or f"sqlite:///{db_path}", db_path.parent)
 
     @property
     def db_url(self) -> str:
@@ -88,6 +89,27 @@ def server(tmp_path: Path) -> Iterator[Server]:
     srv.start()
     yield srv
     srv.stop()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def any_server(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Server]:
+    """The agent tests' server on SQLite, then on a fresh PostgreSQL schema."""
+    if request.param == "sqlite":
+        srv = Server(tmp_path / "server.db")
+        seed(srv.db_url)
+        srv.start()
+        yield srv
+        srv.stop()
+        return
+    from tests.server.conftest import postgres_schema
+
+    with postgres_schema("dw_agent") as engine:
+        srv = Server(tmp_path / "server.db", engine.url.render_as_string(hide_password=False))
+        engine.dispose()
+        seed(srv.db_url)
+        srv.start()
+        yield srv
+        srv.stop()
 
 
 @pytest.fixture(scope="session")

@@ -125,6 +125,10 @@ class _Handler(BaseHTTPRequestHandler):
     def log_message(self, format: str, *args: Any) -> None:
         """Quiet: no access log."""
 
+    def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
+        """A method the page has no handler for is a 405 (the standard library says 501)."""
+        super().send_error(405 if code == 501 else code, message, explain)
+
     def _host_ok(self) -> bool:
         host = self.headers.get("host", "")
         return host in (f"{HOST}:{self.page.port}", f"localhost:{self.page.port}")
@@ -141,10 +145,12 @@ class _Handler(BaseHTTPRequestHandler):
     def do_POST(self) -> None:
         if not self._host_ok() or self.path not in ACTIONS:
             return self._send(403, "text/plain", "refused")
-        length = min(int(self.headers.get("content-length") or 0), MAX_FORM_BYTES)
+        length = _length(self.headers.get("content-length"))
+        if length is None:
+            return self._send(400, "text/plain", "bad content-length")
         form = parse_qs(self.rfile.read(length).decode(errors="replace"))
         token = self.headers.get("x-deskwatch-token") or form.get("token", [""])[0]
-        if not secrets.compare_digest(token, self.page.token):
+        if not secrets.compare_digest(token.encode(errors="replace"), self.page.token.encode()):
             return self._send(403, "text/plain", "bad or missing token")
         self.page.runner.command(self.path, form)
         self.send_response(303)
@@ -164,3 +170,12 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_header("content-security-policy", policy)
         self.end_headers()
         self.wfile.write(data)
+
+
+def _length(header: str | None) -> int | None:
+    """The form's length to read (at most ``MAX_FORM_BYTES``); None when the header is not
+    a non-negative number (a negative one would read until the client hangs up)."""
+    text = (header or "0").strip()
+    if not (text.isascii() and text.isdigit()):
+        return None
+    return min(int(text), MAX_FORM_BYTES)

@@ -74,6 +74,7 @@ class Parts:
     audio_spec: str | None  # this PC was set up with room audio
     audio_open: bool
     server_url: str
+    clock: str | None = None  # this PC's clock is wrong (ServerClock.problem)
 
 
 def compose(p: Parts) -> PageState:
@@ -85,7 +86,7 @@ def compose(p: Parts) -> PageState:
         source=p.loop.source_note,
         detectors=_detectors(p),
         outbox=OutboxRow(p.outbox.length, p.outbox.capacity, p.outbox.warning),
-        uploads={"sent": p.uploads.sent, "last_error": p.uploads.last_error},
+        uploads={"sent": p.uploads.sent, "last_error": p.uploads.last_error, "clock": p.clock},
         policy={"version": p.current.version, "note": p.current.note},
         settings_known=p.current.known,
         last_sent=dict(p.last_sent),

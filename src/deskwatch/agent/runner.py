@@ -74,7 +74,9 @@ class AgentRunner:
         self.snapshots = SnapshotTaker(client)  # off until the team turns stills on
         owner = owner_of(config.device_id, config.agent_id)  # the template opens only here
         self.identity = IdentityHook(directory, client, owner)  # only if the policy enables it
-        self.session = CameraSession(options.source, realtime=options.realtime, stop=self.stop)
+        self.session = CameraSession(
+            options.source, realtime=options.realtime, stop=self.stop, clock=client.clock.local
+        )
         self.state = Status()
         self._view = self.state.view()  # what the page reads; replaced whole each tick
         self.check = PreShiftCheck(at_start=options.self_check, seconds=options.check_seconds)
@@ -82,7 +84,9 @@ class AgentRunner:
     def beat(self) -> dict[str, object]:
         """The heartbeat body (what the loop's status and the pipeline say now)."""
         pause, policy = self.control.state(), self.policy.current.policy
-        return heartbeat_body(pause, self.state.status, self.session.pipeline, policy)
+        body = heartbeat_body(pause, self.state.status, self.session.pipeline, policy)
+        fast_by = self.client.clock.fast_by_s()
+        return {**body, "sent_at": self.client.clock.now().isoformat(), "clock_offset_s": fast_by}
 
     def page_state(self) -> page_state.PageState:
         """The worker's page, from the loop's last view and its parts' state now."""
@@ -102,6 +106,7 @@ class AgentRunner:
             audio_spec=self.opts.audio,
             audio_open=self.session.audio is not None,
             server_url=self.config.server_url,
+            clock=self.client.clock.problem(),
         )
         return page_state.compose(parts)
 

@@ -32,13 +32,20 @@ class CameraSession:
     stamped from it. ``realtime`` plays a file at its own speed, like a camera.
     """
 
-    def __init__(self, source: str, *, realtime: bool, stop: threading.Event) -> None:
-        self.spec, self.realtime, self.stop = source, realtime, stop
+    def __init__(
+        self,
+        source: str,
+        *,
+        realtime: bool,
+        stop: threading.Event,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self.spec, self.realtime, self.stop, self.clock = source, realtime, stop, clock
         self.is_file = not source.startswith("camera:") and "://" not in source
         self.source: FrameSource | None = None
         self.audio: RoomAudio | None = None  # open only while a rule that reads it is on
         self.pipeline: Pipeline | None = None
-        self.origin = datetime.now(UTC)
+        self.origin = self.clock()
         self.passes = 0  # file sources: passes finished
         self.done = False  # file sources: every pass asked for is finished
         self._frames: Iterator[Frame] | None = None
@@ -60,7 +67,7 @@ class CameraSession:
         self.source = open_source(self.spec, policy.analysis.fps)
         self._frames = iter(self.source)
         self._opened_at, self._attempt = time.monotonic(), 0
-        self.origin = datetime.now(UTC)
+        self.origin = self.clock()
 
     def failed(self) -> float:
         """The camera failed: the seconds until the next attempt (growing, with jitter)."""

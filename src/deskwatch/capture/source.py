@@ -11,6 +11,7 @@ from typing import Protocol
 import cv2
 
 from deskwatch.arrays import as_image
+from deskwatch.capture.dimensions import check_image_file, refuse_huge
 from deskwatch.capture.frame import Frame
 from deskwatch.errors import SourceError
 
@@ -100,6 +101,11 @@ def _open_capture(location: str) -> cv2.VideoCapture:
         cap = cv2.VideoCapture(location)
     if not cap.isOpened():
         raise SourceError(f"{location}: cannot open as video (corrupt, unsupported or unreachable)")
+    try:
+        refuse_huge(location, cap.get(cv2.CAP_PROP_FRAME_WIDTH), cap.get(cv2.CAP_PROP_FRAME_HEIGHT))
+    except SourceError:
+        cap.release()
+        raise
     cap.set(cv2.CAP_PROP_ORIENTATION_AUTO, 1)
     return cap
 
@@ -119,6 +125,8 @@ class ImageFolderSource:
         self._files = sorted(p for p in self.path.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
         if not self._files:
             raise SourceError(f"{self.path}: folder has no images ({', '.join(IMAGE_SUFFIXES)})")
+        for file in self._files:  # headers only: a huge one is refused before any work
+            check_image_file(file)
         self.duration_s = len(self._files) / self.image_fps
 
     def __iter__(self) -> Iterator[Frame]:
@@ -127,6 +135,7 @@ class ImageFolderSource:
             ts = index / self.image_fps
             if not sampler.take(ts):
                 continue
+            check_image_file(file)
             image = cv2.imread(str(file), cv2.IMREAD_COLOR)
             if image is None:
                 raise SourceError(f"{file}: cannot decode image")
@@ -201,4 +210,6 @@ def open_source(spec: str, fps: float = 2.0, image_fps: float = 1.0) -> FrameSou
     path = Path(spec)
     if path.is_dir():
         return ImageFolderSource(path, fps, image_fps)
+    if path.is_file():
+        check_image_file(path)  # before OpenCV's image reader decodes all of it
     return Prefetched(VideoFileSource(spec, fps))

@@ -18,7 +18,7 @@ import numpy as np
 
 from deskwatch.arrays import Image, Points, as_image
 from deskwatch.capture.frame import Frame
-from deskwatch.events.event import Event
+from deskwatch.events.event import Event, finite_evidence
 from deskwatch.perception.detectors.face import FaceDetector, FaceDetectorOptions
 from deskwatch.perception.detectors.face_mesh import FaceMesh, FaceMeshOptions
 from deskwatch.perception.observation import Box
@@ -101,7 +101,7 @@ class SelfCheckResult:
 
     def to_event(self, ts: float = 0.0) -> Event:
         """One ``self_check`` event with the measured numbers (never an image)."""
-        evidence = {k: round(float(v), 3) for k, v in asdict(self.numbers).items()}
+        evidence = finite_evidence(asdict(self.numbers))
         evidence["passed"] = 1.0 if self.passed else 0.0
         confidence = min(self.numbers.face_rate, self.numbers.mesh_rate)
         return Event(

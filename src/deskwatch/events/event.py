@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import math
 import uuid
+from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Literal, get_args
 
@@ -34,7 +36,9 @@ class Event(BaseModel):
     (``end_s`` is None) is later re-sent with the same id once it ends.
     """
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # NaN and infinities are refused: JSON has no such numbers and PostgreSQL's JSONB
+    # refuses them; edge code builds evidence with ``finite_evidence``.
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
     id: uuid.UUID = Field(default_factory=uuid.uuid4)
     type: EventType
@@ -79,3 +83,9 @@ class Event(BaseModel):
         data = self.model_dump(mode="json")
         data["duration_s"] = self.duration_s
         return data
+
+
+def finite_evidence(values: Mapping[str, float], digits: int = 3) -> dict[str, float]:
+    """``values`` rounded, without NaN or infinite entries (a measure that failed is left
+    out rather than sent as a number no one can store)."""
+    return {k: round(float(v), digits) for k, v in values.items() if math.isfinite(v)}

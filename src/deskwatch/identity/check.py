@@ -27,7 +27,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from deskwatch.capture.frame import Frame
-from deskwatch.events.event import Event, EventType
+from deskwatch.events.event import Event, EventType, finite_evidence
 from deskwatch.identity.config import IdentityConfig
 from deskwatch.identity.encoder import Descriptor, FaceEncoder, FaceEncoderOptions, distance
 from deskwatch.identity.liveness import FaceSample, Liveness, judge
@@ -112,7 +112,7 @@ class IdentityResult:
             start_s=self.start_s,
             end_s=max(self.start_s, self.end_s),
             peak_confidence=round(self.confidence(), 3),
-            evidence=self.evidence(),
+            evidence=finite_evidence(self.evidence(), digits=4),
         )
 
 

@@ -9,7 +9,7 @@ from typing import Any, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from deskwatch.events.event import Event, EventType
+from deskwatch.events.event import Event, EventType, finite_evidence
 from deskwatch.perception.observation import Observation
 from deskwatch.perception.stage import Stage
 
@@ -133,7 +133,7 @@ class SustainedRule:
             start_s=round(self._since, 3),
             end_s=end_s,
             peak_confidence=round(min(1.0, max(0.0, self._peak.confidence)), 3),
-            evidence={k: round(v, 3) for k, v in self._peak.evidence.items()},
+            evidence=finite_evidence(self._peak.evidence),
             started_at=started_at,
         )
 
@@ -142,7 +142,7 @@ class SustainedRule:
         return self._open.closed(
             round(end_s, 3),
             peak_confidence=round(min(1.0, max(0.0, self._peak.confidence)), 3),
-            evidence={k: round(v, 3) for k, v in self._peak.evidence.items()},
+            evidence=finite_evidence(self._peak.evidence),
         )
 
     def _reset(self) -> None:

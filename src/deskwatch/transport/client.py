@@ -13,6 +13,7 @@ import httpx
 
 from deskwatch.errors import DeskwatchError
 from deskwatch.privacy.worker import WorkerPrivacy
+from deskwatch.transport.clock import ServerClock
 
 DEFAULT_TIMEOUT = httpx.Timeout(10.0, connect=5.0)
 
@@ -74,13 +75,19 @@ class DeviceClient:
     request per kind ("events", "heartbeat") for the worker's transparency page."""
 
     def __init__(
-        self, server_url: str, token: str | None = None, *, http: httpx.Client | None = None
+        self,
+        server_url: str,
+        token: str | None = None,
+        *,
+        http: httpx.Client | None = None,
+        clock: ServerClock | None = None,
     ) -> None:
         headers = {"authorization": f"Bearer {token}"} if token else {}
         self.http = http or httpx.Client(timeout=DEFAULT_TIMEOUT)
         self.base = server_url.rstrip("/")
         self.headers = headers
         self.last_sent: dict[str, str] = {}
+        self.clock = clock or ServerClock()  # learns the server's time from every reply
         self._lock = threading.Lock()
         self._send_lock = threading.Lock()
 
@@ -135,9 +142,11 @@ class DeviceClient:
             headers["content-type"] = "application/json"
         try:
             with self._send_lock:  # one request at a time per device
+                sent = self.clock.local()
                 reply = self.http.request(
                     method, self.base + path, content=content, headers=headers
                 )
+                self.clock.observe(reply.headers.get("date"), sent, self.clock.local())
         except httpx.HTTPError as exc:
             raise UnreachableError(
                 f"{self.base} unreachable: {exc or type(exc).__name__}"

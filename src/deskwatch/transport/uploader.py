@@ -1,5 +1,11 @@
 """Drains the outbox into the server: batches, exponential backoff with full jitter, and
-deletion of exactly what the server acknowledged."""
+deletion of exactly what the server acknowledged. Wall-clock times are moved into the
+server's time (``ServerClock``) as they are sent.
+
+A batch the server refuses (4xx) never blocks the queue: the events the reply names are
+moved to the dead table with their reason; a refusal that names none is bisected (the next
+batches are halves) until the one event it is about is alone, and that one is moved aside.
+"""
 
 from __future__ import annotations
 
@@ -17,10 +23,12 @@ from deskwatch.transport.client import (
     ServerError,
     UnreachableError,
 )
+from deskwatch.transport.clock import shifted
 
 log = logging.getLogger(__name__)
 
 MAX_BATCH = 500
+RETRY_LATER = frozenset({408, 409, 425, 429})  # refusals that say "not now", not "never"
 _INDEX = re.compile(r"^events\.(\d+)")
 
 
@@ -67,22 +75,26 @@ class Uploader:
         self.stats = UploadStats()
         self.wake = threading.Event()
         self._attempt = 0
+        self._split: int | None = None  # bisecting a refused batch: the next batch's size
 
     def step(self) -> float:
         """Send one batch; returns seconds to wait before the next step (0: more to send)."""
-        batch = self.outbox.batch(self.batch_size)
+        batch = self.outbox.batch(min(self.batch_size, self._split or MAX_BATCH))
         if not batch:
             return self.idle_s
+        correction = self.client.clock.correction()
         try:
-            reply = self.client.send_events([p.body for p in batch])
+            reply = self.client.send_events([shifted(p.body, correction) for p in batch])
         except (UnreachableError, ServerError) as exc:
             return self._failed(str(exc))
         except AuthError as exc:
             self.stats.blocked = str(exc)
             return self._failed(str(exc))
         except RefusedError as exc:
+            if self.client.clock.correction() != correction and _about_time(exc.detail):
+                return 0.0  # refused for a clock this reply has just corrected: resend
             return self._refused(batch, exc)
-        self.outbox.ack(batch)
+        self.outbox.ack(batch)  # while bisecting, the refused event is still ahead: keep the size
         self.stats.sent += len(batch)
         self.stats.batches += 1
         self.stats.replies.append((reply.new, reply.duplicates, reply.updated))
@@ -102,10 +114,15 @@ class Uploader:
         if exc.status == 413 and self.batch_size > 1:
             self.batch_size = max(1, self.batch_size // 2)
             return 0.0
-        if exc.status != 422:
+        if exc.status in RETRY_LATER:
             return self._failed(str(exc))
-        bad = _bad_indexes(exc.detail, len(batch)) or set(range(len(batch)))
-        self.outbox.bury([batch[i] for i in sorted(bad)], str(exc))
+        bad = _bad_indexes(exc.detail, len(batch))
+        if not bad and len(batch) > 1:  # which event? send halves until it is alone
+            self._split = len(batch) // 2
+            return 0.0
+        for index, reason in sorted(bad.items()) or [(0, str(exc))]:
+            self.outbox.bury([batch[index]], reason)
+        self._split = None
         return 0.0
 
     def run(self, stop: threading.Event) -> None:
@@ -120,13 +137,26 @@ class Uploader:
                 self.wake.clear()
 
 
-def _bad_indexes(detail: object, size: int) -> set[int]:
-    """Batch positions named by the server's 422 ``detail[].field`` paths."""
-    found: set[int] = set()
+def _about_time(detail: object) -> bool:
+    """Whether a refusal is about wall-clock times only (a wrong clock, not a bad event)."""
+    if not isinstance(detail, list):
+        return False
+    fields = [str(d.get("field", "")) for d in detail if isinstance(d, dict)]
+    return bool(fields) and all(f.endswith(("started_at", "ended_at")) for f in fields)
+
+
+def _bad_indexes(detail: object, size: int) -> dict[int, str]:
+    """Batch positions named by the server's 422 ``detail[].field`` paths, each with the
+    reason ("events.3.evidence.x: Input should be a finite number")."""
+    found: dict[int, str] = {}
     if isinstance(detail, list):
         for item in detail:
-            where = item.get("field", "") if isinstance(item, dict) else ""
-            match = _INDEX.match(str(where))
+            if not isinstance(item, dict):
+                continue
+            where = str(item.get("field", ""))
+            match = _INDEX.match(where)
             if match and int(match.group(1)) < size:
-                found.add(int(match.group(1)))
+                reason = f"{where}: {item.get('msg', 'refused')}"
+                index = int(match.group(1))
+                found[index] = f"{found[index]}; {reason}" if index in found else reason
     return found

@@ -16,12 +16,14 @@ STATUSES: tuple[BoardStatus, ...] = get_args(BoardStatus)
 
 
 class Heartbeat(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
     status: DeviceStatus
     sent_at: datetime
     paused_for_s: float | None = Field(default=None, ge=0)
     detectors: dict[str, bool] = Field(default_factory=dict, max_length=32)
+    # How far the PC's clock is ahead of the server's, as the agent measured it.
+    clock_offset_s: float | None = Field(default=None, ge=-1e9, le=1e9)
 
 
 class HeartbeatReply(BaseModel):

@@ -1,0 +1,81 @@
+"""An agent whose clock is an hour fast: it learns the server's time from the replies'
+``Date`` header, sends its events in the server's time (none is buried as "in the
+future"), reports its offset in the heartbeat and tells the worker on the local page."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from sqlalchemy import select
+
+from deskwatch.agent.config import load_credentials
+from deskwatch.agent.outbox import Outbox
+from deskwatch.agent.runner import AgentRunner, RunOptions
+from deskwatch.events.event import Event
+from deskwatch.server.db import make_engine, session_factory
+from deskwatch.server.events.models import EventRecord
+from deskwatch.transport.client import DeviceClient
+from deskwatch.transport.clock import ServerClock
+from deskwatch.transport.uploader import Uploader
+from tests.agent.conftest import Server, enroll
+
+FAST = timedelta(hours=1)
+
+
+def _fast() -> datetime:
+    return datetime.now(UTC) + FAST
+
+
+def _client(server: Server, tmp_path: Path) -> tuple[DeviceClient, Path]:
+    state = tmp_path / "agent"
+    enroll(server.url, state, server.code())
+    config = load_credentials(state)
+    return DeviceClient(config.server_url, config.token, clock=ServerClock(_fast)), state
+
+
+def test_a_fast_clock_loses_no_event(server: Server, tmp_path: Path) -> None:
+    client, state = _client(server, tmp_path)
+    outbox = Outbox(state / "outbox.db")
+    at = _fast()  # stamped by the agent's own (wrong) clock, before it met the server
+    events = [
+        Event(type="away", start_s=i, end_s=i + 1.0, peak_confidence=0.9, started_at=at)
+        for i in range(5)
+    ]
+    outbox.put(events)
+    uploader = Uploader(outbox, client)
+    for _ in range(5):
+        if not len(outbox):
+            break
+        uploader.step()
+    assert len(outbox) == 0 and outbox.dead_count() == 0
+    fast_by = client.clock.fast_by_s()
+    assert fast_by is not None and abs(fast_by - FAST.total_seconds()) < 3
+    engine = make_engine(server.db_url)
+    with session_factory(engine)() as s:
+        starts = list(s.scalars(select(EventRecord.started_at)))
+    engine.dispose()
+    assert len(starts) == 5
+    for start in starts:
+        assert abs((start.replace(tzinfo=UTC) - datetime.now(UTC)).total_seconds()) < 30
+    outbox.close()
+
+
+def test_the_heartbeat_and_the_local_page_tell_of_the_clock(
+    server: Server, tmp_path: Path, clip: Path
+) -> None:
+    client, state = _client(server, tmp_path)
+    config = load_credentials(state)
+    runner = AgentRunner(config, state, RunOptions(source=str(clip), page_port=None), client)
+    try:
+        client.heartbeat(runner.beat())  # learns the offset (a 200: the field is accepted)
+        beat = runner.beat()
+        offset = beat["clock_offset_s"]
+        assert isinstance(offset, float) and abs(offset - 3600) < 3
+        sent_at = datetime.fromisoformat(str(beat["sent_at"]))
+        assert abs((sent_at - datetime.now(UTC)).total_seconds()) < 3
+        client.heartbeat(beat)
+        clock = runner.page_state().uploads["clock"]
+        assert isinstance(clock, str) and "s fast" in clock and "clock is 36" in clock
+    finally:
+        runner.outbox.close()
