@@ -7,7 +7,9 @@ It is a draft: the privacy officer completes the sections listed in ``TO_COMPLET
 
 from __future__ import annotations
 
+from dataclasses import fields
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import ColumnElement, Select, func, select
 from sqlalchemy.orm import Session
@@ -117,6 +119,12 @@ def _devices(session: Session, agents: Select[tuple[int]] | Select[int]) -> int:
     return int(session.scalar(query) or 0)
 
 
+def _shared(view: CategoryView, into: type[Any]) -> dict[str, Any]:
+    """The fields of a team's category view that the draft's record ``into`` also has."""
+    known = CategoryView.model_fields
+    return {f.name: getattr(view, f.name) for f in fields(into) if f.name in known}
+
+
 def _section(
     cat: Category,
     named: list[tuple[str, int | None]],
@@ -126,19 +134,8 @@ def _section(
     teams = []
     for name, team_id in named:
         v = next(v for v in views[team_id] if v.key == cat.key)
-        teams.append(
-            TeamSetting(
-                team=name,
-                enabled=v.enabled,
-                purpose=v.purpose,
-                legal_basis=v.legal_basis,
-                legal_basis_words=v.legal_basis_words,
-                retention_days=v.retention_days,
-                may_object=v.may_object,
-                snapshot=v.snapshot,
-                objections=objected.get((team_id, cat.key), 0),
-            )
-        )
+        objections = objected.get((team_id, cat.key), 0)
+        teams.append(TeamSetting(team=name, objections=objections, **_shared(v, TeamSetting)))
     needs = sorted({d for t in cat.event_types for d in RULE_NEEDS.get(t, ())})
     detectors = [*needs, *EXTRA_DETECTORS.get(cat.key, ())]
     return CategorySection(
@@ -181,17 +178,7 @@ def _notice(session: Session, name: str, team_id: int | None, views: list[Catego
     n = int(session.scalar(sups.where(team_supervisors.c.team_id == team_id)) or 0)
     return Notice(
         team=name,
-        items=[
-            NoticeItem(
-                title=v.title,
-                purpose=v.purpose,
-                legal_basis_words=v.legal_basis_words,
-                retention_days=v.retention_days,
-                may_object=v.may_object,
-                snapshot=v.snapshot,
-            )
-            for v in on
-        ],
+        items=[NoticeItem(**_shared(v, NoticeItem)) for v in on],
         paragraphs=notice_paragraphs(
             supervisors=n, listens=any(v.key == "environment" for v in on)
         ),
