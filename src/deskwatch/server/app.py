@@ -10,7 +10,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from fastapi import FastAPI, Request
+from fastapi import FastAPI, HTTPException, Request, status
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
@@ -67,6 +67,7 @@ ROUTERS = (
     privacy_web_router,
     dpia_web_router,
 )
+TOO_LARGE = "request body too large"
 STATIC = Path(__file__).parent / "web" / "static"
 SECURITY_HEADERS = {
     "content-security-policy": (
@@ -232,7 +233,7 @@ class BodyLimit:
             message = await receive()
             seen += len(message.get("body", b""))
             if seen > self.max_bytes:
-                raise _BodyTooLargeError
+                raise _BodyTooLargeError()
             return message
 
         try:
@@ -261,12 +262,16 @@ class SecurityHeaders:
         await self.app(scope, receive, with_headers)
 
 
-class _BodyTooLargeError(Exception):
-    pass
+class _BodyTooLargeError(HTTPException):
+    """Raised from the body's ``receive``: an HTTP error, so FastAPI's body reader passes it
+    on as it is (any other error there becomes a 400) and the app answers 413."""
+
+    def __init__(self) -> None:
+        super().__init__(status.HTTP_413_CONTENT_TOO_LARGE, TOO_LARGE)
 
 
 async def _too_large(send: Send) -> None:
-    response = JSONResponse({"detail": "request body too large"}, status_code=413)
+    response = JSONResponse({"detail": TOO_LARGE}, status_code=413)
     await response({"type": "http"}, _no_receive, send)
 
 
