@@ -13,7 +13,18 @@ import pytest
 SERVER = Path(__file__).parents[2] / "src" / "deskwatch" / "server"
 PREFIX = "deskwatch.server"
 
-INFRA = ("errors", "keyfiles", "settings", "db", "periodic", "reload", "probe", "security", "live")
+INFRA = (
+    "errors",
+    "bounds",
+    "keyfiles",
+    "settings",
+    "db",
+    "periodic",
+    "reload",
+    "probe",
+    "security",
+    "live",
+)
 DOMAINS = (
     "audit",
     "orgs",
