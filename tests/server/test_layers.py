@@ -42,7 +42,7 @@ DOMAINS = (
     "dpia",
     "web",
 )
-WIRING = ("deps", "flows", "caches", "scheduled")
+WIRING = ("deps", "flows", "caches", "scheduled", "openapi")
 TOP = ("models", "migrations", "migrate", "app", "cli")
 # What the server may import of the edge, and the sizes of its pieces: tests/test_architecture.py.
 APP_STATE_READERS = ("app", "deps")

@@ -31,6 +31,7 @@ from deskwatch.server.events.routes import router as events_router
 from deskwatch.server.identity.routes import router as identity_router
 from deskwatch.server.live import Changes
 from deskwatch.server.migrate import upgrade
+from deskwatch.server.openapi import documented_errors
 from deskwatch.server.orgs.routes import router as orgs_router
 from deskwatch.server.policies.routes import router as policies_router
 from deskwatch.server.policies.service import VersionCache
@@ -118,6 +119,7 @@ def create_app(
     app.state.changes, app.state.heartbeats = runtime.changes, runtime.heartbeats
     app.state.device_tokens, app.state.policy_versions = runtime.tokens, runtime.versions
     _add_routes(app)
+    app.openapi = documented_errors(app)  # type: ignore[method-assign]
     _add_error_handlers(app)
     _add_middleware(app, settings)
     return app
