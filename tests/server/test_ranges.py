@@ -124,3 +124,17 @@ def test_an_empty_team_in_an_admin_form_means_none(app_client: TestClient, org: 
     reply = admin.post("/admin/users", data={**user, "csrf_token": csrf})
     assert reply.status_code == 200
     assert "User newbie added." in reply.text
+
+
+def test_text_the_database_cannot_store_is_refused_not_a_500(
+    app_client: TestClient, org: Org
+) -> None:
+    """A NUL character in text: PostgreSQL cannot store or even compare it (found by
+    tests/server/test_fuzz.py); SQLite can. A 4xx either way."""
+    reply = app_client.post("/api/v1/auth/login", json={"username": "a\x00b", "password": "x"})
+    assert reply.status_code in (401, 422), reply.text
+    admin = login(TestClient(app_client.app), "admin")
+    reply = admin.post(
+        "/api/v1/admin/teams", json={"name": "nul\x00", "site_id": org.team_a.site_id}
+    )
+    assert reply.status_code in (201, 422), reply.text

@@ -15,6 +15,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy import Engine
+from sqlalchemy.exc import DataError
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.middleware.sessions import SessionMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -69,6 +70,7 @@ ROUTERS = (
     dpia_web_router,
 )
 TOO_LARGE = "request body too large"
+UNSTORABLE = "a value the database cannot store (a NUL character, or a number out of range)"
 STATIC = Path(__file__).parent / "web" / "static"
 SECURITY_HEADERS = {
     "content-security-policy": (
@@ -204,8 +206,15 @@ def _add_error_handlers(app: FastAPI) -> None:
         assert isinstance(exc, RequestValidationError)
         return JSONResponse({"detail": [_field_error(e) for e in exc.errors()]}, status_code=422)
 
+    async def unstorable(request: Request, exc: Exception) -> JSONResponse:
+        # The last line of defence: what the edge let through but the database cannot hold
+        # (a NUL character in text on PostgreSQL, a number out of its range) is a 422; the
+        # request's transaction has been rolled back.
+        return JSONResponse({"detail": [{"field": "", "msg": UNSTORABLE}]}, status_code=422)
+
     app.add_exception_handler(InvalidError, invalid)
     app.add_exception_handler(RequestValidationError, validation)
+    app.add_exception_handler(DataError, unstorable)
 
 
 def _field_error(error: Any) -> dict[str, str]:
