@@ -13,7 +13,18 @@ import pytest
 SERVER = Path(__file__).parents[2] / "src" / "deskwatch" / "server"
 PREFIX = "deskwatch.server"
 
-INFRA = ("errors", "keyfiles", "settings", "db", "periodic", "reload", "probe", "security", "live")
+INFRA = (
+    "errors",
+    "bounds",
+    "keyfiles",
+    "settings",
+    "db",
+    "periodic",
+    "reload",
+    "probe",
+    "security",
+    "live",
+)
 DOMAINS = (
     "audit",
     "orgs",
@@ -31,7 +42,7 @@ DOMAINS = (
     "dpia",
     "web",
 )
-WIRING = ("deps", "flows", "caches", "scheduled")
+WIRING = ("deps", "flows", "caches", "scheduled", "openapi")
 TOP = ("models", "migrations", "migrate", "app", "cli")
 # What the server may import of the edge, and the sizes of its pieces: tests/test_architecture.py.
 APP_STATE_READERS = ("app", "deps")

@@ -10,11 +10,12 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from fastapi import FastAPI, Request
+from fastapi import FastAPI, HTTPException, Request, status
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy import Engine
+from sqlalchemy.exc import DataError
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.middleware.sessions import SessionMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -31,6 +32,7 @@ from deskwatch.server.events.routes import router as events_router
 from deskwatch.server.identity.routes import router as identity_router
 from deskwatch.server.live import Changes
 from deskwatch.server.migrate import upgrade
+from deskwatch.server.openapi import documented_errors
 from deskwatch.server.orgs.routes import router as orgs_router
 from deskwatch.server.policies.routes import router as policies_router
 from deskwatch.server.policies.service import VersionCache
@@ -67,6 +69,8 @@ ROUTERS = (
     privacy_web_router,
     dpia_web_router,
 )
+TOO_LARGE = "request body too large"
+UNSTORABLE = "a value the database cannot store (a NUL character, or a number out of range)"
 STATIC = Path(__file__).parent / "web" / "static"
 SECURITY_HEADERS = {
     "content-security-policy": (
@@ -117,6 +121,7 @@ def create_app(
     app.state.changes, app.state.heartbeats = runtime.changes, runtime.heartbeats
     app.state.device_tokens, app.state.policy_versions = runtime.tokens, runtime.versions
     _add_routes(app)
+    app.openapi = documented_errors(app)  # type: ignore[method-assign]
     _add_error_handlers(app)
     _add_middleware(app, settings)
     return app
@@ -201,8 +206,15 @@ def _add_error_handlers(app: FastAPI) -> None:
         assert isinstance(exc, RequestValidationError)
         return JSONResponse({"detail": [_field_error(e) for e in exc.errors()]}, status_code=422)
 
+    async def unstorable(request: Request, exc: Exception) -> JSONResponse:
+        # The last line of defence: what the edge let through but the database cannot hold
+        # (a NUL character in text on PostgreSQL, a number out of its range) is a 422; the
+        # request's transaction has been rolled back.
+        return JSONResponse({"detail": [{"field": "", "msg": UNSTORABLE}]}, status_code=422)
+
     app.add_exception_handler(InvalidError, invalid)
     app.add_exception_handler(RequestValidationError, validation)
+    app.add_exception_handler(DataError, unstorable)
 
 
 def _field_error(error: Any) -> dict[str, str]:
@@ -232,7 +244,7 @@ class BodyLimit:
             message = await receive()
             seen += len(message.get("body", b""))
             if seen > self.max_bytes:
-                raise _BodyTooLargeError
+                raise _BodyTooLargeError()
             return message
 
         try:
@@ -261,12 +273,16 @@ class SecurityHeaders:
         await self.app(scope, receive, with_headers)
 
 
-class _BodyTooLargeError(Exception):
-    pass
+class _BodyTooLargeError(HTTPException):
+    """Raised from the body's ``receive``: an HTTP error, so FastAPI's body reader passes it
+    on as it is (any other error there becomes a 400) and the app answers 413."""
+
+    def __init__(self) -> None:
+        super().__init__(status.HTTP_413_CONTENT_TOO_LARGE, TOO_LARGE)
 
 
 async def _too_large(send: Send) -> None:
-    response = JSONResponse({"detail": "request body too large"}, status_code=413)
+    response = JSONResponse({"detail": TOO_LARGE}, status_code=413)
     await response({"type": "http"}, _no_receive, send)
 
 

@@ -11,6 +11,7 @@ from fastapi.concurrency import run_in_threadpool
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from deskwatch.server.bounds import Day
 from deskwatch.server.db import transaction
 from deskwatch.server.devices.models import Device
 from deskwatch.server.devices.tokens import DeviceIdentity, TokenCache
@@ -157,8 +158,8 @@ AgentDep = Annotated[User, Depends(require(Role.AGENT))]
 PrivacyOfficerDep = Annotated[User, Depends(require(Role.PRIVACY_OFFICER))]
 
 
-def day_param(day: date | None = None, *, now: NowDep) -> date:
-    """``?day=YYYY-MM-DD``, today (UTC) by default."""
+def day_param(day: Day | None = None, *, now: NowDep) -> date:
+    """``?day=YYYY-MM-DD``, today (UTC) by default (a 422 outside ``bounds.Day``)."""
     return day or now.date()
 
 

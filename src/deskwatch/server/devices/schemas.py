@@ -6,6 +6,8 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from deskwatch.server.bounds import Id
+
 
 class EnrolRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
@@ -24,7 +26,7 @@ class EnrolResponse(BaseModel):
 class CodeRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    agent_id: int
+    agent_id: Id
 
 
 class CodeResponse(BaseModel):

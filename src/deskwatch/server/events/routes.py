@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Response
 
+from deskwatch.server.bounds import Id
 from deskwatch.server.deps import (
     ChangesDep,
     DayDep,
@@ -40,7 +41,7 @@ def ingest(
 
 
 def _agent_events(
-    agent_id: int, day: DayDep, user: UserDep, session: SessionDep, now: NowDep, what: str
+    agent_id: Id, day: DayDep, user: UserDep, session: SessionDep, now: NowDep, what: str
 ) -> list[EventRecord]:
     agent = agent_for(session, user=user, agent_id=agent_id)
     record_read(session, reader=user, agent=agent, what=what, now=now)
@@ -50,7 +51,7 @@ def _agent_events(
 
 @router.get("/agents/{agent_id}/events")
 def agent_events(
-    agent_id: int, day: DayDep, user: UserDep, session: SessionDep, now: NowDep
+    agent_id: Id, day: DayDep, user: UserDep, session: SessionDep, now: NowDep
 ) -> list[EventOut]:
     rows = _agent_events(agent_id, day, user, session, now, "events")
     return [EventOut.model_validate(e) for e in rows]
@@ -58,7 +59,7 @@ def agent_events(
 
 @router.get("/agents/{agent_id}/events.csv")
 def agent_events_csv(
-    agent_id: int, day: DayDep, user: UserDep, session: SessionDep, now: NowDep
+    agent_id: Id, day: DayDep, user: UserDep, session: SessionDep, now: NowDep
 ) -> Response:
     rows = _agent_events(agent_id, day, user, session, now, "events.csv")
     headers = {"content-disposition": f'attachment; filename="events-{agent_id}-{day}.csv"'}

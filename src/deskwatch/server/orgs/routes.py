@@ -6,6 +6,7 @@ from fastapi import APIRouter
 from sqlalchemy import select
 
 from deskwatch.server import flows
+from deskwatch.server.bounds import Id
 from deskwatch.server.deps import AdminDep, ChangesDep, NowDep, SessionDep, UserDep
 from deskwatch.server.orgs import service
 from deskwatch.server.orgs.models import Team, User
@@ -57,7 +58,7 @@ def create_user(body: UserIn, admin: AdminDep, session: SessionDep, now: NowDep)
 
 @router.patch("/admin/users/{user_id}")
 def change_user(
-    user_id: int,
+    user_id: Id,
     body: UserPatch,
     admin: AdminDep,
     session: SessionDep,

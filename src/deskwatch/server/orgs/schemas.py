@@ -6,6 +6,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from deskwatch.server.bounds import Id
 from deskwatch.server.orgs.models import Role
 
 
@@ -35,15 +36,15 @@ class UserIn(BaseModel):
     password: str = Field(min_length=10, max_length=200)
     display_name: str | None = None
     role: Role
-    team_id: int | None = None
+    team_id: Id | None = None
 
 
 class TeamIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     name: str = Field(min_length=1, max_length=200)
-    site_id: int
-    supervisor_ids: list[int] = Field(default_factory=list, max_length=50)
+    site_id: Id
+    supervisor_ids: list[Id] = Field(default_factory=list, max_length=50)
 
 
 class UserPatch(BaseModel):
@@ -53,7 +54,7 @@ class UserPatch(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     role: Role | None = None
-    team_id: int | None = None
+    team_id: Id | None = None
     active: bool | None = None
 
 

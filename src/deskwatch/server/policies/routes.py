@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
+from deskwatch.server.bounds import Id
 from deskwatch.server.deps import (
     AdminDep,
     DeviceDep,
@@ -36,7 +37,7 @@ def device_policy(device: DeviceDep, session: SessionDep, settings: SettingsDep)
 
 
 @router.get("/teams/{team_id}/policy")
-def team_policy(team_id: int, user: PolicyReaderDep, session: SessionDep) -> PolicyOut:
+def team_policy(team_id: Id, user: PolicyReaderDep, session: SessionDep) -> PolicyOut:
     if user.role == Role.PRIVACY_OFFICER:
         if session.get(Team, team_id) is None:
             raise NotFoundError(f"no team {team_id}")
@@ -47,7 +48,7 @@ def team_policy(team_id: int, user: PolicyReaderDep, session: SessionDep) -> Pol
 
 @router.put("/teams/{team_id}/policy")
 def publish_policy(
-    team_id: int, body: PolicyIn, admin: AdminDep, session: SessionDep, now: NowDep
+    team_id: Id, body: PolicyIn, admin: AdminDep, session: SessionDep, now: NowDep
 ) -> PolicyOut:
     team_for(session, user=admin, team_id=team_id)
     return service.publish(session, team_id=team_id, toml=body.toml, actor=admin, now=now)

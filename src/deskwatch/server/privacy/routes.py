@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
+from deskwatch.server.bounds import Id
 from deskwatch.server.deps import (
     AdminDep,
     AgentDep,
@@ -26,14 +27,14 @@ router = APIRouter(prefix="/api/v1", tags=["privacy"])
 
 
 @router.get("/teams/{team_id}/categories")
-def team_categories(team_id: int, user: PolicyReaderDep, session: SessionDep) -> list[CategoryView]:
+def team_categories(team_id: Id, user: PolicyReaderDep, session: SessionDep) -> list[CategoryView]:
     team = service.readable_team(session, user=user, team_id=team_id)
     return service.team_categories(session, team_id=team.id)
 
 
 @router.put("/teams/{team_id}/categories/{key}")
 def set_category(
-    team_id: int,
+    team_id: Id,
     key: str,
     body: CategoryIn,
     admin: AdminDep,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Response
 
+from deskwatch.server.bounds import Id
 from deskwatch.server.deps import DayDep, NowDep, OverseerDep, SessionDep, SettingsDep, UserDep
 from deskwatch.server.orgs.models import User
 from deskwatch.server.reports import service
@@ -14,7 +15,7 @@ router = APIRouter(prefix="/api/v1", tags=["reports"])
 
 @router.get("/agents/{agent_id}/timeline")
 def timeline(
-    agent_id: int,
+    agent_id: Id,
     day: DayDep,
     user: UserDep,
     session: SessionDep,
@@ -32,7 +33,7 @@ def timeline(
 
 
 def _report(
-    team_id: int, day: DayDep, user: User, session: SessionDep, now: NowDep, settings: SettingsDep
+    team_id: Id, day: DayDep, user: User, session: SessionDep, now: NowDep, settings: SettingsDep
 ) -> TeamReport:
     return service.report_for(
         session,
@@ -47,7 +48,7 @@ def _report(
 
 @router.get("/teams/{team_id}/report")
 def team_report(
-    team_id: int,
+    team_id: Id,
     day: DayDep,
     user: OverseerDep,
     session: SessionDep,
@@ -59,7 +60,7 @@ def team_report(
 
 @router.get("/teams/{team_id}/report.csv")
 def team_report_csv(
-    team_id: int,
+    team_id: Id,
     day: DayDep,
     user: OverseerDep,
     session: SessionDep,

@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from deskwatch.server import flows
+from deskwatch.server.bounds import Id
 from deskwatch.server.deps import AgentDep, NowDep, PrivacyOfficerDep, SessionDep
 from deskwatch.server.requests import service
 from deskwatch.server.requests.export import my_data
@@ -40,7 +41,7 @@ def request_queue(officer: PrivacyOfficerDep, session: SessionDep, now: NowDep) 
 
 @router.patch("/privacy/requests/{request_id}")
 def update_request(
-    request_id: int,
+    request_id: Id,
     body: RequestUpdate,
     officer: PrivacyOfficerDep,
     session: SessionDep,

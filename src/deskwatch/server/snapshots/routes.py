@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, HTTPException, Response, status
 
 from deskwatch.privacy.sealing import SealError
+from deskwatch.server.bounds import Id
 from deskwatch.server.deps import DeviceDep, NowDep, SessionDep, SettingsDep, UserDep
 from deskwatch.server.orgs.service import agent_for, record_read
 from deskwatch.server.snapshots import service
@@ -47,7 +48,7 @@ def snapshot_image(
 
 @router.get("/agents/{agent_id}/snapshots")
 def agent_snapshots(
-    agent_id: int, user: UserDep, session: SessionDep, now: NowDep
+    agent_id: Id, user: UserDep, session: SessionDep, now: NowDep
 ) -> list[SnapshotOut]:
     agent = agent_for(session, user=user, agent_id=agent_id)
     record_read(session, reader=user, agent=agent, what="snapshots", now=now)

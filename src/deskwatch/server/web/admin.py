@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from deskwatch.server import flows
 from deskwatch.server.audit.service import record
+from deskwatch.server.bounds import Id
 from deskwatch.server.deps import ChangesDep, NowDep, SessionDep, SettingsDep, TokensDep
 from deskwatch.server.devices import service as devices
 from deskwatch.server.errors import InvalidError, RefusedError
@@ -69,7 +70,7 @@ def create_code(
     session: SessionDep,
     now: NowDep,
     settings: SettingsDep,
-    agent_id: Annotated[int, Form()],
+    agent_id: Annotated[Id, Form()],
 ) -> HTMLResponse:
     code, row = devices.create_code(
         session, admin=admin, agent_id=agent_id, now=now, ttl_s=settings.enrolment_code_ttl_s
@@ -104,9 +105,8 @@ def add_user(
     username: Annotated[str, Form(min_length=2, max_length=100)],
     password: Annotated[str, Form(min_length=10, max_length=200)],
     role: Annotated[Role, Form()],
-    team_id: Annotated[str, Form()] = "",
+    team_id: Annotated[Id | None, Form()] = None,
 ) -> HTMLResponse:
-    team = int(team_id) if team_id.isdigit() else None
     try:
         orgs.add_user(
             session,
@@ -115,7 +115,7 @@ def add_user(
             username=username,
             password=password,
             role=role,
-            team_id=team,
+            team_id=team_id,
         )
     except RefusedError as exc:
         return admin_page(request, admin, session, now, f"User not added: {exc}.", error=True)
@@ -124,17 +124,16 @@ def add_user(
 
 @router.post("/users/{user_id}", dependencies=[Csrf])
 def change_user(
-    user_id: int,
+    user_id: Id,
     request: Request,
     admin: AdminPage,
     session: SessionDep,
     now: NowDep,
     changes: ChangesDep,
     role: Annotated[Role, Form()],
-    team_id: Annotated[str, Form()] = "",
+    team_id: Annotated[Id | None, Form()] = None,
     active: Annotated[bool, Form()] = False,
 ) -> HTMLResponse:
-    team = int(team_id) if team_id.isdigit() else None
     try:
         changed = flows.change_user(
             session,
@@ -143,7 +142,7 @@ def change_user(
             now=now,
             changes=changes,
             role=role,
-            team_id=team,
+            team_id=team_id,
             active=active,
         )
     except RefusedError as exc:
@@ -161,17 +160,17 @@ def add_team(
     session: SessionDep,
     now: NowDep,
     name: Annotated[str, Form(min_length=1, max_length=200)],
-    supervisor_id: Annotated[str, Form()] = "",
+    supervisor_id: Annotated[Id | None, Form()] = None,
 ) -> HTMLResponse:
     site = session.scalar(select(Site).order_by(Site.id)) or orgs.create_site(session, name="Main")
-    ids = [int(supervisor_id)] if supervisor_id.isdigit() else []
+    ids = [] if supervisor_id is None else [supervisor_id]
     orgs.add_team(session, actor=admin, now=now, site_id=site.id, name=name, supervisor_ids=ids)
     return admin_page(request, admin, session, now, f"Team {name} added.")
 
 
 @router.post("/teams/{team_id}/policy", dependencies=[Csrf])
 def publish_policy(
-    team_id: int,
+    team_id: Id,
     request: Request,
     admin: AdminPage,
     session: SessionDep,

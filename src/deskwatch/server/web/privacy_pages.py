@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from deskwatch.privacy.categories import LEGAL_BASES
 from deskwatch.server import flows
+from deskwatch.server.bounds import Id, Page
 from deskwatch.server.deps import ChangesDep, NowDep, SessionDep, SettingsDep
 from deskwatch.server.errors import InvalidError, NotFoundError, RefusedError
 from deskwatch.server.orgs.models import Role, Team, User
@@ -60,7 +61,7 @@ def _outcome(
 # --- My data ---------------------------------------------------------------------------
 @router.get("/me")
 def my_data_page(
-    request: Request, user: AgentPage, session: SessionDep, msg: str = "", page_no: int = 0
+    request: Request, user: AgentPage, session: SessionDep, msg: str = "", page_no: Page = 0
 ) -> HTMLResponse:
     """``?page_no=N``: the status history's page (0 the newest)."""
     data = my_page(session, agent=user, page=page_no)
@@ -197,7 +198,7 @@ def privacy_page(
 
 @router.post("/privacy/requests/{request_id}", dependencies=[Csrf])
 def request_update_form(
-    request_id: int,
+    request_id: Id,
     user: OfficerPage,
     session: SessionDep,
     now: NowDep,
@@ -222,7 +223,7 @@ def request_update_form(
 # --- preference centre -----------------------------------------------------------------
 @router.get("/teams/{team_id}/categories")
 def categories_page(
-    team_id: int, request: Request, user: CategoriesPage, session: SessionDep, msg: str = ""
+    team_id: Id, request: Request, user: CategoriesPage, session: SessionDep, msg: str = ""
 ) -> HTMLResponse:
     team = privacy.readable_team(session, user=user, team_id=team_id)
     cats = privacy.team_categories(session, team_id=team.id)
@@ -233,7 +234,7 @@ def categories_page(
 
 @router.post("/teams/{team_id}/categories/{key}", dependencies=[Csrf])
 def category_form(
-    team_id: int,
+    team_id: Id,
     key: str,
     request: Request,
     user: CategoryForm,
@@ -243,7 +244,7 @@ def category_form(
     settings: SettingsDep,
     purpose: Annotated[str, Form()],
     legal_basis: Annotated[str, Form()],
-    retention_days: Annotated[int, Form()],
+    retention_days: Annotated[int, Form(ge=1, le=3650)],
     enabled: Annotated[bool, Form()] = False,
     may_object: Annotated[bool, Form()] = False,
     snapshot: Annotated[bool, Form()] = False,

@@ -14,6 +14,7 @@ from sqlalchemy import select
 
 from deskwatch.server.audit.service import entries
 from deskwatch.server.auth.routes import log_in
+from deskwatch.server.bounds import Id
 from deskwatch.server.deps import DayDep, NowDep, SessionDep, SettingsDep
 from deskwatch.server.orgs import service as orgs
 from deskwatch.server.orgs.models import Team, User
@@ -106,7 +107,7 @@ def board_page(
 
 @router.get("/agents/{agent_id}")
 def timeline_page(
-    agent_id: int,
+    agent_id: Id,
     day: DayDep,
     request: Request,
     user: WebUser,
@@ -160,7 +161,7 @@ def _clock(at: datetime, day: date) -> str:
 
 @router.get("/teams/{team_id}/report")
 def report_page(
-    team_id: int,
+    team_id: Id,
     day: DayDep,
     request: Request,
     user: OverseerPage,
