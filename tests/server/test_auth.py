@@ -13,8 +13,9 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from deskwatch.server.audit.models import AuditEntry
-from deskwatch.server.auth.models import LoginSession
+from deskwatch.server.auth.models import LoginSession, LoginThrottle
 from deskwatch.server.auth.service import FAILED, FREE_PER_ACCOUNT, FREE_PER_ADDRESS, delay_s
+from deskwatch.server.scheduled import purge_once
 from deskwatch.server.settings import Settings
 from tests.server.conftest import PASSWORD, Clock, Org, login
 
@@ -242,3 +243,19 @@ def test_unknown_usernames_are_never_stored(
     with db() as s:
         rows = s.execute(select(AuditEntry.subject, AuditEntry.detail)).all()
     assert rows and not any(typed in f"{subject} {detail}" for subject, detail in rows)
+
+
+def test_the_scheduled_purge_forgets_timed_out_sessions_and_old_throttles(
+    app_client: TestClient,
+    org: Org,
+    clock: Clock,
+    db: sessionmaker[Session],
+    settings: Settings,
+) -> None:
+    login(_from(app_client, "10.0.0.1"), "agent_a1")
+    assert _login(_from(app_client, "10.0.0.2"), "agent_a2", "bad") == 401
+    later = clock.advance(settings.session_idle_s + 3600 + 1)
+    purge_once(db, now=later, settings=settings)
+    with db() as s:
+        assert s.scalar(select(func.count(LoginSession.id))) == 0
+        assert s.scalar(select(func.count()).select_from(LoginThrottle)) == 0

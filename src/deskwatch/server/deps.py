@@ -11,7 +11,7 @@ from fastapi.concurrency import run_in_threadpool
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from deskwatch.server.auth.sessions import Timeouts, find_session, rotate
+from deskwatch.server.auth.sessions import find_session, rotate, timeouts_of
 from deskwatch.server.db import transaction
 from deskwatch.server.devices.models import Device
 from deskwatch.server.devices.tokens import DeviceIdentity, TokenCache
@@ -115,10 +115,6 @@ def _lookup(sessions: sessionmaker[Session], digest: str) -> DeviceIdentity:
     if row.revoked_at is not None:
         raise HTTPException(status.HTTP_403_FORBIDDEN, "device token revoked")
     return DeviceIdentity(row.id, row.agent_id)
-
-
-def timeouts_of(settings: Settings) -> Timeouts:
-    return Timeouts(idle_s=settings.session_idle_s, max_s=settings.session_max_s)
 
 
 def signed_in(

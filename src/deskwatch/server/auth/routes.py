@@ -10,8 +10,8 @@ from fastapi.responses import JSONResponse
 from deskwatch.server.audit.service import record
 from deskwatch.server.auth.schemas import Login, Me, PasswordChange
 from deskwatch.server.auth.service import LoginOutcome, check_login
-from deskwatch.server.auth.sessions import end_expired, end_session, open_session
-from deskwatch.server.deps import NowDep, SessionDep, SettingsDep, UserDep, timeouts_of
+from deskwatch.server.auth.sessions import end_expired, end_session, open_session, timeouts_of
+from deskwatch.server.deps import NowDep, SessionDep, SettingsDep, UserDep
 from deskwatch.server.errors import RefusedError
 from deskwatch.server.flows import change_password
 from deskwatch.server.orgs.models import User
@@ -68,7 +68,7 @@ def log_in(
     outcome = check_login(session, username=username, password=password, source=source, now=now)
     if outcome.user is not None:
         user = outcome.user
-        end_expired(session, user_id=user.id, now=now, timeouts=timeouts_of(settings))
+        end_expired(session, now=now, timeouts=timeouts_of(settings), user_id=user.id)
         start_session(request, session, user, now)
         record(session, actor=user, action="login", subject=f"user:{user.id}", now=now)
     return outcome

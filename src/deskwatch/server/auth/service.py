@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import lru_cache
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from deskwatch.server.audit.chain import chain_of
@@ -98,3 +98,10 @@ def _throttle(session: Session, *, key: str, now: datetime) -> LoginThrottle:
 def _wait_s(row: LoginThrottle, *, free: int, now: datetime) -> float:
     until = row.last_failed_at + timedelta(seconds=delay_s(row.failures, free=free))
     return max(0.0, (until - now).total_seconds())
+
+
+def forget_throttles(session: Session, *, now: datetime) -> int:
+    """Delete the rows of sources whose last failure is older than ``FORGET_AFTER``."""
+    stmt = delete(LoginThrottle).where(LoginThrottle.last_failed_at < now - FORGET_AFTER)
+    result = session.execute(stmt.execution_options(synchronize_session=False))
+    return int(getattr(result, "rowcount", 0))

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from deskwatch.server.auth.models import LoginSession
 from deskwatch.server.orgs.models import User
 from deskwatch.server.security import same, token_hash
+from deskwatch.server.settings import Settings
 
 # last_seen_at is written at most this often per session (not on every request).
 TOUCH_EVERY_S = 60.0
@@ -27,6 +28,10 @@ class Timeouts:
 
     idle_s: float
     max_s: float
+
+
+def timeouts_of(settings: Settings) -> Timeouts:
+    return Timeouts(idle_s=settings.session_idle_s, max_s=settings.session_max_s)
 
 
 @dataclass(frozen=True)
@@ -97,15 +102,17 @@ def end_all(session: Session, *, user_id: int) -> int:
     return int(getattr(result, "rowcount", 0))
 
 
-def end_expired(session: Session, *, user_id: int, now: datetime, timeouts: Timeouts) -> None:
-    """Forget a user's sessions that timed out (run at each of their logins)."""
+def end_expired(
+    session: Session, *, now: datetime, timeouts: Timeouts, user_id: int | None = None
+) -> int:
+    """Forget sessions that timed out: a user's (at each of their logins), or everyone's
+    (the scheduled purge). How many went."""
     idle_before = now - timedelta(seconds=timeouts.idle_s)
     born_before = now - timedelta(seconds=timeouts.max_s)
-    session.execute(
-        delete(LoginSession)
-        .where(
-            LoginSession.user_id == user_id,
-            or_(LoginSession.last_seen_at < idle_before, LoginSession.created_at < born_before),
-        )
-        .execution_options(synchronize_session=False)
+    stmt = delete(LoginSession).where(
+        or_(LoginSession.last_seen_at < idle_before, LoginSession.created_at < born_before)
     )
+    if user_id is not None:
+        stmt = stmt.where(LoginSession.user_id == user_id)
+    result = session.execute(stmt.execution_options(synchronize_session=False))
+    return int(getattr(result, "rowcount", 0))
