@@ -300,6 +300,10 @@ EXPORTED: dict[tuple[str, str], tuple[Keys, Callable[[dict[str, Any]], set[Any]]
         lambda rows: {(r["device_id"], r["at"], r["ok"]) for r in rows},
         lambda d: {(c["device_id"], _when(c["at"]), c["ok"]) for c in d["identity_checks"]},
     ),
+    ("sessions", "user_id"): (
+        lambda rows: {r["created_at"] for r in rows},
+        lambda d: {_when(x["created_at"]) for x in d["sessions"]},
+    ),
     ("audit_log", "actor_id"): (
         lambda rows: {r["id"] for r in rows},
         lambda d: {v["id"] for v in d["my_actions"]},

@@ -490,3 +490,43 @@ def test_login_refuses_wrong_passwords_and_logout_ends_the_session(
     assert client.get("/api/v1/auth/me").status_code == 401
     cookie = bad.headers.get("set-cookie", "")
     assert "deskwatch_session" not in cookie
+
+
+UNSEEN = {  # role: what it may try on an event it may not see
+    "agent_a2": [("GET", "comments"), ("POST", "comments")],
+    "sup_b": [("GET", "comments"), ("POST", "review")],
+    "privacy": [("GET", "comments")],
+}
+
+
+@pytest.mark.parametrize("role", sorted(UNSEEN))
+def test_a_404_never_tells_whether_an_event_exists_or_whose_it_is(
+    app_client: TestClient, org: Org, clock: Clock, role: str
+) -> None:
+    made = _made(app_client, org, clock)
+    missing = "00000000-0000-4000-8000-000000000000"
+    client = login(TestClient(app_client.app, follow_redirects=False), role)
+    bodies = {"comments": {"kind": "comment", "body": "x"}, "review": {"decision": "rejected"}}
+    for method, what in UNSEEN[role]:
+        body = bodies[what] if method == "POST" else None
+        replies = [
+            client.request(method, f"/api/v1/events/{event_id}/{what}", json=body)
+            for event_id in (made.event, missing)
+        ]
+        assert [r.status_code for r in replies] == [404, 404], (method, what)
+        assert replies[0].content == replies[1].content == b'{"detail":"no such event"}'
+
+    token = client.headers["x-csrf-token"]
+    forms = {
+        "agent_a2": ("/me/events/{}/comments", {"kind": "comment", "body": "x"}),
+        "sup_b": ("/reviews/{}", {"decision": "rejected"}),
+    }
+    if role in forms:
+        path, form = forms[role]
+        pages = [
+            client.post(path.format(event_id), data={**form, "csrf_token": token})
+            for event_id in (made.event, missing)
+        ]
+        assert [p.status_code for p in pages] == [303, 303]
+        assert pages[0].headers["location"] == pages[1].headers["location"]
+        assert "no%20such%20event" in pages[0].headers["location"]

@@ -190,8 +190,8 @@ def test_size_shape_duplicates_and_expiry(
     assert device.post("/api/v1/snapshots", json={**big, "sealed": "@@"}).status_code == 422
     _, future = upload(device, "eating_drinking", later, jpeg(), event_id=event_id)
     assert future.status_code == 422
-    user = login(TestClient(app_client.app), "agent_a1")
     clock.advance(3 * 24 * 3600)
+    user = login(TestClient(app_client.app), "agent_a1")  # sessions end sooner than that
     assert user.get(f"/api/v1/snapshots/{first['id']}.jpg").status_code == 404
     assert user.get(f"/api/v1/agents/{org.agent_a1.id}/snapshots").json() == []
 

@@ -183,6 +183,7 @@ def _add_middleware(app: FastAPI, settings: Settings) -> None:
         same_site="strict",
         https_only=settings.secure_cookies,
         session_cookie="deskwatch_session",
+        max_age=int(settings.session_max_s),  # the server ends the session itself, too
     )
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(SecurityHeaders)

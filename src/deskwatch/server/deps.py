@@ -11,6 +11,7 @@ from fastapi.concurrency import run_in_threadpool
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from deskwatch.server.auth.sessions import find_session, rotate, timeouts_of
 from deskwatch.server.bounds import Day
 from deskwatch.server.db import transaction
 from deskwatch.server.devices.models import Device
@@ -117,11 +118,30 @@ def _lookup(sessions: sessionmaker[Session], digest: str) -> DeviceIdentity:
     return DeviceIdentity(row.id, row.agent_id)
 
 
-def current_user(request: Request, session: SessionDep) -> User:
+def signed_in(
+    request: Request, session: Session, *, now: datetime, settings: Settings
+) -> User | None:
+    """The active user of the request's server-side session, if it is live. A session opened
+    under another role than the user's now gets a new token (the cookie follows)."""
+    token = request.session.get("sid")
+    if not isinstance(token, str):
+        return None
+    csrf = str(request.session.get("csrf", ""))
+    row = find_session(session, token=token, csrf=csrf, now=now, timeouts=timeouts_of(settings))
+    user = session.get(User, row.user_id) if row is not None else None
+    if row is None or user is None or not user.active:
+        request.session.pop("sid", None)
+        return None
+    if row.role != str(user.role):
+        request.session["sid"] = rotate(session, row=row, role=str(user.role))
+        session.commit()  # the cookie gets the new token whatever the request's outcome
+    return user
+
+
+def current_user(request: Request, session: SessionDep, now: NowDep, settings: SettingsDep) -> User:
     """The logged-in user (session cookie); unsafe methods also need the CSRF token."""
-    user_id = request.session.get("user_id")
-    user = session.get(User, user_id) if isinstance(user_id, int) else None
-    if user is None or not user.active:
+    user = signed_in(request, session, now=now, settings=settings)
+    if user is None:
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, "login required")
     if request.method not in SAFE_METHODS:
         sent = request.headers.get("x-csrf-token", "")
@@ -131,9 +151,28 @@ def current_user(request: Request, session: SessionDep) -> User:
     return user
 
 
+async def signed_in_id(
+    request: Request, sessions: SessionsDep, now: NowDep, settings: SettingsDep
+) -> int:
+    """The signed-in user's id, checked in a short session of its own (for a stream that
+    must not hold a connection while it runs): 401 if none."""
+
+    def lookup() -> int | None:
+        with sessions() as session:
+            user = signed_in(request, session, now=now, settings=settings)
+            session.commit()
+            return user.id if user is not None else None
+
+    user_id = await run_in_threadpool(lookup)
+    if user_id is None:
+        raise HTTPException(status.HTTP_401_UNAUTHORIZED, "login required")
+    return user_id
+
+
 DeviceDep = Annotated[Device, Depends(current_device)]
 CachedDeviceDep = Annotated[DeviceIdentity, Depends(cached_device)]
 UserDep = Annotated[User, Depends(current_user)]
+SignedInIdDep = Annotated[int, Depends(signed_in_id)]
 
 
 def require(*roles: Role) -> Callable[[User], User]:

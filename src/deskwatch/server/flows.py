@@ -1,6 +1,7 @@
 """Work across domains: the one place where a change in one domain writes another's tables.
 
-A worker switched off (or no longer an agent) has their devices revoked; an erasure
+A user switched off, or given a new password, has every login session ended; a worker
+switched off (or no longer an agent) has their devices revoked; an erasure
 request marked done deletes what monitoring recorded about the worker."""
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from deskwatch.server.audit.service import record
+from deskwatch.server.auth.sessions import end_all
 from deskwatch.server.devices.models import Device
 from deskwatch.server.devices.service import revoke_all
 from deskwatch.server.events.models import EventRecord
@@ -23,6 +25,7 @@ from deskwatch.server.orgs.service import (
     USER_CHANGED,
     Keep,
     follow_user_change,
+    set_password,
     set_user_fields,
     working_agent,
 )
@@ -59,12 +62,29 @@ def change_user(
     stopped = working_agent(user, before=changed) and not working_agent(user)
     if stopped and (ids := revoke_all(session, agent_id=user.id, now=now)):
         changed["devices_revoked"] = ids
+    if changed.get("active") == [True, False]:
+        end_all(session, user_id=user.id)  # switched back on later, they sign in afresh
     detail = {k: [v.value if isinstance(v, Role) else v for v in vs] for k, vs in changed.items()}
     record(
         session, actor=actor, action=USER_CHANGED, subject=f"user:{user.id}", now=now, detail=detail
     )
     changes.publish(session, agent_id=user.id)
     return changed
+
+
+def change_password(session: Session, *, user: User, password: str, now: datetime) -> None:
+    """A user's new password: every one of their sessions ends, everywhere (audited)."""
+    set_password(session, user=user, password=password)
+    ended = end_all(session, user_id=user.id)
+    subject = f"user:{user.id}"
+    record(
+        session,
+        actor=user,
+        action="auth:password_changed",
+        subject=subject,
+        now=now,
+        detail={"sessions_ended": ended},
+    )
 
 
 def update_request(

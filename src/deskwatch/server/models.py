@@ -1,6 +1,7 @@
 """Every table, imported in one place for Alembic and ``create_all``."""
 
 from deskwatch.server.audit.models import AuditEntry
+from deskwatch.server.auth.models import LoginSession, LoginThrottle
 from deskwatch.server.db import Base
 from deskwatch.server.devices.models import Device, EnrolmentCode
 from deskwatch.server.events.models import EventRecord
@@ -24,6 +25,8 @@ __all__ = [
     "EventComment",
     "EventRecord",
     "IdentityCheck",
+    "LoginSession",
+    "LoginThrottle",
     "Objection",
     "PolicyVersion",
     "Role",

@@ -18,6 +18,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from deskwatch.privacy.categories import CATEGORIES
 from deskwatch.server.audit.service import PRUNED, prunable, prune_through, record
+from deskwatch.server.auth.service import forget_throttles
+from deskwatch.server.auth.sessions import end_expired, timeouts_of
 from deskwatch.server.events.models import EventRecord
 from deskwatch.server.identity.models import IdentityCheck
 from deskwatch.server.orgs.models import Team, User
@@ -175,6 +177,10 @@ def purge_once(
             got = session.scalar(text("SELECT pg_try_advisory_xact_lock(hashtext('dw_purge'))"))
             if not got:
                 return None
+        # Timed-out sessions and stale login throttles: housekeeping, not personal data
+        # past a retention (nothing to audit).
+        end_expired(session, now=now, timeouts=timeouts_of(settings))
+        forget_throttles(session, now=now)
         return purge(
             session,
             now=now,

@@ -57,6 +57,12 @@ class Settings(BaseSettings):
     enrolment_code_ttl_s: float = 24 * 3600
     scheduled_hours: float = Field(default=8.0, description="scheduled time per agent per day")
     secure_cookies: bool = False
+    session_idle_s: float = Field(
+        default=2 * 3600.0, gt=0, description="a login session unused this long ends"
+    )
+    session_max_s: float = Field(
+        default=12 * 3600.0, gt=0, description="a login session ends this long after login"
+    )
     purge_every_s: float = Field(default=3600.0, description="retention purge interval; 0: off")
     audit_retention_days: int = Field(default=1095, ge=1, description="audit log kept this long")
     uncategorised_retention_days: int = Field(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 
 class Login(BaseModel):
@@ -19,3 +19,10 @@ class Me(BaseModel):
     role: str
     team_id: int | None
     csrf_token: str
+
+
+class PasswordChange(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    current_password: str = Field(max_length=200)
+    new_password: str = Field(min_length=10, max_length=200)

@@ -300,6 +300,12 @@ def _changeable(
     return user
 
 
+def set_password(session: Session, *, user: User, password: str) -> None:
+    """A new password for ``user`` (``flows.change_password`` ends their sessions too)."""
+    user.password_hash = hash_password(password)
+    session.flush()
+
+
 def follow_user_change(session: Session, *, user: User, changed: dict[str, list[Any]]) -> None:
     """What follows within the organisation: supervision ends with the role, and a move
     grows the worker's revision."""

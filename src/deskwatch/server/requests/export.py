@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from deskwatch.privacy.categories import CATEGORY_KEYS
 from deskwatch.server.audit.models import AuditEntry
+from deskwatch.server.auth.models import LoginSession
 from deskwatch.server.devices.models import Device, EnrolmentCode
 from deskwatch.server.devices.schemas import DeviceOut
 from deskwatch.server.events.models import EventRecord
@@ -28,6 +29,7 @@ from deskwatch.server.requests.schemas import (
     ObjectionOut,
     Person,
     RequestOut,
+    SessionOut,
     SnapshotOut,
     StatusOut,
     StatusPage,
@@ -64,6 +66,14 @@ def my_data(session: Session, *, agent: User, now: datetime) -> MyData:
             IdentityCheckOut.model_validate(c)
             for c in _mine(session, IdentityCheck, agent.id, IdentityCheck.at)
         ],
+        sessions=[
+            SessionOut.model_validate(r)
+            for r in session.scalars(
+                select(LoginSession)
+                .where(LoginSession.user_id == agent.id)
+                .order_by(LoginSession.created_at)
+            )
+        ],
         requests=[RequestOut.model_validate(r) for r in requests_of(session, agent_id=agent.id)],
         views=who_viewed(session, agent=agent),
         my_actions=_audit(session, AuditEntry.actor_id == agent.id),
@@ -80,6 +90,14 @@ def my_page(session: Session, *, agent: User, page: int) -> MyPage:
         status=status_history(session, agent_id=agent.id, page=page),
         events=_events(session, agent.id),
         snapshots=[SnapshotOut.model_validate(s) for s in _mine(session, Snapshot, agent.id)],
+        sessions=[
+            SessionOut.model_validate(r)
+            for r in session.scalars(
+                select(LoginSession)
+                .where(LoginSession.user_id == agent.id)
+                .order_by(LoginSession.created_at)
+            )
+        ],
         requests=[RequestOut.model_validate(r) for r in requests_of(session, agent_id=agent.id)],
         views=who_viewed(session, agent=agent, limit=VIEWS_ON_PAGE),
     )

@@ -100,6 +100,15 @@ class IdentityCheckOut(BaseModel):
     ok: bool
 
 
+class SessionOut(BaseModel):
+    """A signed-in browser of the worker's (its tokens are never shown)."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    created_at: datetime
+    last_seen_at: datetime
+
+
 class SnapshotOut(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
@@ -133,6 +142,7 @@ class MyData(BaseModel):
     events: list[MyEvent]
     snapshots: list[SnapshotOut]
     identity_checks: list[IdentityCheckOut]
+    sessions: list[SessionOut]
     requests: list[RequestOut]
     views: list[View]
     my_actions: list[View]

@@ -25,6 +25,9 @@ from deskwatch.server.reviews.schemas import (
     TypeAccuracy,
 )
 
+# The one answer for an event that does not exist and for one the caller may not see.
+NO_EVENT = "no such event"
+
 
 def visible_event(
     session: Session, *, user: User, event_id: str, now: datetime | None = None
@@ -34,8 +37,11 @@ def visible_event(
     With ``now``, an overseer's look at it is recorded as a read of the agent's data."""
     event = session.get(EventRecord, event_id)
     if event is None:
-        raise NotFoundError(f"no event {event_id}")
-    agent = agent_for(session, user=user, agent_id=event.agent_id)
+        raise NotFoundError(NO_EVENT)
+    try:
+        agent = agent_for(session, user=user, agent_id=event.agent_id)
+    except NotFoundError:
+        raise NotFoundError(NO_EVENT) from None  # not "no agent N": whose it is stays unsaid
     if now is not None:
         record_read(session, reader=user, agent=agent, what="event", now=now)
     return event

@@ -7,6 +7,7 @@ from fastapi import APIRouter, HTTPException, Response, status
 from deskwatch.privacy.sealing import SealError
 from deskwatch.server.bounds import Id
 from deskwatch.server.deps import DeviceDep, NowDep, SessionDep, SettingsDep, UserDep
+from deskwatch.server.errors import NotFoundError
 from deskwatch.server.orgs.service import agent_for, record_read
 from deskwatch.server.snapshots import service
 from deskwatch.server.snapshots.schemas import SnapshotIn, SnapshotOut, SnapshotStored
@@ -34,9 +35,12 @@ def snapshot_image(
     snapshot_id: str, user: UserDep, session: SessionDep, now: NowDep, settings: SettingsDep
 ) -> Response:
     row = service.get(session, snapshot_id=snapshot_id, now=now)
-    agent = agent_for(session, user=user, agent_id=row.agent_id)
+    try:
+        agent = agent_for(session, user=user, agent_id=row.agent_id)
+    except NotFoundError:
+        raise NotFoundError(service.NO_SNAPSHOT) from None  # whose it is stays unsaid
     if not service.visible_to(session, viewer=user, agent=agent, rows=[row]):
-        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no snapshot {snapshot_id}")
+        raise NotFoundError(service.NO_SNAPSHOT)
     record_read(session, reader=user, agent=agent, what=f"snapshot:{row.id}", now=now)
     try:
         jpeg = service.open_jpeg(row, settings)

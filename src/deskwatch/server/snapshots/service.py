@@ -29,6 +29,8 @@ from deskwatch.server.snapshots.models import Snapshot
 from deskwatch.server.snapshots.schemas import MAX_SEALED_BYTES, SnapshotIn
 
 MAX_KEEP = timedelta(days=7)
+# The one answer for a still that does not exist and for one the caller may not see.
+NO_SNAPSHOT = "no such snapshot"
 
 
 class SnapshotOffError(Exception):
@@ -82,7 +84,7 @@ def store(
             # No still is allowed at all (an event dropped at ingest for an objection,
             # say): refused, so the agent stops retrying instead of waiting for the event.
             raise SnapshotOffError("evidence stills are off or objected to for this worker")
-        raise NotFoundError(f"no event {body.event_id} (send the event first)")
+        raise NotFoundError("no such event of this device's worker (send the event first)")
     taken_at = body.taken_at
     if taken_at.tzinfo is None:
         raise InvalidError("taken_at: needs a timezone")
@@ -157,7 +159,7 @@ def get(session: Session, *, snapshot_id: str, now: datetime) -> Snapshot:
     """An unexpired still (NotFoundError otherwise); the caller checks who may see it."""
     row = session.get(Snapshot, snapshot_id)
     if row is None or row.expires_at <= now:
-        raise NotFoundError(f"no snapshot {snapshot_id}")
+        raise NotFoundError(NO_SNAPSHOT)
     return row
 
 

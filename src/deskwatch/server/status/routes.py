@@ -6,7 +6,7 @@ import asyncio
 from collections.abc import AsyncIterator
 from datetime import datetime
 
-from fastapi import APIRouter, HTTPException, Request, status
+from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response, StreamingResponse
 from sqlalchemy.orm import Session, sessionmaker
@@ -19,6 +19,7 @@ from deskwatch.server.deps import (
     SessionDep,
     SessionsDep,
     SettingsDep,
+    SignedInIdDep,
     UserDep,
     VersionsDep,
 )
@@ -84,7 +85,7 @@ def board(user: UserDep, session: SessionDep, now: NowDep, settings: SettingsDep
 
 @router.get("/board/stream")
 async def board_stream(
-    request: Request, changes: ChangesDep, sessions: SessionsDep
+    request: Request, changes: ChangesDep, sessions: SessionsDep, user_id: SignedInIdDep
 ) -> StreamingResponse:
     """Server-sent events: ``change`` whenever a heartbeat or event changed something about
     an agent this reader sees (or about no one in particular).
@@ -92,9 +93,6 @@ async def board_stream(
     The stream carries only a counter, no personal data; the page then re-reads
     ``/api/v1/board``, which applies the role checks.
     """
-    user_id = request.session.get("user_id")
-    if not isinstance(user_id, int):
-        raise HTTPException(status.HTTP_401_UNAUTHORIZED, "login required")
     stream = _changes(request, changes, sessions, user_id)
     return StreamingResponse(stream, media_type="text/event-stream")
 

@@ -10,7 +10,7 @@ from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request, status
 
-from deskwatch.server.deps import SessionDep
+from deskwatch.server.deps import NowDep, SessionDep, SettingsDep, signed_in
 from deskwatch.server.orgs.models import Role, User
 
 NOT_ALLOWED = "not allowed for your role"
@@ -24,10 +24,9 @@ def home_of(user: User) -> str:
     return "/"
 
 
-def web_user(request: Request, session: SessionDep) -> User:
-    user_id = request.session.get("user_id")
-    user = session.get(User, user_id) if isinstance(user_id, int) else None
-    if user is None or not user.active:
+def web_user(request: Request, session: SessionDep, now: NowDep, settings: SettingsDep) -> User:
+    user = signed_in(request, session, now=now, settings=settings)
+    if user is None:
         raise HTTPException(status.HTTP_303_SEE_OTHER, headers={"location": "/login"})
     return user
 

@@ -13,7 +13,7 @@ from fastapi.templating import Jinja2Templates
 from sqlalchemy import select
 
 from deskwatch.server.audit.service import entries
-from deskwatch.server.auth.routes import log_in
+from deskwatch.server.auth.routes import log_in, log_out
 from deskwatch.server.bounds import Id
 from deskwatch.server.deps import DayDep, NowDep, SessionDep, SettingsDep
 from deskwatch.server.orgs import service as orgs
@@ -79,19 +79,24 @@ def login_form(
     request: Request,
     session: SessionDep,
     now: NowDep,
+    settings: SettingsDep,
     username: Annotated[str, Form()],
     password: Annotated[str, Form()],
 ) -> Response:
-    outcome = log_in(request, session, username, password, now)
+    outcome = log_in(request, session, username, password, now, settings)
     if outcome.user is None:
         code = status.HTTP_429_TOO_MANY_REQUESTS if outcome.locked else status.HTTP_200_OK
-        return page(request, "login.html", None, session, code, error=outcome.refusal)
+        headers = {"retry-after": str(outcome.retry_after_s)} if outcome.locked else None
+        reply = page(request, "login.html", None, session, code, error=outcome.refusal)
+        reply.headers.update(headers or {})
+        return reply
     return RedirectResponse(home_of(outcome.user), status_code=303)
 
 
 @router.post("/logout", dependencies=[Csrf])
-def logout_form(request: Request) -> Response:
-    request.session.clear()
+def logout_form(request: Request, session: SessionDep) -> Response:
+    """Ends the session on the server (a copied cookie no longer works)."""
+    log_out(request, session)
     return RedirectResponse("/login", status_code=303)
 
 
