@@ -1,12 +1,14 @@
 """An agent whose clock is an hour fast: it learns the server's time from the replies'
 ``Date`` header, sends its events in the server's time (none is buried as "in the
-future"), reports its offset in the heartbeat and tells the worker on the local page."""
+future"), reports its offset in the heartbeat and tells the worker on the local page and the
+supervisors on the board."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import httpx
 from sqlalchemy import select
 
 from deskwatch.agent.config import load_credentials
@@ -18,7 +20,7 @@ from deskwatch.server.events.models import EventRecord
 from deskwatch.transport.client import DeviceClient
 from deskwatch.transport.clock import ServerClock
 from deskwatch.transport.uploader import Uploader
-from tests.agent.conftest import Server, enroll
+from tests.agent.conftest import Server, enroll, wait_for
 
 FAST = timedelta(hours=1)
 
@@ -77,5 +79,15 @@ def test_the_heartbeat_and_the_local_page_tell_of_the_clock(
         client.heartbeat(beat)
         clock = runner.page_state().uploads["clock"]
         assert isinstance(clock, str) and "s fast" in clock and "clock is 36" in clock
+        wait_for(lambda: "fast" in _board_clock(server), 10, "the board's clock note")
+        assert _board_clock(server).startswith("clock 36")
     finally:
         runner.outbox.close()
+
+
+def _board_clock(server: Server) -> str:
+    """The clock note on the admin's board for the one agent there."""
+    with httpx.Client(base_url=server.url) as admin:
+        admin.post("/api/v1/auth/login", json={"username": "admin", "password": "pw-admin-123"})
+        rows = admin.get("/api/v1/board").raise_for_status().json()
+    return " ".join(str(r["clock"]) for r in rows if r["clock"])

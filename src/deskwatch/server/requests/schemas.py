@@ -73,6 +73,7 @@ class CurrentStatus(BaseModel):
     since: datetime
     last_seen_at: datetime
     paused_for_s: float | None
+    clock_offset_s: float | None  # how far the PC's clock was ahead of the server's
 
 
 class EnrolmentCodeOut(BaseModel):

@@ -20,6 +20,7 @@ class AgentStatus(Base):
     since: Mapped[datetime] = mapped_column(UTCDateTime())
     last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime())
     paused_for_s: Mapped[float | None] = mapped_column(Float)
+    clock_offset_s: Mapped[float | None] = mapped_column(Float)  # the PC's clock ahead by
 
 
 class StatusChange(Base):

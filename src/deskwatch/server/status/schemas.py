@@ -13,6 +13,8 @@ from typing_extensions import TypedDict  # pydantic needs this one below Python 
 DeviceStatus = Literal["at_desk", "away", "paused", "camera_problem", "online"]
 BoardStatus = Literal["at_desk", "away", "paused", "camera_problem", "online", "offline"]
 STATUSES: tuple[BoardStatus, ...] = get_args(BoardStatus)
+# An agent's clock this far off shows on the board (the worker's page warns from the same).
+CLOCK_WARN_S = 60.0
 
 
 class Heartbeat(BaseModel):
@@ -41,6 +43,15 @@ class BoardRow(TypedDict):
     status: BoardStatus
     since: datetime | None
     last_seen_at: datetime | None
+    clock: str | None  # a clock problem in words (None: the agent's clock is right)
+
+
+def clock_note(offset_s: float | None) -> str | None:
+    """A clock problem in words, when the agent's clock is off by ``CLOCK_WARN_S`` or more
+    (its events are still stored: the agent corrects their times before sending)."""
+    if offset_s is None or abs(offset_s) < CLOCK_WARN_S:
+        return None
+    return f"clock {abs(offset_s):.0f} s {'fast' if offset_s > 0 else 'slow'}"
 
 
 BOARD_JSON = TypeAdapter(list[BoardRow])

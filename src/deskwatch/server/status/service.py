@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from deskwatch.server.orgs.models import User
 from deskwatch.server.orgs.service import record_team_read, visible_agent_ids
 from deskwatch.server.status.models import AgentStatus, StatusChange
-from deskwatch.server.status.schemas import BoardRow, BoardStatus, Heartbeat
+from deskwatch.server.status.schemas import BoardRow, BoardStatus, Heartbeat, clock_note
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,7 +51,7 @@ def heartbeat(
         if changed:
             current.status, current.since = beat.status, now
     current.last_seen_at = now
-    current.paused_for_s = beat.paused_for_s
+    current.paused_for_s, current.clock_offset_s = beat.paused_for_s, beat.clock_offset_s
     if changed:
         session.add(StatusChange(agent_id=agent_id, status=beat.status, at=now))
     return changed
@@ -79,6 +79,7 @@ def record_seen(session: Session, *, seen: Mapping[int, Seen], offline_after_s: 
                     "b_status": status,
                     "b_at": item.at,
                     "b_paused": item.beat.paused_for_s,
+                    "b_clock": item.beat.clock_offset_s,
                 }
             )
         else:
@@ -95,7 +96,11 @@ _SEEN = (
         AgentStatus.status == bindparam("b_status"),
         AgentStatus.last_seen_at < bindparam("b_at"),
     )
-    .values(last_seen_at=bindparam("b_at"), paused_for_s=bindparam("b_paused"))
+    .values(
+        last_seen_at=bindparam("b_at"),
+        paused_for_s=bindparam("b_paused"),
+        clock_offset_s=bindparam("b_clock"),
+    )
 )
 
 
@@ -116,7 +121,7 @@ def _unchanged(
     session: Session, *, agent_id: int, beat: Heartbeat, now: datetime, offline_after_s: float
 ) -> bool:
     """The common heartbeat: same status, still online. One UPDATE; False means full path."""
-    online_since = now - timedelta(seconds=offline_after_s)
+    online_since, clock = now - timedelta(seconds=offline_after_s), beat.clock_offset_s
     result = session.execute(
         update(AgentStatus)
         .where(
@@ -124,7 +129,7 @@ def _unchanged(
             AgentStatus.status == beat.status,
             AgentStatus.last_seen_at >= online_since,
         )
-        .values(last_seen_at=now, paused_for_s=beat.paused_for_s)
+        .values(last_seen_at=now, paused_for_s=beat.paused_for_s, clock_offset_s=clock)
         .execution_options(synchronize_session=False)
     )
     return bool(getattr(result, "rowcount", 0) == 1)
@@ -143,6 +148,7 @@ def board(
             AgentStatus.status,
             AgentStatus.since,
             AgentStatus.last_seen_at,
+            AgentStatus.clock_offset_s,
         )
         .outerjoin(AgentStatus, AgentStatus.agent_id == User.id)
         .where(User.id.in_(agents.scalar_subquery()), User.active.is_(True))
@@ -151,7 +157,7 @@ def board(
     silence = timedelta(seconds=offline_after_s)
     rows: list[BoardRow] = []
     fetched = session.connection().execute(query).all()  # one fetchall, not a fetch per row
-    for agent_id, name, team_id, stored, since, last_seen in fetched:
+    for agent_id, name, team_id, stored, since, last_seen, clock in fetched:
         # Stored statuses come from validated heartbeats: a DeviceStatus each.
         status: BoardStatus = "offline" if last_seen is None else cast(BoardStatus, stored)
         if last_seen is not None and now - last_seen > silence:
@@ -164,6 +170,7 @@ def board(
                 "status": status,
                 "since": since,
                 "last_seen_at": last_seen,
+                "clock": clock_note(clock),
             }
         )
     return rows

@@ -21,10 +21,12 @@ class Tile(NamedTuple):
     status: BoardStatus
     label: str
     since: str
+    clock: str  # a clock problem in words, or ""
 
     @classmethod
     def of(cls, row: BoardRow) -> Tile:
         # time().isoformat: several times faster than strftime, 10,000 times a page.
         since = row["since"].time().isoformat("seconds") if row["since"] else "never"
         status = row["status"]
-        return cls(row["agent_id"], escape(row["name"]), status, _LABELS[status], since)
+        label, clock = _LABELS[status], row["clock"] or ""
+        return cls(row["agent_id"], escape(row["name"]), status, label, since, clock)

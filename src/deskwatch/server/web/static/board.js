@@ -18,6 +18,12 @@
     since.className = "since";
     since.textContent = "since " + fmt(row.since);
     div.append(link, status, since);
+    if (row.clock) {
+      const clock = document.createElement("div");
+      clock.className = "clock";
+      clock.textContent = row.clock;
+      div.append(clock);
+    }
     return div;
   }
   async function refresh() {
