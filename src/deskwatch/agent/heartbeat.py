@@ -16,6 +16,7 @@ from deskwatch.transport.uploader import Backoff
 
 if TYPE_CHECKING:
     from deskwatch.pipeline import Pipeline
+    from deskwatch.transport.clock import ServerClock
 
 log = logging.getLogger(__name__)
 
@@ -25,17 +26,19 @@ ERROR_BACKOFF = Backoff(base_s=1.0, cap_s=60.0)  # extra wait after a bug, not a
 
 
 def heartbeat_body(
-    pause: PauseState, status: str, pipeline: Pipeline | None, policy: Policy
+    pause: PauseState, status: str, pipeline: Pipeline | None, policy: Policy, clock: ServerClock
 ) -> dict[str, object]:
-    """The device API's Heartbeat, nothing more: the status, how long a pause has lasted
-    and which of the policy's detectors run now."""
+    """The device API's Heartbeat, nothing more: the status, how long a pause has lasted,
+    which of the policy's detectors run now, and how far this PC's clock is off (the time
+    sent is the server's, as this PC knows it)."""
     running = pipeline is not None and not pause.paused
     keys = {d.key for d in pipeline.detectors} if pipeline is not None else set()
     enabled = {c.type for c in policy.detectors.values() if c.enabled}
     paused_for = pause.paused_for_s()
     return {
         "status": "paused" if pause.paused else status,
-        "sent_at": datetime.now(UTC).isoformat(),
+        "sent_at": clock.now().isoformat(),
+        "clock_offset_s": clock.fast_by_s(),
         "paused_for_s": None if paused_for is None else round(paused_for, 1),
         "detectors": {name: running and name in keys for name in sorted(enabled)},
     }

@@ -84,16 +84,14 @@ class AgentRunner:
     def beat(self) -> dict[str, object]:
         """The heartbeat body (what the loop's status and the pipeline say now)."""
         pause, policy = self.control.state(), self.policy.current.policy
-        body = heartbeat_body(pause, self.state.status, self.session.pipeline, policy)
-        fast_by = self.client.clock.fast_by_s()
-        return {**body, "sent_at": self.client.clock.now().isoformat(), "clock_offset_s": fast_by}
+        pipeline, clock = self.session.pipeline, self.client.clock
+        return heartbeat_body(pause, self.state.status, pipeline, policy, clock)
 
     def page_state(self) -> page_state.PageState:
         """The worker's page, from the loop's last view and its parts' state now."""
         current, pause = self.policy.current, self.control.state()
-        identity = identity_page.snapshot(
-            self.identity, current.policy.identity.enabled, paused=pause.paused
-        )
+        enabled = current.policy.identity.enabled
+        identity = identity_page.snapshot(self.identity, enabled, paused=pause.paused)
         parts = page_state.Parts(
             loop=self._view,
             pause=pause,
@@ -229,7 +227,9 @@ class AgentRunner:
         """Framing, light, focus and detector checks on the next few seconds of frames (see
         ``PreShiftCheck``); the pipeline restarts with the result's confidence."""
         try:
-            result = self.check.run(self.session, self._interrupted)
+            result = self.check.run(
+                self.session, lambda: self.stop.is_set() or self.control.state().paused
+            )
         except (StopIteration, SourceError) as exc:
             self._camera_problem(f"self-check interrupted: {exc or 'end of source'}")
             return
@@ -244,14 +244,10 @@ class AgentRunner:
         )
         log.info("self-check %s: %s", "passed" if result.passed else "failed", result.tips)
 
-    def _interrupted(self) -> bool:
-        return self.stop.is_set() or self.control.state().paused
-
     def _camera_problem(self, why: str) -> None:
         self._put_final(self.session.close())
         delay = self.session.failed()
-        if self.state.set("camera_problem"):
-            self.heartbeat.wake.set()
+        self._set_status("camera_problem")
         self.state.source_note = f"camera problem: {why}; retrying in {delay:.0f} s"
         log.warning(self.state.source_note)
 
@@ -278,8 +274,7 @@ class AgentRunner:
             self.heartbeat.wake.set()
 
     def _present(self) -> str:
-        """The status while no event says otherwise: at the desk where attendance is
-        monitored; else only "online" (the server is never told presence it may not know)."""
+        """The status no event overrides: "at_desk" if attendance is monitored, else "online"."""
         return "at_desk" if self.policy.current.policy.rules.of("away").enabled else "online"
 
     def _set_status(self, status: str) -> None:
