@@ -91,3 +91,38 @@ def _board_clock(server: Server) -> str:
         admin.post("/api/v1/auth/login", json={"username": "admin", "password": "pw-admin-123"})
         rows = admin.get("/api/v1/board").raise_for_status().json()
     return " ".join(str(r["clock"]) for r in rows if r["clock"])
+
+
+def test_events_stamped_while_the_clock_was_fast_are_not_buried_once_it_is_right(
+    server: Server, tmp_path: Path
+) -> None:
+    """The PC's clock was an hour fast when these events were stamped and has been set right
+    since: the server refuses them as in the future, the agent moves them back to now (saying
+    so in their evidence) and sends them again."""
+    state = tmp_path / "agent"
+    enroll(server.url, state, server.code())
+    config = load_credentials(state)
+    client = DeviceClient(config.server_url, config.token, clock=ServerClock())
+    outbox = Outbox(state / "outbox.db")
+    at = _fast()
+    outbox.put(
+        [
+            Event(type="away", start_s=i, end_s=i + 1.0, peak_confidence=0.9, started_at=at)
+            for i in range(3)
+        ]
+    )
+    uploader = Uploader(outbox, client)
+    for _ in range(5):
+        if not len(outbox):
+            break
+        uploader.step()
+    assert len(outbox) == 0 and outbox.dead_count() == 0
+    engine = make_engine(server.db_url)
+    with session_factory(engine)() as s:
+        stored = list(s.execute(select(EventRecord.started_at, EventRecord.evidence)))
+    engine.dispose()
+    assert len(stored) == 3
+    for start, evidence in stored:
+        assert abs((start.replace(tzinfo=UTC) - datetime.now(UTC)).total_seconds()) < 30
+        assert abs(evidence["clock_restamped_s"] - FAST.total_seconds()) < 30
+    outbox.close()

@@ -158,6 +158,15 @@ class Outbox:
             self._db.execute("COMMIT")
         return deleted
 
+    def restamp(self, item: Pending, body: dict[str, object]) -> None:
+        """Replace a pending event's body (its times corrected), unless a newer version of
+        it arrived meanwhile."""
+        with self._lock:
+            self._db.execute(
+                "UPDATE pending SET body = ?, rev = rev + 1 WHERE id = ? AND rev = ?",
+                (json.dumps(body, separators=(",", ":")), item.id, item.rev),
+            )
+
     def bury(self, items: list[Pending], reason: str) -> None:
         """Move events the server refused as invalid aside, so they block nothing."""
         with self._lock:

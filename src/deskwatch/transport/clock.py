@@ -76,6 +76,33 @@ class ServerClock:
         )
 
 
+def restamped(body: dict[str, object], now: datetime) -> dict[str, object] | None:
+    """An event stamped ahead of ``now`` (this PC's clock was fast then and has been set
+    right since) moved back so that it ends now, with the shift in its evidence
+    (``clock_restamped_s``) for reviewers; None if it is not ahead."""
+    stamps = [_time(body.get(k)) for k in ("started_at", "ended_at")]
+    latest = max((t for t in stamps if t is not None), default=None)
+    if latest is None or (latest - now).total_seconds() <= NOTICEABLE_S:
+        return None
+    back = latest - now
+    out = shifted(body, -back)
+    evidence = body.get("evidence")
+    out["evidence"] = {
+        **(evidence if isinstance(evidence, dict) else {}),
+        "clock_restamped_s": round(back.total_seconds(), 1),
+    }
+    return out
+
+
+def _time(value: object) -> datetime | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        return datetime.fromisoformat(value)
+    except ValueError:
+        return None
+
+
 def shifted(body: dict[str, object], by: timedelta) -> dict[str, object]:
     """An event's wire body with its wall-clock times moved by ``by``."""
     if not by:

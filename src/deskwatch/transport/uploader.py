@@ -14,6 +14,7 @@ import random
 import re
 import threading
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 from deskwatch.agent.outbox import Outbox, Pending
 from deskwatch.transport.client import (
@@ -23,7 +24,7 @@ from deskwatch.transport.client import (
     ServerError,
     UnreachableError,
 )
-from deskwatch.transport.clock import shifted
+from deskwatch.transport.clock import restamped, shifted
 
 log = logging.getLogger(__name__)
 
@@ -91,8 +92,8 @@ class Uploader:
             self.stats.blocked = str(exc)
             return self._failed(str(exc))
         except RefusedError as exc:
-            if self.client.clock.correction() != correction and _about_time(exc.detail):
-                return 0.0  # refused for a clock this reply has just corrected: resend
+            if _about_time(exc.detail) and self._clock_fixed(batch, correction):
+                return 0.0  # refused for a clock that is now corrected: resend
             return self._refused(batch, exc)
         self.outbox.ack(batch)  # while bisecting, the refused event is still ahead: keep the size
         self.stats.sent += len(batch)
@@ -101,6 +102,20 @@ class Uploader:
         del self.stats.replies[:-20]
         self._attempt, self.stats.last_error, self.stats.blocked = 0, None, None
         return 0.0
+
+    def _clock_fixed(self, batch: list[Pending], correction: timedelta) -> bool:
+        """After a refusal for wall-clock times: True if the reply has just corrected the
+        clock, or if events stamped while this PC's clock was fast (and set right since)
+        were moved back to now; the batch is then sent again instead of buried."""
+        if self.client.clock.correction() != correction:
+            return True
+        now = self.client.clock.local()
+        fixed = [(p, b) for p in batch if (b := restamped(p.body, now)) is not None]
+        for item, body in fixed:
+            self.outbox.restamp(item, body)
+        if fixed:
+            log.warning("%d event(s) stamped ahead of this PC's clock moved back", len(fixed))
+        return bool(fixed)
 
     def _failed(self, error: str) -> float:
         self.stats.failures += 1
