@@ -30,14 +30,29 @@ from deskwatch.agent.config import load_credentials
 from deskwatch.agent.outbox import Outbox
 from deskwatch.agent.runner import AgentRunner, RunOptions
 from deskwatch.events.event import Event
+from deskwatch.server.audit.chain import AuditChain, attach
 from deskwatch.server.db import make_engine, session_factory
 from deskwatch.server.events.models import EventRecord
+from deskwatch.server.orgs.models import User
+from deskwatch.server.policies.service import publish
+from deskwatch.server.settings import Settings
 from deskwatch.transport.client import DeviceClient
 from deskwatch.transport.uploader import Backoff, Uploader
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "dev" / "videos"
 CLIP = SHARED / "people-enter-leave-room.mp4"
 DRAIN_TIMEOUT_S = 180.0
+# Short thresholds, so that people coming and going in the clip make many events.
+SENSITIVE = """
+[rules.away]
+min_away_s = 2
+[rules.extra_person]
+min_extra_s = 1
+end_grace_s = 0.5
+[rules.looking_away]
+min_looking_away_s = 1
+end_grace_s = 0.5
+"""
 
 
 @dataclass
@@ -61,7 +76,7 @@ class Figures:
     lost: int = 0
     duplicated: int = 0
     unexpected: int = 0  # on the server, never enqueued
-    not_closed: int = 0  # injected events whose end never reached the server
+    not_closed: int = 0  # events still open on the server (every one was closed at the end)
     dead: int = 0
     restarts: int = 0
     max_lag_s: float = 0.0
@@ -104,6 +119,20 @@ class Injector:
     def finish(self) -> None:
         self.n = 0
         self.round()
+
+
+def publish_sensitive(server: Server) -> None:
+    """The agent's team gets the ``SENSITIVE`` policy (audited, as the web UI would)."""
+    engine = make_engine(server.db_url)
+    keys = Settings(secret_key_file=server.folder / "server.secret")
+    sessions = attach(session_factory(engine), AuditChain.from_settings(keys, create=False))
+    with sessions() as s:
+        admin = s.scalars(select(User).where(User.username == "admin")).one()
+        agent = s.scalars(select(User).where(User.username == "agent")).one()
+        assert agent.team_id is not None
+        publish(s, team_id=agent.team_id, toml=SENSITIVE, actor=admin, now=datetime.now(UTC))
+        s.commit()
+    engine.dispose()
 
 
 def kill_and_restart(server: Server, rng: random.Random, max_down_s: float) -> None:
@@ -180,7 +209,7 @@ def count(figures: Figures, server: Server, state: Path, injected: set[str]) -> 
     figures.lost = len(figures.lost_ids)
     figures.duplicated = sum(int(r[1]) - 1 for r in rows)
     figures.unexpected = len(set(stored) - set(journal))
-    figures.not_closed = len(open_ids & injected)
+    figures.not_closed = len(open_ids)
     lags = [stored[i].timestamp() - journal[i] for i in stored if i in journal]
     figures.max_lag_s = max(lags, default=0.0)
 
@@ -191,6 +220,7 @@ def soak(plan: Plan, clip: Path, work: Path) -> Figures:
     server = Server(work / "server.db")
     seed(server.db_url)
     server.start()
+    publish_sensitive(server)
     state = work / "agent"
     enroll(server.url, state, server.code())
     proxy = FlakyProxy(server.port, seed=plan.seed, faults=plan.faults).start()
