@@ -82,6 +82,7 @@ class Figures:
     max_lag_s: float = 0.0
     drain_s: float = 0.0
     proxy: str = ""
+    event_replies_dropped: int = 0
     lost_ids: list[str] = field(default_factory=list)
 
     def report(self) -> str:
@@ -214,10 +215,10 @@ def count(figures: Figures, server: Server, state: Path, injected: set[str]) -> 
     figures.max_lag_s = max(lags, default=0.0)
 
 
-def soak(plan: Plan, clip: Path, work: Path) -> Figures:
-    """Run the plan in ``work``; the figures at the end."""
+def soak(plan: Plan, clip: Path, work: Path, database_url: str | None = None) -> Figures:
+    """Run the plan in ``work`` (the server on SQLite there, or on ``database_url``)."""
     figures = Figures()
-    server = Server(work / "server.db")
+    server = Server(work / "server.db", database_url)
     seed(server.db_url)
     server.start()
     publish_sensitive(server)
@@ -237,7 +238,10 @@ def soak(plan: Plan, clip: Path, work: Path) -> Figures:
             thread.join(60)
         proxy.calm()
         figures.drain_s = drain(state, proxy.url)
-        figures.proxy = proxy.stats.line()
+        figures.proxy, figures.event_replies_dropped = (
+            proxy.stats.line(),
+            proxy.stats.dropped_event_replies,
+        )
         count(figures, server, state, injector.ids)
     finally:
         proxy.close()
@@ -253,6 +257,7 @@ def main() -> None:
     parser.add_argument("--inject-n", type=int, default=20)
     parser.add_argument("--seed", type=int, default=16)
     parser.add_argument("--clip", default=str(CLIP))
+    parser.add_argument("--database-url", help="the server's database (default: SQLite)")
     args = parser.parse_args()
     logging.basicConfig(level=logging.ERROR, format="%(asctime)s %(name)s %(message)s")
     plan = Plan(
@@ -266,7 +271,7 @@ def main() -> None:
             clip = write_demo_clip(Path(tmp) / "demo.mp4")
         print(f"soak: {args.minutes:g} min, server SIGKILLed every {args.restart_every_s:g} s, "
               f"clip {clip}", flush=True)  # fmt: skip
-        figures = soak(plan, clip, Path(tmp))
+        figures = soak(plan, clip, Path(tmp), args.database_url)
     print(figures.report())
     if figures.lost_ids:
         print("lost:", " ".join(figures.lost_ids[:20]))

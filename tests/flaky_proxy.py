@@ -38,6 +38,7 @@ class ProxyStats:
     delayed_s: float = 0.0
     dropped_requests: int = 0
     dropped_replies: int = 0
+    dropped_event_replies: int = 0  # of those: POST /api/v1/events, stored but not acked
     refusals: int = 0
     refused_s: float = 0.0
     upstream_down: int = 0  # connections the server was not there for
@@ -46,9 +47,17 @@ class ProxyStats:
         return (
             f"connections {self.connections}, delays {self.delays} ({self.delayed_s:.0f} s), "
             f"dropped mid-request {self.dropped_requests}, dropped before the reply "
-            f"{self.dropped_replies}, refusal windows {self.refusals} ({self.refused_s:.0f} s), "
+            f"{self.dropped_replies} ({self.dropped_event_replies} of event uploads), "
+            f"refusal windows {self.refusals} ({self.refused_s:.0f} s), "
             f"upstream down {self.upstream_down}"
         )
+
+
+@dataclass
+class Conn:
+    """One client connection: the request line it sent last."""
+
+    request: bytes = b""
 
 
 @dataclass
@@ -129,8 +138,9 @@ class FlakyProxy:
             self.stats.upstream_down += 1
             client_w.close()
             return
-        up = asyncio.ensure_future(self._pump(client_r, server_w, upward=True))
-        down = asyncio.ensure_future(self._pump(server_r, client_w, upward=False))
+        conn = Conn()
+        up = asyncio.ensure_future(self._pump(client_r, server_w, conn, upward=True))
+        down = asyncio.ensure_future(self._pump(server_r, client_w, conn, upward=False))
         try:
             await asyncio.wait({up, down}, return_when=asyncio.FIRST_COMPLETED)
         except asyncio.CancelledError:
@@ -142,16 +152,25 @@ class FlakyProxy:
                 writer.close()
 
     async def _pump(
-        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, *, upward: bool
+        self,
+        reader: asyncio.StreamReader,
+        writer: asyncio.StreamWriter,
+        conn: Conn,
+        *,
+        upward: bool,
     ) -> None:
         with contextlib.suppress(OSError, asyncio.IncompleteReadError):
             while chunk := await reader.read(CHUNK):
-                if not await self._fault(chunk, writer, upward=upward):
+                if upward and chunk[:4] in (b"POST", b"GET "):
+                    conn.request = chunk.split(b"\r\n", 1)[0]
+                if not await self._fault(chunk, writer, conn, upward=upward):
                     return
                 writer.write(chunk)
                 await writer.drain()
 
-    async def _fault(self, chunk: bytes, writer: asyncio.StreamWriter, *, upward: bool) -> bool:
+    async def _fault(
+        self, chunk: bytes, writer: asyncio.StreamWriter, conn: Conn, *, upward: bool
+    ) -> bool:
         """Apply this chunk's faults; False: the connection is cut now."""
         if self._calm:
             return True
@@ -168,5 +187,7 @@ class FlakyProxy:
             return False
         if not upward and rng.random() < f.drop_reply_p:
             self.stats.dropped_replies += 1
+            if conn.request.startswith(b"POST /api/v1/events "):
+                self.stats.dropped_event_replies += 1
             return False
         return True
