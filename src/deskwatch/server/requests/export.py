@@ -66,18 +66,18 @@ def my_data(session: Session, *, agent: User, now: datetime) -> MyData:
             IdentityCheckOut.model_validate(c)
             for c in _mine(session, IdentityCheck, agent.id, IdentityCheck.at)
         ],
-        sessions=[
-            SessionOut.model_validate(r)
-            for r in session.scalars(
-                select(LoginSession)
-                .where(LoginSession.user_id == agent.id)
-                .order_by(LoginSession.created_at)
-            )
-        ],
+        sessions=_sessions(session, agent.id),
         requests=[RequestOut.model_validate(r) for r in requests_of(session, agent_id=agent.id)],
         views=who_viewed(session, agent=agent),
         my_actions=_audit(session, AuditEntry.actor_id == agent.id),
     )
+
+
+def _sessions(session: Session, agent_id: int) -> list[SessionOut]:
+    """The worker's sign-ins (when, last used; never the tokens), oldest first."""
+    mine = select(LoginSession).where(LoginSession.user_id == agent_id)
+    rows = session.scalars(mine.order_by(LoginSession.created_at))
+    return [SessionOut.model_validate(r) for r in rows]
 
 
 def my_page(session: Session, *, agent: User, page: int) -> MyPage:
@@ -90,14 +90,7 @@ def my_page(session: Session, *, agent: User, page: int) -> MyPage:
         status=status_history(session, agent_id=agent.id, page=page),
         events=_events(session, agent.id),
         snapshots=[SnapshotOut.model_validate(s) for s in _mine(session, Snapshot, agent.id)],
-        sessions=[
-            SessionOut.model_validate(r)
-            for r in session.scalars(
-                select(LoginSession)
-                .where(LoginSession.user_id == agent.id)
-                .order_by(LoginSession.created_at)
-            )
-        ],
+        sessions=_sessions(session, agent.id),
         requests=[RequestOut.model_validate(r) for r in requests_of(session, agent_id=agent.id)],
         views=who_viewed(session, agent=agent, limit=VIEWS_ON_PAGE),
     )
