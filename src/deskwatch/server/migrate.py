@@ -1,19 +1,24 @@
-"""Apply the Alembic migrations shipped in the package."""
+"""Apply the Alembic migrations shipped in the package. Alembic (with Mako and Pygments)
+loads only when migrations run, not when the app is imported."""
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from alembic import command
-from alembic.config import Config
 from sqlalchemy import Engine
 
 from deskwatch.server.audit.chain import AuditChain, Head
+
+if TYPE_CHECKING:
+    from alembic.config import Config
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
 
 def alembic_config() -> Config:
+    from alembic.config import Config
+
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
     return config
@@ -22,6 +27,8 @@ def alembic_config() -> Config:
 def upgrade(engine: Engine, revision: str = "head", *, audit: AuditChain | None = None) -> None:
     """Bring the database at ``engine`` up to ``revision``. ``audit`` is needed where a
     migration re-chains existing audit entries (0004); the head record follows the commit."""
+    from alembic import command
+
     config = alembic_config()
     config.attributes["audit_chain"] = audit
     with engine.begin() as connection:
