@@ -44,7 +44,8 @@ DOMAINS = (
 )
 WIRING = ("deps", "flows", "caches", "scheduled", "openapi")
 TOP = ("models", "migrations", "migrate", "app", "cli")
-# What the server may import of the edge, and the sizes of its pieces: tests/test_architecture.py.
+# What the server may import from outside itself: plain data and the policy's schema.
+SERVER_MAY_IMPORT = {"config", "console", "errors", "events", "files", "privacy", "rules"}
 APP_STATE_READERS = ("app", "deps")
 
 
@@ -133,6 +134,16 @@ def _reads_app_state(tree: ast.Module) -> bool:
         and node.value.attr == "app"
         for node in ast.walk(tree)
     )
+
+
+def test_the_server_imports_no_edge_code() -> None:
+    wrong = {
+        f"{name} imports {imported}"
+        for name, tree in _modules()
+        for imported in _imports(tree)
+        if imported.split(".")[1] not in {"server", *SERVER_MAY_IMPORT}
+    }
+    assert wrong == set()
 
 
 def test_app_state_is_read_only_in_app_and_deps() -> None:
