@@ -31,8 +31,11 @@ from deskwatch.arrays import Image
 from deskwatch.capture.frame import Frame
 from deskwatch.events.event import Event
 from deskwatch.identity.config import IdentityConfig
-from deskwatch.identity.hook import CHALLENGE_WORDS, IdentityHook, Mode, password_may_travel
+from deskwatch.identity.hook import IdentityHook
+from deskwatch.identity.machine import Mode
+from deskwatch.identity.reconfirm import password_may_travel
 from deskwatch.identity.store import Choice, TemplateStore, owner_of
+from deskwatch.identity.words import CHALLENGE as CHALLENGE_WORDS
 from deskwatch.privacy.worker import WorkerCategory, WorkerPrivacy
 from deskwatch.server.app import create_app
 from deskwatch.server.audit.chain import AuditChain, attach

@@ -31,47 +31,13 @@ from deskwatch.identity import words
 from deskwatch.identity.config import IdentityConfig
 from deskwatch.identity.lifecycle import TemplateLifecycle
 from deskwatch.identity.machine import IdentityMachine, Mode
-from deskwatch.identity.reconfirm import (
-    LOOPBACK,
-    PasswordPrompt,
-    enrolment_refusal,
-    password_may_travel,
-    server_says,
-)
+from deskwatch.identity.reconfirm import enrolment_refusal, password_may_travel, server_says
 from deskwatch.identity.schedule import SourceClock
 from deskwatch.identity.store import TemplateStore
-from deskwatch.identity.words import CHALLENGE as CHALLENGE_WORDS
-from deskwatch.identity.words import (
-    INSECURE,
-    INTERRUPTED,
-    LOCKED,
-    NO_ANSWER,
-    NOT_ENROLLED,
-    UNAVAILABLE,
-)
 from deskwatch.transport.client import DeviceClient
 
 if TYPE_CHECKING:
     from deskwatch.privacy.worker import WorkerPrivacy
-
-__all__ = [
-    "CHALLENGE_WORDS",
-    "INSECURE",
-    "INTERRUPTED",
-    "LOCKED",
-    "LOOPBACK",
-    "NOT_ENROLLED",
-    "NO_ANSWER",
-    "UNAVAILABLE",
-    "IdentityHook",
-    "Mode",
-    "PageView",
-    "PasswordPrompt",
-    "SourceClock",
-    "enrolment_refusal",
-    "password_may_travel",
-    "server_says",
-]
 
 
 @dataclass

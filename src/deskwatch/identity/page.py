@@ -13,7 +13,8 @@ from __future__ import annotations
 from dataclasses import asdict
 from typing import Any
 
-from deskwatch.identity.hook import IdentityHook, Mode
+from deskwatch.identity.hook import IdentityHook
+from deskwatch.identity.machine import Mode
 
 ACTIONS = (
     "/identity/consent",
