@@ -1,7 +1,9 @@
-"""Optional object detector: YOLO-family ONNX models through onnxruntime.
+"""Object detector: YOLO-family ONNX models through onnxruntime.
 
-Off unless a policy names a model file (deskwatch ships none; users bring their own).
-OpenCV and onnxruntime are imported when the detector is built.
+On by default with the desk-object model shipped in the wheel (``perception/models``:
+phone, person, drink, food, paper; trained by ``python -m deskwatch.training``); a policy
+may name another model or turn it off. OpenCV and onnxruntime are imported when the
+detector is built.
 Two output layouts are understood: Ultralytics exports (v5: ``[1, N, 5+nc]`` with
 objectness; v8/11: ``[1, 4+nc, N]``) with a centred RGB/255 letterbox, and YOLOX's raw
 grid (``[1, anchors, 5+nc]``) with a top-left BGR 0-255 letterbox.
@@ -44,12 +46,21 @@ FOODS = frozenset({"sandwich", "banana", "apple", "orange", "pizza", "donut", "c
 PHONES = frozenset({"cell phone"})
 HELD_PHONES = frozenset({"remote"})  # small COCO models call a hand-held phone "remote"
 PAD_VALUE = 114
+MODELS = Path(__file__).resolve().parents[1] / "models"
+DEFAULT_MODEL = "desk_objects.onnx"
+
+
+def default_model() -> Path:
+    """The desk-object model shipped inside the package."""
+    return MODELS / DEFAULT_MODEL
 YOLOX_STRIDES = (8, 16, 32)
 
 
 class ObjectsConfig(DetectorConfig):
     type: Literal["objects"] = "objects"
-    model_path: Path = Field(description="YOLO-format ONNX file supplied by the user")
+    model_path: Path | None = Field(
+        default=None, description="YOLO-format ONNX file; unset: the shipped desk-object model"
+    )
     labels_path: Path | None = Field(default=None, description="class names, one per line")
     layout: Layout = "auto"
     min_confidence: float = Field(default=0.35, ge=0, le=1)
@@ -310,7 +321,7 @@ def _overlaps(a: Box, b: Box) -> bool:
 
 def _create(config: ObjectsConfig) -> ObjectDetector:
     options = ObjectDetectorOptions(
-        config.model_path,
+        config.model_path or default_model(),
         config.labels_path,
         config.layout,
         config.min_confidence,
@@ -345,5 +356,5 @@ DETECTOR = DetectorSpec(
     reads=frozenset({Stage.FACE, Stage.HANDS}),
     gating=_gating,
     carry=Carry.ALWAYS,
-    default_on=False,  # needs a model file the policy names
+    default_on=False,  # until the shipped model lands
 )
