@@ -9,7 +9,8 @@ AirPods cases held like phones as negatives; the other sources hold phones only 
 there is 1 by construction). ``--objects`` and ``--labels`` add an object model and report
 its held-phone cue (``ObjectConcepts.phone_held``) the same way.
 
-``fusion.POSTURE_PRECISION`` is the hfuet precision at the rule's ``min_confidence``.
+``fusion.POSTURE_PRECISION`` (the cap on posture alone) is hfuet's posture precision: at
+the rule's ``min_confidence`` and, as posture fires on few images there, at ``CAP_AT``.
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ from deskwatch.rules.phone import PhoneConfig
 
 PHONE = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "train" / "phone"
 THRESHOLDS = (0.3, 0.4, 0.5, 0.6, 0.7)
+CAP_AT = 0.3  # the posture level the cap's figure is read at (the rule's is also printed)
 
 
 @dataclass(frozen=True)
@@ -107,6 +109,7 @@ def report(scored: list[Scored], threshold: float, held: bool) -> None:
         pos = sum(r.phone for r in rows)
         print(f"\n{source}: {pos} phone, {len(rows) - pos} no phone; a face on {faces}")
         print(f"  posture at {threshold}: {figures(rows, threshold)}")
+        print(f"  posture at {CAP_AT}: {figures(rows, CAP_AT)}")
         if held:
             print(f"  held phone at {threshold}: {figures(rows, threshold, held=True)}")
     hfuet = [r for r in scored if r.source == "hfuet"]
@@ -114,6 +117,9 @@ def report(scored: list[Scored], threshold: float, held: bool) -> None:
         print("\nhfuet posture by threshold:")
         for t in THRESHOLDS:
             print(f"  {t:.1f}: {figures(hfuet, t)}")
+        print(f"cap figure, hfuet posture at {CAP_AT}: {figures(hfuet, CAP_AT)}")
+        share = sum(r.phone for r in hfuet) / len(hfuet)
+        print(f"hfuet share of phone images (a guess's precision): {share:.2f}")
         fired = Counter(r.note or "phone" for r in hfuet if r.posture >= threshold)
         print(f"hfuet images where posture fires, by what is held: {dict(sorted(fired.items()))}")
 
