@@ -41,10 +41,20 @@ else:
 Layout = Literal["auto", "ultralytics", "yolox"]
 FloatArray = NDArray[np.float32]
 
-DRINKS = frozenset({"cup", "bottle", "wine glass"})
-FOODS = frozenset({"sandwich", "banana", "apple", "orange", "pizza", "donut", "cake", "hot dog"})
-PHONES = frozenset({"cell phone"})
+# Class names of the concepts, for both name sets: deskwatch's own model (phone, person,
+# drink, food, paper) and COCO's (cell phone, cup, bottle, ..., book).
+DRINKS = frozenset({"drink", "cup", "bottle", "wine glass"})
+FOODS = frozenset(
+    {"food", "sandwich", "banana", "apple", "orange", "pizza", "donut", "cake", "hot dog"}
+)
+PAPERS = frozenset({"paper", "book"})
+PERSONS = frozenset({"person"})
+PHONES = frozenset({"phone", "cell phone"})
 HELD_PHONES = frozenset({"remote"})  # small COCO models call a hand-held phone "remote"
+# A phone is held when its box overlaps a hand box grown by this share of its size on every
+# side, or the face box grown by FACE_REACH (at the ear, held up in front of the face).
+HAND_REACH = 0.25
+FACE_REACH = 0.5
 PAD_VALUE = 114
 MODELS = Path(__file__).resolve().parents[1] / "models"
 DEFAULT_MODEL = "desk_objects.onnx"
@@ -282,23 +292,32 @@ class ObjectDetector(ModelWrapper):
 
 
 def concepts(found: Detections, hands: HandCues | None, face: Box | None) -> ObjectConcepts:
-    """Map class names to phone / drink / food / person.
+    """Map class names to phone / held phone / drink / food / paper / person.
 
-    A "remote" counts as a phone only when it is in a hand or by the face.
+    ``phone`` is the best phone seen anywhere; ``phone_held`` the best one whose box is in or
+    near a hand or at the face (a phone lying on the desk is seen, not held). A "remote"
+    counts as a phone only when held.
     """
-    near = [b.expand(0.25, 0.25) for b in (hands.boxes if hands else ())]
+    near = [b.expand(HAND_REACH, HAND_REACH) for b in (hands.boxes if hands else ())]
     if face is not None:
-        near.append(face.expand(0.5, 0.5))
-    phone = found.with_label(*PHONES).max_confidence()
+        near.append(face.expand(FACE_REACH, FACE_REACH))
+    phone = held = 0.0
     for label, score, xyxy in zip(found.labels, found.confidence, found.xyxy, strict=True):
-        if label in HELD_PHONES and any(_overlaps(Box(*map(float, xyxy)), b) for b in near):
+        if label not in PHONES and label not in HELD_PHONES:
+            continue
+        in_hand = any(_overlaps(Box(*map(float, xyxy)), b) for b in near)
+        if label in PHONES or in_hand:
             phone = max(phone, float(score))
+        if in_hand:
+            held = max(held, float(score))
     return ObjectConcepts(
         detections=found,
         phone=phone,
+        phone_held=held,
         drink=found.with_label(*DRINKS).max_confidence(),
         food=found.with_label(*FOODS).max_confidence(),
-        persons=count_people(found.with_label("person")),
+        paper=found.with_label(*PAPERS).max_confidence(),
+        persons=count_people(found.with_label(*PERSONS)),
     )
 
 
@@ -343,7 +362,12 @@ def _gating(view: GateView) -> bool:
 
 def describe(obs: Observation) -> str | None:
     o = obs.objects
-    return None if o is None else f"phone {o.phone:.2f}, drink {o.drink:.2f}, food {o.food:.2f}"
+    if o is None:
+        return None
+    return (
+        f"phone {o.phone:.2f} (held {o.phone_held:.2f}), drink {o.drink:.2f}, "
+        f"food {o.food:.2f}, paper {o.paper:.2f}, {o.persons} person(s)"
+    )
 
 
 DETECTOR = DetectorSpec(
