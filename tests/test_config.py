@@ -21,7 +21,8 @@ def test_defaults_are_the_documented_ones() -> None:
     assert p.rules.looking_away.max_yaw_deg == 45
     assert p.rules.looking_away.min_looking_away_s == 20
     assert not p.rules.eating_drinking.enabled
-    assert "objects" not in p.detectors
+    objects = p.detectors["objects"]  # the shipped desk-object model, on by default
+    assert isinstance(objects, ObjectsConfig) and objects.enabled and objects.model_path is None
 
 
 def test_overrides_merge_with_defaults() -> None:

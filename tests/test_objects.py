@@ -20,6 +20,7 @@ from deskwatch.perception.detectors.objects import (
     ObjectDetectorOptions,
     concepts,
     count_people,
+    default_model,
     letterbox,
     nms,
 )
@@ -202,3 +203,17 @@ def test_people_inside_people_count_once() -> None:
         ["person"] * 4,
     )
     assert count_people(people) == 2
+
+
+def test_the_shipped_model_is_in_the_package_small_and_finds_the_held_phone() -> None:
+    path = default_model()
+    assert path.is_file() and path.stat().st_size <= 8_000_000
+    assert (path.parent / "ATTRIBUTIONS.md").is_file() and (path.parent / "LICENSE-YOLOX").is_file()
+    with ObjectDetector.create_from_options(ObjectDetectorOptions(path)) as detector:
+        assert detector.names == ["phone", "person", "drink", "food", "paper"]
+        assert detector.layout == "yolox"
+        found = detector.find(image("person-looking-at-phone.jpg"), 1.0)
+        empty = detector.find(image("empty-desk-chair.jpg"), 2.0)
+    c = concepts(found, None, Box(132, 137, 296, 301))
+    assert c.phone_held > 0.5 and c.persons == 1
+    assert empty.with_label("phone", "person").max_confidence() < 0.35

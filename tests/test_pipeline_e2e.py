@@ -119,6 +119,7 @@ def test_without_gating_every_stage_runs_every_frame() -> None:
             "face": 10,
             "face_mesh": 10,
             "hands": 10,
+            "objects": 10,
         }
 
 

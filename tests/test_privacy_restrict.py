@@ -59,14 +59,15 @@ def test_every_rule_has_a_category_and_declared_needs() -> None:
 def test_objecting_to_conduct_keeps_detectors_security_still_needs() -> None:
     policy = restrict(Policy(), ["conduct"])
     assert not policy.rules.looking_away.enabled and policy.rules.phone_in_use.enabled
-    assert _detectors_on(policy) == {"camera_health", "face", "face_mesh", "hands"}
+    assert _detectors_on(policy) == {"camera_health", "face", "face_mesh", "hands", "objects"}
 
 
 def test_with_security_also_off_face_mesh_and_hands_are_never_built() -> None:
+    """Attendance alone keeps the object detector (its person boxes tell presence)."""
     policy = restrict(Policy(), ["conduct", "security", "environment"])
-    assert _detectors_on(policy) == {"camera_health", "face"}
+    assert _detectors_on(policy) == {"camera_health", "face", "objects"}
     with Pipeline(policy) as pipeline:
-        assert [d.key for d in pipeline.detectors] == ["camera_health", "face"]
+        assert [d.key for d in pipeline.detectors] == ["camera_health", "face", "objects"]
 
 
 def test_before_the_first_fetch_nothing_runs() -> None:
@@ -105,7 +106,7 @@ def test_a_category_the_server_left_out_is_off_and_unknown_keys_switch_nothing_o
     assert privacy.off() == ["security", "conduct", "environment", "identity"]
     policy = restrict(policy_from_dict({"identity": {"enabled": True}}), privacy.off())
     assert _rules_on(policy) == {"away"} and not policy.identity.enabled
-    assert _detectors_on(policy) == {"camera_health", "face"}
+    assert _detectors_on(policy) == {"camera_health", "face", "objects"}
     assert restrict(Policy(), ["telepathy"]) == restrict(Policy(), [])
 
 

@@ -23,7 +23,6 @@ from deskwatch.capture.source import FrameSource, open_source
 from deskwatch.config import Policy, load_policy
 from deskwatch.console import err, fail, out
 from deskwatch.demo.cli import demo_app
-from deskwatch.training.cli import train_app
 from deskwatch.errors import DeskwatchError
 from deskwatch.events.event import Event
 from deskwatch.events.sinks import JsonLinesWriter
@@ -31,6 +30,7 @@ from deskwatch.events.summary import summarise
 from deskwatch.perception.observation import Observation
 from deskwatch.pipeline import Pipeline
 from deskwatch.server.cli import server_app
+from deskwatch.training.cli import train_app
 
 if TYPE_CHECKING:
     from deskwatch.annotate import Annotator

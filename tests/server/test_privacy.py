@@ -28,6 +28,7 @@ from deskwatch.server.orgs.service import create_site, create_team, create_user
 from deskwatch.server.privacy.models import Objection
 from deskwatch.server.privacy.schemas import CategoryIn
 from deskwatch.server.privacy.service import set_category, set_objection, team_and_rev
+from deskwatch.server.reviews.measured import measured
 from deskwatch.server.settings import Settings
 from deskwatch.server.snapshots.models import Snapshot
 from deskwatch.server.web.privacy_pages import _outcome
@@ -165,6 +166,12 @@ def test_dispute_review_and_reports_count_only_confirmed_events(
     queue = sup_a.get("/api/v1/reviews").json()
     assert {q["event"]["id"] for q in queue} == {phone["id"], other["id"]}  # away: no review
     assert sup_b.get("/api/v1/reviews").json() == []
+    shown = {q["event"]["type"]: q["measured"] for q in queue}
+    assert shown["phone_in_use"] == measured()["phone_in_use"].model_dump()  # its benchmark's
+    assert shown["extra_person"] is None  # not measured: the page says so
+    page = sup_a.get("/reviews").text
+    assert f"{measured()['phone_in_use'].precision:.0%}" in page
+    assert "not measured on labelled data yet" in page
     report = sup_a.get(f"/api/v1/teams/{org.team_a.id}/report", params=DAY).json()
     a1 = next(a for a in report["agents"] if a["agent_id"] == org.agent_a1.id)
     assert a1["events"] == {"away": 1} and a1["awaiting_review"] == 2

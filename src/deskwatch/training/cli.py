@@ -15,6 +15,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from deskwatch.console import fail, out
 from deskwatch.errors import DeskwatchError
+from deskwatch.perception.quiet import native_stderr_silenced
 
 train_app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
 
@@ -53,7 +54,8 @@ def data(phone_set: DataOpt = PHONE_SET, base: BaseOpt = COCO, work: WorkOpt = W
             bar.update(task, advance=n, note=kind)
 
         try:
-            written = build(phone_set, base, work / "data", SynthParams(), step)
+            with native_stderr_silenced():  # MediaPipe logs each model's start-up
+                written = build(phone_set, base, work / "data", SynthParams(), step)
         except DeskwatchError as exc:
             raise fail(str(exc)) from None
     out.print(f"wrote {len(written.rows)} images under {work / 'data'}")

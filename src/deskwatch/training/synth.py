@@ -20,6 +20,7 @@ from numpy.typing import NDArray
 
 from deskwatch.arrays import as_image
 from deskwatch.perception.mp import solutions
+from deskwatch.perception.quiet import native_stderr_silenced
 from deskwatch.training.dataset import Sample, read_image
 
 if TYPE_CHECKING:

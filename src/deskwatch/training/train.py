@@ -162,7 +162,7 @@ def fit(
             optimiser.step()
             schedule.step()
             if report:
-                report(epoch, step, {"loss": float(loss), **parts})
+                report(epoch, step, {"loss": float(loss.detach()), **parts})
         if checkpoint is not None:
             torch.save(net.state_dict(), checkpoint)
     net.eval()

@@ -63,6 +63,8 @@ DEFAULT_MODEL = "desk_objects.onnx"
 def default_model() -> Path:
     """The desk-object model shipped inside the package."""
     return MODELS / DEFAULT_MODEL
+
+
 YOLOX_STRIDES = (8, 16, 32)
 
 
@@ -380,5 +382,5 @@ DETECTOR = DetectorSpec(
     reads=frozenset({Stage.FACE, Stage.HANDS}),
     gating=_gating,
     carry=Carry.ALWAYS,
-    default_on=False,  # until the shipped model lands
+    default_on=True,
 )

@@ -8,6 +8,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from deskwatch.server.events.schemas import EventOut
+from deskwatch.server.reviews.measured import Measured
 
 
 class CommentIn(BaseModel):
@@ -39,6 +40,7 @@ class QueueItem(BaseModel):
     event: EventOut
     agent_name: str
     comments: list[CommentOut]
+    measured: Measured | None = None  # the detector's precision on validation data
 
 
 class Accuracy(BaseModel):

@@ -15,6 +15,7 @@ from deskwatch.server.events.schemas import EventOut
 from deskwatch.server.events.service import mark_reviewed
 from deskwatch.server.orgs.models import Role, User
 from deskwatch.server.orgs.service import agent_for, record_read, visible_agent_ids
+from deskwatch.server.reviews.measured import measured
 from deskwatch.server.reviews.models import EventComment
 from deskwatch.server.reviews.schemas import (
     CommentIn,
@@ -121,7 +122,12 @@ def queue(session: Session, *, user: User, now: datetime, limit: int = 200) -> l
     for agent_id in sorted({e.agent_id for e, _ in rows}):
         record(session, actor=user, action="read:reviews", subject=f"agent:{agent_id}", now=now)
     return [
-        QueueItem(event=EventOut.model_validate(e), agent_name=name, comments=notes[e.id])
+        QueueItem(
+            event=EventOut.model_validate(e),
+            agent_name=name,
+            comments=notes[e.id],
+            measured=measured().get(e.type),
+        )
         for e, name in rows
     ]
 
