@@ -4,7 +4,7 @@ names its cause and clears once the real picture is back."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from functools import cache
 from itertools import islice
 
@@ -29,12 +29,19 @@ CLIPS = ("webcam-centre.mp4", "webcam-centre-left-centre.mp4", "people-enter-lea
 Alter = Callable[[int, Frame], Image | None]  # a frame's new picture, or None: unchanged
 
 
+def stream(name: str) -> Iterator[Frame]:
+    """A clip's frames at 2 fps, the pipeline's rate."""
+    return iter(open_source(str(shared_file("data", "dev", "videos", name)), 2.0))
+
+
 @cache
-def frames(name: str, seconds: float = 1e9) -> tuple[Frame, ...]:
-    """A clip's frames at 2 fps (the pipeline's rate), its first ``seconds`` only."""
-    clip = shared_file("data", "dev", "videos", name)
-    source = open_source(str(clip), 2.0)
-    return tuple(islice(source, int(seconds * 2)))
+def _first_minute(name: str) -> tuple[Frame, ...]:
+    return tuple(islice(stream(name), 120))
+
+
+def frames(name: str, seconds: float = 60) -> tuple[Frame, ...]:
+    """A clip's frames at 2 fps, its first ``seconds`` (a minute at most), kept for reuse."""
+    return _first_minute(name)[: int(seconds * 2)]
 
 
 def watch(clip: Sequence[Frame], alter: Alter, **config: float) -> list[CameraHealth]:
@@ -97,10 +104,32 @@ def causes(health: list[CameraHealth], first: int, last: int) -> set[str]:
 
 @pytest.mark.parametrize("name", CLIPS)
 def test_real_footage_raises_no_flag_and_no_event(name: str) -> None:
-    clip = frames(name)
+    clip = list(stream(name))  # the whole clip, not kept
     health = watch(clip, lambda i, f: None)
     assert causes(health, 0, len(clip)) == set()
     assert health[-1].baseline and events(clip, health) == []
+
+
+def test_a_worker_filling_the_picture_who_gets_up_is_no_camera_fault() -> None:
+    room = frames("people-enter-leave-room.mp4", 30)
+    worker = frames("webcam-centre.mp4")
+
+    def seated(i: int, f: Frame) -> Image | None:
+        """The worker of the webcam clip pasted over the room, filling most of it, for 12 s."""
+        if i >= 24:
+            return None
+        h, w = f.height, f.width
+        x0, y0 = int(w * 0.14), int(h * 0.2)
+        person = worker[i % len(worker)].image
+        ph, pw = person.shape[:2]
+        crop = person[int(ph * 0.1) :, int(pw * 0.05) : int(pw * 0.95)]
+        picture = f.image.copy()
+        picture[y0:, x0 : w - x0] = cv2.resize(crop, (w - 2 * x0, h - y0))
+        return as_image(picture)
+
+    health = watch(room, seated)
+    assert causes(health, 0, len(room)) == set()  # the room behind is no moved camera
+    assert np.median([h.layout_match for h in health[24:]]) > 0.7  # its border still matches
 
 
 CENTRE_LEFT = "webcam-centre-left-centre.mp4"  # 31 frames: baseline 0-5.5 s, changes from 6 s
@@ -126,7 +155,7 @@ def test_gradual_change_names_its_cause_and_clears(
     assert causes(health, 25, len(clip)) == set()  # the real picture is back
     (event,) = events(clip, health)
     assert event.evidence[cause] == 1.0 and cause_words(event.evidence) == CAMERA_CAUSES[cause]
-    assert 6.0 <= event.start_s <= 9.0 and 12.0 <= event.end_s <= 13.0  # type: ignore[operator]
+    assert 6.0 <= event.start_s <= 10.5 and 12.0 <= event.end_s <= 13.0  # type: ignore[operator]
 
 
 def test_a_frozen_feed_is_named_and_clears() -> None:
@@ -161,10 +190,11 @@ def test_a_slow_covering_cannot_drag_the_baseline_along() -> None:
 def test_a_camera_left_turned_becomes_the_new_baseline() -> None:
     clip = frames(CENTRE_LEFT)
     moved_view = during(12, 30, lambda p, i: turned(p, 1.0))
-    health = watch(clip, moved_view, moved_rebaseline_s=3, baseline_s=4)
+    health = watch(clip, moved_view, moved_rebaseline_s=5, baseline_s=3)
     moved = [h.moved for h in health]
-    assert moved[12:18] == [True] * 6 and not any(moved[19:])  # moved for 3 s, then accepted
-    assert not health[20].baseline and health[30].baseline  # learnt afresh in 4 s
+    assert not any(moved[:16]) and all(moved[17:22])  # out of place for 2 s: moved
+    assert not any(moved[23:])  # out of place for 5 s: accepted as the new view
+    assert not health[24].baseline and health[30].baseline  # learnt afresh in 3 s
 
 
 def test_the_page_words_and_the_observation_name_the_cause() -> None:

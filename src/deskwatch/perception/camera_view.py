@@ -5,7 +5,9 @@ grey level, its contrast, its sharpness (mean squared Laplacian) and a small pic
 its layout. The baseline is the per-cell median over the first healthy seconds, then an
 exponential moving average while the view stays healthy (the caller decides when).
 Cells, not the whole picture, are compared, so a person moving in front changes a few
-cells while a covered, defocused or turned camera changes most of them.
+cells while a covered, defocused or turned camera changes most of them. The layout is kept
+twice: as grey levels (robust to what moves in front) and as where the picture's edges are
+(sharp to a small turn), the latter read on the picture's border cells only.
 """
 
 from __future__ import annotations
@@ -28,9 +30,11 @@ else:
     cv2 = lazy.module("cv2")
 
 Floats = NDArray[np.float32]
+Cells = NDArray[np.bool_]
 GRID_COLS, GRID_ROWS = 8, 6
 LAYOUT_CELL_PX = 8  # each cell's layout picture is this many pixels square
-# A cell whose layout varies less than this (grey levels) shows no structure to compare.
+# A cell whose layout varies less than this (grey levels; gradient magnitude for the
+# structure) shows nothing to compare.
 LAYOUT_MIN_CONTRAST = 2.0
 # Zero-mean normalised correlation at which a cell's layout still matches the baseline,
 # and at which it is the same scene closely enough to compare its sharpness.
@@ -38,17 +42,24 @@ LAYOUT_MIN_CORRELATION = 0.5
 SHARPNESS_MIN_CORRELATION = 0.8
 # Fewer comparable cells than this share of the grid: the measure says nothing (ratio 1).
 MIN_CELL_SHARE = 0.25
+# The picture's edges: its top row and the sides of its upper two thirds, where a worker
+# seated in front of the camera seldom is. A turned camera changes them as well as the rest;
+# a worker filling most of the picture who gets up changes the rest only.
+EDGE = np.zeros((GRID_ROWS, GRID_COLS), dtype=bool)
+EDGE[0] = True
+EDGE[: GRID_ROWS * 2 // 3, [0, -1]] = True
 
 
 @dataclass(frozen=True, slots=True)
 class ViewStats:
     """Per-cell statistics of one thumbnail; every array is ``(GRID_ROWS, GRID_COLS)``
-    except ``layout``, ``(GRID_ROWS * LAYOUT_CELL_PX, GRID_COLS * LAYOUT_CELL_PX)``."""
+    except the layouts, ``(GRID_ROWS * LAYOUT_CELL_PX, GRID_COLS * LAYOUT_CELL_PX)``."""
 
     mean: Floats  # grey level, 0..255
     std: Floats  # grey-level standard deviation
     energy: Floats  # mean squared Laplacian: sharpness
     layout: Floats  # the picture, area-downscaled
+    structure: Floats  # its gradient magnitude, area-downscaled
 
     def blend(self, other: ViewStats, weight: float) -> ViewStats:
         """``weight`` of ``other`` mixed into these statistics."""
@@ -57,8 +68,8 @@ class ViewStats:
             *(a * keep + b * weight for a, b in zip(self.arrays(), other.arrays(), strict=True))
         )
 
-    def arrays(self) -> tuple[Floats, Floats, Floats, Floats]:
-        return self.mean, self.std, self.energy, self.layout
+    def arrays(self) -> tuple[Floats, Floats, Floats, Floats, Floats]:
+        return self.mean, self.std, self.energy, self.layout, self.structure
 
 
 def _cells(values: Floats) -> Floats:
@@ -73,13 +84,19 @@ def view_stats(grey: Image) -> ViewStats:
     pixels = grey.astype(np.float32)
     cells = _cells(pixels)
     laplacian = np.asarray(cv2.Laplacian(pixels, cv2.CV_32F), dtype=np.float32)
-    size = (GRID_COLS * LAYOUT_CELL_PX, GRID_ROWS * LAYOUT_CELL_PX)
+    gradient = np.hypot(cv2.Sobel(pixels, cv2.CV_32F, 1, 0), cv2.Sobel(pixels, cv2.CV_32F, 0, 1))
     return ViewStats(
         mean=cells.mean(axis=(1, 3)),
         std=cells.std(axis=(1, 3)),
         energy=np.square(_cells(laplacian)).mean(axis=(1, 3)),
-        layout=np.asarray(cv2.resize(pixels, size, interpolation=cv2.INTER_AREA), np.float32),
+        layout=_layout_size(pixels),
+        structure=_layout_size(gradient),
     )
+
+
+def _layout_size(values: Floats) -> Floats:
+    size = (GRID_COLS * LAYOUT_CELL_PX, GRID_ROWS * LAYOUT_CELL_PX)
+    return np.asarray(cv2.resize(values, size, interpolation=cv2.INTER_AREA), np.float32)
 
 
 def median_stats(samples: list[ViewStats]) -> ViewStats:
@@ -88,8 +105,8 @@ def median_stats(samples: list[ViewStats]) -> ViewStats:
     return ViewStats(*(np.median(np.stack(c), axis=0).astype(np.float32) for c in columns))
 
 
-def layout_correlation(base: Floats, now: Floats) -> tuple[Floats, NDArray[np.bool_]]:
-    """Per cell, the zero-mean normalised correlation of two layout pictures, and whether
+def layout_correlation(base: Floats, now: Floats) -> tuple[Floats, Cells]:
+    """Per cell, the zero-mean normalised correlation of two layouts, and whether
     the baseline's cell has structure enough to compare (a flat cell now correlates 0)."""
     shape = (GRID_ROWS, LAYOUT_CELL_PX, GRID_COLS, LAYOUT_CELL_PX)
     a = base.reshape(shape)
@@ -109,7 +126,8 @@ class Deviation:
 
     covered_share: float  # share of the baseline's bright cells now much darker and flat
     sharpness_ratio: float  # sharpness / baseline's, over the cells whose layout matches
-    layout_match: float  # share of the baseline's structured cells whose layout matches
+    layout_match: float  # share of the baseline's structured cells whose layout matches:
+    # over the whole picture, or where its edges are on the border, whichever is higher
     brightness_ratio: float  # mean grey level / baseline's
 
 
@@ -132,17 +150,37 @@ def deviation(base: ViewStats, now: ViewStats, cover: CoverTest) -> Deviation:
     covered = coverable & flat & (now.mean < cover.max_brightness_ratio * base.mean)
     ncc, textured = layout_correlation(base.layout, now.layout)
     comparable = textured & ~covered
-    matching = comparable & (ncc >= LAYOUT_MIN_CORRELATION)
     same = comparable & (ncc >= SHARPNESS_MIN_CORRELATION)
-    least = MIN_CELL_SHARE * GRID_ROWS * GRID_COLS
     base_energy = float(base.energy[same].sum())
-    enough = same.sum() >= least and base_energy > 0
+    sharp = _share(same, same, GRID_ROWS * GRID_COLS) is not None and base_energy > 0
     return Deviation(
-        covered_share=float(covered.sum() / coverable.sum()) if coverable.sum() >= least else 0.0,
-        sharpness_ratio=float(now.energy[same].sum()) / base_energy if enough else 1.0,
-        layout_match=float(matching.sum() / comparable.sum()) if comparable.sum() >= least else 1.0,
+        covered_share=_share(covered, coverable, GRID_ROWS * GRID_COLS) or 0.0,
+        sharpness_ratio=float(now.energy[same].sum()) / base_energy if sharp else 1.0,
+        layout_match=_layout_match(
+            comparable & (ncc >= LAYOUT_MIN_CORRELATION), comparable, base, now, covered
+        ),
         brightness_ratio=float(now.mean.mean() / max(float(base.mean.mean()), 1.0)),
     )
+
+
+def _layout_match(
+    matching: Cells, comparable: Cells, base: ViewStats, now: ViewStats, covered: Cells
+) -> float:
+    """The share of comparable cells whose grey-level layout matches, or of the border's
+    cells whose edges are where they were, whichever is higher; 1 if too few compare."""
+    ncc, textured = layout_correlation(base.structure, now.structure)
+    border = EDGE & textured & ~covered
+    shares = [
+        _share(matching, comparable, EDGE.size),
+        _share(border & (ncc >= LAYOUT_MIN_CORRELATION), border, int(EDGE.sum())),
+    ]
+    return max((x for x in shares if x is not None), default=1.0)
+
+
+def _share(hits: Cells, among: Cells, cells: int) -> float | None:
+    """``hits`` as a share of ``among``; None if fewer than ``MIN_CELL_SHARE`` of ``cells``."""
+    n = int(among.sum())
+    return float(hits.sum()) / n if n and n >= MIN_CELL_SHARE * cells else None
 
 
 class RepeatWatch:

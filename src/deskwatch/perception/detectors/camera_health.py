@@ -57,8 +57,11 @@ class CameraHealthConfig(DetectorConfig):
     moved_max_layout_match: float = Field(
         default=0.5, gt=0, lt=1, description="share of the baseline's scene still in place"
     )
+    moved_min_s: float = Field(
+        default=2.0, ge=0, description="the scene stays out of place this long (not a passer-by)"
+    )
     moved_rebaseline_s: float = Field(
-        default=60.0, gt=0, description="a view moved this long becomes the new baseline"
+        default=60.0, gt=0, description="a view out of place this long becomes the baseline"
     )
     loop_window_s: float = Field(
         default=60.0, gt=0, le=600, description="how far back a repeated frame is looked for"
@@ -94,7 +97,7 @@ class CameraHealthDetector:
         self._learning: _Learning | None = None
         self._baseline: ViewStats | None = None
         self._last_ts: float | None = None
-        self._moved_since: float | None = None
+        self._changed_since: float | None = None  # the scene out of place since
 
     def measure(self, grey: Image, ts: float) -> CameraHealth:
         """The health of one grey thumbnail at frame time ``ts`` (increasing)."""
@@ -128,8 +131,7 @@ class CameraHealthDetector:
             return health
         dev = deviation(self._baseline, stats, self._cover)
         flagged = self._flagged(health, dev, ts)
-        moved_s = 0.0 if self._moved_since is None else ts - self._moved_since
-        if flagged.moved and moved_s >= self._config.moved_rebaseline_s:
+        if flagged.moved and self._changed_s(ts) >= self._config.moved_rebaseline_s:
             self._rebaseline(stats, ts)  # the view it was moved to is accepted from now
             return health
         if not flagged.obstructed and self._calm(dev):
@@ -139,11 +141,12 @@ class CameraHealthDetector:
     def _flagged(self, health: CameraHealth, dev: Deviation, ts: float) -> CameraHealth:
         c = self._config
         covered = dev.covered_share >= c.covered_min_share
-        moved = not covered and dev.layout_match <= c.moved_max_layout_match
-        if not moved:
-            self._moved_since = None
-        elif self._moved_since is None:
-            self._moved_since = ts
+        changed = not covered and dev.layout_match <= c.moved_max_layout_match
+        if not changed:
+            self._changed_since = None
+        elif self._changed_since is None:
+            self._changed_since = ts
+        moved = changed and self._changed_s(ts) >= c.moved_min_s
         return replace(
             health,
             covered=covered,
@@ -155,6 +158,10 @@ class CameraHealthDetector:
             brightness_ratio=dev.brightness_ratio,
             baseline=True,
         )
+
+    def _changed_s(self, ts: float) -> float:
+        """How long the scene has been out of place (0 when it is in place)."""
+        return 0.0 if self._changed_since is None else ts - self._changed_since
 
     def _calm(self, dev: Deviation) -> bool:
         """Near enough to the baseline to adapt to: halfway to each flag's threshold at most,
@@ -182,7 +189,7 @@ class CameraHealthDetector:
 
     def _rebaseline(self, stats: ViewStats, ts: float) -> None:
         """The camera stayed moved: its new view is learnt afresh, starting now."""
-        self._baseline, self._moved_since = None, None
+        self._baseline, self._changed_since = None, None
         self._learning = None
         self._learn(stats, ts)
 
@@ -191,7 +198,7 @@ class CameraHealthDetector:
 
     def close(self) -> None:
         self._previous = self._baseline = self._learning = None
-        self._last_ts = self._moved_since = None
+        self._last_ts = self._changed_since = None
         self._repeats.clear()
 
 
