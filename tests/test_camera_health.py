@@ -181,10 +181,13 @@ def test_a_looping_feed_is_named_with_its_period_and_clears() -> None:
 
 def test_a_slow_covering_cannot_drag_the_baseline_along() -> None:
     clip = frames("people-enter-leave-room.mp4", 60)  # people walk in and out meanwhile
-    health = watch(clip, during(20, 100, lambda p, i: hand(p, ramp(i, 20, 60))))  # over 30 s
-    assert causes(health, 0, 19) == set()
-    assert causes(health, 80, 100) == {"covered"}
-    assert causes(health, 101, len(clip)) == set()
+    fast = {"baseline_adapt_s": 10.0}  # a baseline quick to adapt, were it let
+    slow = watch(clip, during(20, 100, lambda p, i: hand(p, ramp(i, 20, 60))), **fast)  # 30 s
+    sudden = watch(clip, during(80, 100, lambda p, i: hand(p, 1.0)), **fast)
+    assert causes(slow, 0, 19) == set()
+    assert causes(slow, 80, 100) == {"covered"}
+    assert slow[100].covered_share == pytest.approx(sudden[100].covered_share, abs=0.05)
+    assert causes(slow, 101, len(clip)) == set()
 
 
 def test_a_camera_left_turned_becomes_the_new_baseline() -> None:
