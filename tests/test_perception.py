@@ -18,7 +18,7 @@ from deskwatch.perception.detectors.face_mesh import (
     head_angles,
 )
 from deskwatch.perception.detectors.hands import hand_cues
-from deskwatch.perception.fusion import fuse
+from deskwatch.perception.fusion import POSTURE_PRECISION, fuse
 from deskwatch.perception.observation import Box, HandCues, HeadPose, ObjectConcepts, Observation
 from deskwatch.perception.registry import create, detectors
 from tests.conftest import shared_file
@@ -144,10 +144,15 @@ def _obs(**fields: object) -> Observation:
     ("fields", "phone", "eating"),
     [
         ({}, 0.0, 0.0),
-        ({"hands": HandCues(1, at_ear=1.0)}, 0.8, 0.0),
-        ({"hands": HandCues(2, in_front=1.0), "head": HeadPose(0, 30, 0, 0, 0.2, 0)}, 0.7, 0.0),
+        ({"hands": HandCues(1, at_ear=1.0)}, POSTURE_PRECISION, 0.0),
+        (
+            {"hands": HandCues(2, in_front=1.0), "head": HeadPose(0, 30, 0, 0, 0.2, 0)},
+            POSTURE_PRECISION,
+            0.0,
+        ),
         ({"hands": HandCues(2, in_front=1.0), "head": HeadPose(0, 0, 0, 0, 0.2, 0)}, 0.0, 0.0),
-        ({"objects": ObjectConcepts(Detections(), phone=0.9)}, 0.9, 0.0),
+        ({"objects": ObjectConcepts(Detections(), phone=0.9, phone_held=0.9)}, 0.9, 0.0),
+        ({"objects": ObjectConcepts(Detections(), phone=0.9)}, 0.0, 0.0),  # on the desk
         ({"hands": HandCues(1, at_mouth=1.0)}, 0.0, 0.6),
         ({"objects": ObjectConcepts(Detections(), drink=0.9)}, 0.0, 0.405),
         (

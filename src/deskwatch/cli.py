@@ -23,6 +23,7 @@ from deskwatch.capture.source import FrameSource, open_source
 from deskwatch.config import Policy, load_policy
 from deskwatch.console import err, fail, out
 from deskwatch.demo.cli import demo_app
+from deskwatch.training.cli import train_app
 from deskwatch.errors import DeskwatchError
 from deskwatch.events.event import Event
 from deskwatch.events.sinks import JsonLinesWriter
@@ -40,6 +41,7 @@ app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
 app.add_typer(agent_app, name="agent")
 app.add_typer(server_app)  # server, audit, purge, dpia
 app.add_typer(demo_app)  # demo, demo-clip
+app.add_typer(train_app, name="train")  # the shipped model (the train extra)
 
 # Frames per second the self-check analyses (face detection and mesh on each).
 SELF_CHECK_FPS = 5.0

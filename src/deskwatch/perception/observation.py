@@ -145,12 +145,18 @@ class HandCues:
 
 @dataclass(frozen=True, slots=True)
 class ObjectConcepts:
-    """Object-detector output mapped to the concepts the rules use."""
+    """Object-detector output mapped to the concepts the rules use, each a confidence 0..1.
+
+    ``phone`` is any phone seen (one lying on the desk too); ``phone_held`` only a phone in
+    or near a hand or at the face, the one the phone rule reads.
+    """
 
     detections: Detections
     phone: float = 0.0
+    phone_held: float = 0.0
     drink: float = 0.0
     food: float = 0.0
+    paper: float = 0.0
     persons: int = 0
 
 

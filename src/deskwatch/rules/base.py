@@ -46,6 +46,8 @@ class Signal:
 
 
 SignalFn = Callable[[Observation], Signal | None]
+# Builds a rule from its event type, signal, config and origin (see ``sustained``).
+Debounce = Callable[[EventType, SignalFn, Any, datetime | None], Rule]
 
 
 @dataclass(frozen=True)
@@ -62,12 +64,12 @@ class RuleSpec:
     make_signal: Callable[[Any], SignalFn]  # built from its config
     needs: frozenset[Stage]
     audio: bool = False
+    debounce: Debounce | None = None  # how its signal becomes events; None: ``sustained``
 
-    def build(self, config: RuleConfig, origin: datetime | None = None) -> SustainedRule:
+    def build(self, config: RuleConfig, origin: datetime | None = None) -> Rule:
         """The rule, debounced in frame time by its config's thresholds."""
-        signal = self.make_signal(config)
-        return SustainedRule(
-            self.event_type, signal, config.min_duration_s, config.end_grace_s, origin
+        return (self.debounce or sustained)(
+            self.event_type, self.make_signal(config), config, origin
         )
 
 
@@ -110,7 +112,7 @@ class SustainedRule:
         if self._peak is None or sig.confidence >= self._peak.confidence:
             self._peak = sig
         if self._open is None and ts - self._since >= self.min_s:
-            self._open = self._event(end_s=None)
+            self._open = open_event(self.event_type, self._since, self._peak, self.origin)
             return [self._open]
         return []
 
@@ -125,26 +127,45 @@ class SustainedRule:
         self._reset()
         return out
 
-    def _event(self, end_s: float | None) -> Event:
-        assert self._since is not None and self._peak is not None
-        started_at = None if self.origin is None else self.origin + timedelta(seconds=self._since)
-        return Event(
-            type=self.event_type,
-            start_s=round(self._since, 3),
-            end_s=end_s,
-            peak_confidence=round(min(1.0, max(0.0, self._peak.confidence)), 3),
-            evidence=finite_evidence(self._peak.evidence),
-            started_at=started_at,
-        )
-
     def _close(self, end_s: float) -> Event:
         assert self._open is not None and self._peak is not None
-        return self._open.closed(
-            round(end_s, 3),
-            peak_confidence=round(min(1.0, max(0.0, self._peak.confidence)), 3),
-            evidence=finite_evidence(self._peak.evidence),
-        )
+        return close_event(self._open, end_s, self._peak)
 
     def _reset(self) -> None:
         self._since = self._last_true = self._first_false = None
         self._open = self._peak = None
+
+
+def sustained(
+    event_type: EventType, signal: SignalFn, config: RuleConfig, origin: datetime | None
+) -> SustainedRule:
+    """The default debounce: ``signal`` held for the config's ``min_duration_s``."""
+    return SustainedRule(event_type, signal, config.min_duration_s, config.end_grace_s, origin)
+
+
+def open_event(
+    event_type: EventType, start_s: float, peak: Signal, origin: datetime | None
+) -> Event:
+    """An event that started at ``start_s`` (source seconds), open, with ``peak``'s numbers."""
+    started_at = None if origin is None else origin + timedelta(seconds=start_s)
+    return Event(
+        type=event_type,
+        start_s=round(start_s, 3),
+        end_s=None,
+        peak_confidence=_unit(peak.confidence),
+        evidence=finite_evidence(peak.evidence),
+        started_at=started_at,
+    )
+
+
+def close_event(event: Event, end_s: float, peak: Signal) -> Event:
+    """``event`` ended at ``end_s`` with the strongest signal it saw."""
+    return event.closed(
+        round(end_s, 3),
+        peak_confidence=_unit(peak.confidence),
+        evidence=finite_evidence(peak.evidence),
+    )
+
+
+def _unit(confidence: float) -> float:
+    return round(min(1.0, max(0.0, confidence)), 3)

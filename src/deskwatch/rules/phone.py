@@ -1,4 +1,13 @@
-"""``phone_in_use``: a phone held, at the ear, or handled with the head down."""
+"""``phone_in_use``: a phone held (in or near a hand, or at the face) over most of a window.
+
+A phone lying on the desk is not use: the cue reads only held phones (``fusion.fuse``). The
+evidence accumulates over the last ``min_phone_s``: the rule fires once the phone cue has
+reached ``min_confidence`` on ``min_evidence_share`` of the analysed frames of that window
+(``rules.evidence``), so a missed detection or two do not reset it and a few stray ones do
+not fire it. Posture alone (a hand at the ear, hands in front with the head down) is capped
+at its measured precision, ``fusion.POSTURE_PRECISION`` (0.25), below the default
+``min_confidence``: at the defaults posture alone never fires; a seen, held phone is needed.
+"""
 
 from __future__ import annotations
 
@@ -6,10 +15,11 @@ from pydantic import Field
 
 from deskwatch.perception.observation import Observation
 from deskwatch.perception.stage import Stage
-from deskwatch.rules.base import RuleConfig, RuleSpec, Signal, SignalFn
+from deskwatch.rules.base import RuleSpec, Signal, SignalFn
+from deskwatch.rules.evidence import EvidenceConfig, windowed
 
 
-class PhoneConfig(RuleConfig):
+class PhoneConfig(EvidenceConfig):
     min_phone_s: float = Field(default=3.0, ge=0)
     min_confidence: float = Field(default=0.5, ge=0, le=1)
     end_grace_s: float = Field(default=2.0, ge=0)
@@ -34,4 +44,5 @@ RULE = RuleSpec(
     PhoneConfig,
     make_signal,
     needs=frozenset({Stage.FACE, Stage.FACE_MESH, Stage.HANDS, Stage.OBJECTS}),
+    debounce=windowed,
 )

@@ -1,7 +1,9 @@
-"""Optional object detector: YOLO-family ONNX models through onnxruntime.
+"""Object detector: YOLO-family ONNX models through onnxruntime.
 
-Off unless a policy names a model file (deskwatch ships none; users bring their own).
-OpenCV and onnxruntime are imported when the detector is built.
+On by default with the desk-object model shipped in the wheel (``perception/models``:
+phone, person, drink, food, paper; trained by ``python -m deskwatch.training``); a policy
+may name another model or turn it off. OpenCV and onnxruntime are imported when the
+detector is built.
 Two output layouts are understood: Ultralytics exports (v5: ``[1, N, 5+nc]`` with
 objectness; v8/11: ``[1, 4+nc, N]``) with a centred RGB/255 letterbox, and YOLOX's raw
 grid (``[1, anchors, 5+nc]``) with a top-left BGR 0-255 letterbox.
@@ -39,17 +41,36 @@ else:
 Layout = Literal["auto", "ultralytics", "yolox"]
 FloatArray = NDArray[np.float32]
 
-DRINKS = frozenset({"cup", "bottle", "wine glass"})
-FOODS = frozenset({"sandwich", "banana", "apple", "orange", "pizza", "donut", "cake", "hot dog"})
-PHONES = frozenset({"cell phone"})
+# Class names of the concepts, for both name sets: deskwatch's own model (phone, person,
+# drink, food, paper) and COCO's (cell phone, cup, bottle, ..., book).
+DRINKS = frozenset({"drink", "cup", "bottle", "wine glass"})
+FOODS = frozenset(
+    {"food", "sandwich", "banana", "apple", "orange", "pizza", "donut", "cake", "hot dog"}
+)
+PAPERS = frozenset({"paper", "book"})
+PERSONS = frozenset({"person"})
+PHONES = frozenset({"phone", "cell phone"})
 HELD_PHONES = frozenset({"remote"})  # small COCO models call a hand-held phone "remote"
+# A phone is held when its box overlaps a hand box grown by this share of its size on every
+# side, or the face box grown by FACE_REACH (at the ear, held up in front of the face).
+HAND_REACH = 0.25
+FACE_REACH = 0.5
 PAD_VALUE = 114
+MODELS = Path(__file__).resolve().parents[1] / "models"
+DEFAULT_MODEL = "desk_objects.onnx"
+
+
+def default_model() -> Path:
+    """The desk-object model shipped inside the package."""
+    return MODELS / DEFAULT_MODEL
 YOLOX_STRIDES = (8, 16, 32)
 
 
 class ObjectsConfig(DetectorConfig):
     type: Literal["objects"] = "objects"
-    model_path: Path = Field(description="YOLO-format ONNX file supplied by the user")
+    model_path: Path | None = Field(
+        default=None, description="YOLO-format ONNX file; unset: the shipped desk-object model"
+    )
     labels_path: Path | None = Field(default=None, description="class names, one per line")
     layout: Layout = "auto"
     min_confidence: float = Field(default=0.35, ge=0, le=1)
@@ -271,23 +292,32 @@ class ObjectDetector(ModelWrapper):
 
 
 def concepts(found: Detections, hands: HandCues | None, face: Box | None) -> ObjectConcepts:
-    """Map class names to phone / drink / food / person.
+    """Map class names to phone / held phone / drink / food / paper / person.
 
-    A "remote" counts as a phone only when it is in a hand or by the face.
+    ``phone`` is the best phone seen anywhere; ``phone_held`` the best one whose box is in or
+    near a hand or at the face (a phone lying on the desk is seen, not held). A "remote"
+    counts as a phone only when held.
     """
-    near = [b.expand(0.25, 0.25) for b in (hands.boxes if hands else ())]
+    near = [b.expand(HAND_REACH, HAND_REACH) for b in (hands.boxes if hands else ())]
     if face is not None:
-        near.append(face.expand(0.5, 0.5))
-    phone = found.with_label(*PHONES).max_confidence()
+        near.append(face.expand(FACE_REACH, FACE_REACH))
+    phone = held = 0.0
     for label, score, xyxy in zip(found.labels, found.confidence, found.xyxy, strict=True):
-        if label in HELD_PHONES and any(_overlaps(Box(*map(float, xyxy)), b) for b in near):
+        if label not in PHONES and label not in HELD_PHONES:
+            continue
+        in_hand = any(_overlaps(Box(*map(float, xyxy)), b) for b in near)
+        if label in PHONES or in_hand:
             phone = max(phone, float(score))
+        if in_hand:
+            held = max(held, float(score))
     return ObjectConcepts(
         detections=found,
         phone=phone,
+        phone_held=held,
         drink=found.with_label(*DRINKS).max_confidence(),
         food=found.with_label(*FOODS).max_confidence(),
-        persons=count_people(found.with_label("person")),
+        paper=found.with_label(*PAPERS).max_confidence(),
+        persons=count_people(found.with_label(*PERSONS)),
     )
 
 
@@ -310,7 +340,7 @@ def _overlaps(a: Box, b: Box) -> bool:
 
 def _create(config: ObjectsConfig) -> ObjectDetector:
     options = ObjectDetectorOptions(
-        config.model_path,
+        config.model_path or default_model(),
         config.labels_path,
         config.layout,
         config.min_confidence,
@@ -332,7 +362,12 @@ def _gating(view: GateView) -> bool:
 
 def describe(obs: Observation) -> str | None:
     o = obs.objects
-    return None if o is None else f"phone {o.phone:.2f}, drink {o.drink:.2f}, food {o.food:.2f}"
+    if o is None:
+        return None
+    return (
+        f"phone {o.phone:.2f} (held {o.phone_held:.2f}), drink {o.drink:.2f}, "
+        f"food {o.food:.2f}, paper {o.paper:.2f}, {o.persons} person(s)"
+    )
 
 
 DETECTOR = DetectorSpec(
@@ -345,5 +380,5 @@ DETECTOR = DetectorSpec(
     reads=frozenset({Stage.FACE, Stage.HANDS}),
     gating=_gating,
     carry=Carry.ALWAYS,
-    default_on=False,  # needs a model file the policy names
+    default_on=False,  # until the shipped model lands
 )
