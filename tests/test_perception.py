@@ -187,7 +187,7 @@ def test_fusion(fields: dict[str, object], phone: float, eating: float) -> None:
 )
 def test_camera_health_flags(picture: Image, flag: str) -> None:
     health = CameraHealthDetector(CameraHealthConfig()).measure(
-        Frame(as_image(picture), 0, 0).thumbnail()
+        Frame(as_image(picture), 0, 0).thumbnail(), 0.0
     )
     assert getattr(health, flag)
 
@@ -195,10 +195,10 @@ def test_camera_health_flags(picture: Image, flag: str) -> None:
 def test_camera_health_detects_frozen_frames(rng: np.random.Generator) -> None:
     det = CameraHealthDetector(CameraHealthConfig())
     still = as_image(rng.integers(0, 255, (120, 160, 3)))
-    first = det.measure(Frame(still, 0, 0).thumbnail())
-    second = det.measure(Frame(still.copy(), 1, 1).thumbnail())
+    first = det.measure(Frame(still, 0, 0).thumbnail(), 0.0)
+    second = det.measure(Frame(still.copy(), 1, 1).thumbnail(), 1.0)
     noisy = as_image(np.clip(still.astype(int) + rng.integers(-3, 4, still.shape), 0, 255))
-    third = det.measure(Frame(noisy, 2, 2).thumbnail())
+    third = det.measure(Frame(noisy, 2, 2).thumbnail(), 2.0)
     assert (first.frozen, second.frozen, third.frozen) == (False, True, False)
     assert not second.dark and not second.uniform
 

@@ -9,9 +9,10 @@ import pytest
 
 from deskwatch.config import Policy, policy_from_dict
 from deskwatch.events.event import Event
-from deskwatch.perception.observation import Cues, HeadPose, Observation
+from deskwatch.perception.observation import CAMERA_CAUSES, Cues, HeadPose, Observation
+from deskwatch.rules.camera import cause_words
 from deskwatch.rules.registry import build_rules
-from tests.conftest import COVERED, make_obs
+from tests.conftest import COVERED, HEALTHY, make_obs
 
 Script = list[tuple[float, float, Callable[[float], Observation]]]
 
@@ -172,6 +173,27 @@ def test_event_carries_evidence_duration_and_peak() -> None:
     assert event.duration_s == pytest.approx(7.0)
     assert event.evidence["persons"] == 2.0
     assert 0 < event.peak_confidence <= 1
+
+
+@pytest.mark.parametrize("cause", ["covered", "defocused", "moved", "looping"])
+def test_camera_tamper_names_its_cause_in_the_evidence(cause: str) -> None:
+    camera = replace(HEALTHY, baseline=True, **{cause: True})
+
+    def tampered(ts: float) -> Observation:
+        return make_obs(ts, camera=camera)
+
+    (event,) = replay([(0, 5, present), (5, 15, tampered), (15, 20, present)], Policy())
+    assert (event.type, event.start_s, event.end_s) == ("camera_obstructed", 5, 15)
+    assert {k for k in CAMERA_CAUSES if event.evidence[k] == 1.0} == {cause}
+    assert {k for k in CAMERA_CAUSES if event.evidence[k] == 0.0} == set(CAMERA_CAUSES) - {cause}
+    assert cause_words(event.evidence) == CAMERA_CAUSES[cause]
+    assert {"sharpness_ratio", "layout_match", "covered_share"} <= set(event.evidence)
+
+
+def test_cause_words_list_every_cause_named() -> None:
+    evidence = {"covered": 1.0, "dark": 1.0, "moved": 0.0, "brightness": 12.0}
+    assert cause_words(evidence) == "covered, too dark"
+    assert cause_words({}) == ""
 
 
 def test_start_and_end_share_the_id() -> None:

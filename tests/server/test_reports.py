@@ -248,3 +248,14 @@ def test_an_event_across_midnight_counts_on_its_day_and_its_time_on_both(
     assert _a1(sup, org)["corrected_s"] == 600  # 23:50-24:00 on the day it started
     page = sup.get(f"/agents/{org.agent_a1.id}", params=next_day).text
     assert "2026-11-02 23:50:00" in page  # the start, dated: it is not on this day
+
+
+def test_a_camera_event_names_its_cause_in_words(
+    app_client: TestClient, org: Org, clock: Clock
+) -> None:
+    covered = event("camera_obstructed", clock.now, length_s=60)
+    covered["evidence"] = {"covered": 1.0, "moved": 0.0, "covered_share": 0.8}
+    _day(app_client, clock, org, covered)
+    sup = login(TestClient(app_client.app), "sup_a")
+    html = sup.get(f"/agents/{org.agent_a1.id}", params=DAY).text
+    assert "camera_obstructed (covered)</td>" in html and "turned or moved" not in html

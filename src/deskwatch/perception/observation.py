@@ -66,9 +66,26 @@ class Motion:
     near_face: float = 0.0
 
 
+# Why the camera cannot be trusted, in plain words; ``CameraHealth.causes`` are these keys.
+CAMERA_CAUSES: dict[str, str] = {
+    "covered": "covered",
+    "dark": "too dark",
+    "uniform": "blank picture",
+    "defocused": "out of focus",
+    "moved": "turned or moved",
+    "frozen": "frozen picture",
+    "looping": "repeating picture",
+}
+
+
 @dataclass(frozen=True, slots=True)
 class CameraHealth:
-    """Frame statistics that tell whether the camera can see anything."""
+    """Frame statistics that tell whether the camera can see anything.
+
+    ``dark``, ``uniform``, ``blurry`` and ``frozen`` are absolute; ``covered``,
+    ``defocused`` and ``moved`` compare with this session's baseline (``baseline``: one
+    has been learnt), ``looping`` with the recent frames.
+    """
 
     brightness: float  # mean grey level, 0..255
     contrast: float  # grey-level standard deviation
@@ -77,10 +94,26 @@ class CameraHealth:
     uniform: bool
     blurry: bool
     frozen: bool
+    covered: bool = False
+    defocused: bool = False
+    moved: bool = False
+    looping: bool = False
+    covered_share: float = 0.0  # share of the baseline's bright cells now dark and flat
+    sharpness_ratio: float = 1.0  # sharpness / the baseline's, where the scene matches
+    layout_match: float = 1.0  # share of the baseline's scene still in place
+    brightness_ratio: float = 1.0  # mean grey level / the baseline's
+    loop_period_s: float = 0.0  # how far back the repeated frame was
+    baseline: bool = False
+
+    @property
+    def causes(self) -> tuple[str, ...]:
+        """The flags that are up, as ``CAMERA_CAUSES`` keys."""
+        return tuple(c for c in CAMERA_CAUSES if getattr(self, c))
 
     @property
     def obstructed(self) -> bool:
-        return self.dark or self.uniform or self.frozen
+        """The camera cannot be trusted to show the desk: any cause is up."""
+        return bool(self.causes)
 
 
 @dataclass(frozen=True, slots=True)

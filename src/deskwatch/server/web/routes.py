@@ -12,6 +12,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from sqlalchemy import select
 
+from deskwatch.rules.camera import cause_words
 from deskwatch.server.audit.service import entries
 from deskwatch.server.auth.routes import log_in, log_out
 from deskwatch.server.bounds import Id
@@ -33,6 +34,7 @@ from deskwatch.server.web.schemas import Tile
 
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
 TEMPLATES.env.globals["statuses"] = STATUSES
+TEMPLATES.env.globals["camera_causes"] = cause_words  # a camera event's causes, in words
 router = APIRouter(include_in_schema=False)
 DAY_UNITS = 1000 / 86400  # SVG units per second of the day
 
