@@ -1,9 +1,8 @@
 """Edge-pipeline cost: CPU ms per analysed frame per stage, % of a core, speed on files.
 
 Run: ``.venv/bin/python -m benchmarks.pipeline`` (uses ../shared footage when present;
-the demo clip always). ``--objects ../shared/models/yolox-nano/yolox_nano.onnx --labels
-../shared/models/yolox-nano/coco_classes.txt`` adds the object detector. Prints one table
-per scenario.
+the demo clip always), with the shipped object detector on; ``--no-objects`` turns it off,
+``--objects MODEL --labels FILE`` names another model. Prints one table per scenario.
 """
 
 from __future__ import annotations
@@ -131,12 +130,15 @@ def report(name: str, gated: Figures, ungated: Figures, fps: float) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--fps", type=float, default=2.0, help="analysis rate")
-    parser.add_argument("--objects", type=Path, help="also run this YOLO ONNX model")
+    parser.add_argument("--objects", type=Path, help="a YOLO ONNX model instead of the shipped one")
     parser.add_argument("--labels", type=Path, help="class names for --objects")
+    parser.add_argument("--no-objects", action="store_true", help="turn the object detector off")
     args = parser.parse_args()
-    detectors = {}
+    detectors: dict[str, object] = {}
     if args.objects:
         detectors = {"objects": {"model_path": str(args.objects), "labels_path": args.labels}}
+    if args.no_objects:
+        detectors = {"objects": {"enabled": False}}
     gated = policy_from_dict({"analysis": {"fps": args.fps}, "detectors": detectors})
     ungated = policy_from_dict(
         {"analysis": {"fps": args.fps, **UNGATED["analysis"]}, "detectors": detectors}

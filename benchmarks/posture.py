@@ -6,8 +6,9 @@ hands detectors, built as ``deskwatch inspect`` builds them for a single image; 
 posture cue (``fusion.phone_posture``, before the cap) is compared with the label (a
 non-empty label file = a phone). ``hfuet`` is the one real webcam session, with wallets and
 AirPods cases held like phones as negatives; the other sources hold phones only (precision
-there is 1 by construction). ``--objects`` and ``--labels`` add an object model and report
-its held-phone cue (``ObjectConcepts.phone_held``) the same way.
+there is 1 by construction). The object detector's held-phone cue
+(``ObjectConcepts.phone_held``) is reported the same way: the shipped model's, or with
+``--objects`` and ``--labels`` another model's.
 
 ``fusion.POSTURE_PRECISION`` (the cap on posture alone) is hfuet's posture precision: at
 the rule's ``min_confidence`` and, as posture fires on few images there, at ``CAP_AT``.
@@ -133,7 +134,7 @@ def main() -> None:
     if not (args.data / "manifest.csv").is_file():
         raise SystemExit(f"{args.data}/manifest.csv not found (../shared is needed)")
     scored = score(image_policy(args.objects, args.labels), args.data)
-    report(scored, PhoneConfig().min_confidence, held=args.objects is not None)
+    report(scored, PhoneConfig().min_confidence, held=True)  # the shipped model, or --objects
 
 
 if __name__ == "__main__":
