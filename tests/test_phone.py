@@ -80,6 +80,16 @@ def test_a_phone_at_the_face_is_held_without_a_hand() -> None:
     assert concepts(found, None, None).phone_held == 0.0
 
 
+def test_a_phone_box_far_bigger_than_the_face_is_not_a_held_phone() -> None:
+    """A far-away person in dark clothes once came out as a 350 px "phone" over a 20 px face."""
+    obs = make_obs(0.0)  # face 100 px tall
+    big = Detections.from_lists([[180, 0, 340, 400]], [0.8], ["phone"])  # 4 face heights
+    held_up = Detections.from_lists([[180, 60, 300, 260]], [0.8], ["phone"])  # 2 face heights
+    assert concepts(big, None, obs.main_face).phone_held == 0.0
+    assert concepts(big, None, obs.main_face).phone == pytest.approx(0.8)  # still seen
+    assert concepts(held_up, None, obs.main_face).phone_held == pytest.approx(0.8)
+
+
 @pytest.mark.parametrize(
     "missed",
     [set(), {6.0}, {5.0}, {6.0, 7.0}, {5.0, 5.5}, {7.5, 8.0}, {6.5, 7.0}],

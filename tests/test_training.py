@@ -7,6 +7,7 @@ from pathlib import Path
 
 import cv2
 import numpy as np
+import onnx
 import onnxruntime as ort
 import pytest
 from typer.testing import CliRunner
@@ -150,3 +151,15 @@ def test_the_command_says_what_is_missing(tmp_path: Path) -> None:
         app, ["train", "export", "--work", str(tmp_path), "--to", str(tmp_path / "m.onnx")]
     )
     assert result.exit_code == 2 and "no trained weights" in result.output
+
+
+def test_int8_quantisation_gives_a_model_the_detector_loads(tmp_path: Path) -> None:
+    fp32, int8 = tmp_path / "fp32.onnx", tmp_path / "int8.onnx"
+    nets.save(nets.reheaded(coco(), CLASSES, 320), fp32, CLASSES, "{}")
+    boxed = letterbox(picture(), 320)[0].transpose(2, 0, 1)[None].astype(np.float32)
+    nets.quantize(fp32, int8, [boxed, boxed[:, :, ::-1].copy()])
+    nets.save(onnx.load(str(int8)), int8, CLASSES, "{}")
+    assert int8.stat().st_size < fp32.stat().st_size / 2
+    detector = ObjectDetector(ObjectDetectorOptions(int8, min_confidence=0.3))
+    assert detector.names == list(CLASSES)
+    assert detector.find(picture(), 1.0).with_label("person").max_confidence() > 0.3

@@ -80,14 +80,15 @@ def test_objection_stops_detectors_on_the_agent_and_withdrawal_restarts_them(
     runner = enrolled_runner(server, state, clip)
     with running(runner):
         wait_for(lambda: Spy.frames["face"] >= 10, 30, "frames analysed")
-        assert set(Spy.built) == {"camera_health", "face"}
-        assert not (set(Spy.frames) - {"camera_health", "face"})
+        # Attendance keeps the object detector: its person boxes tell presence.
+        assert set(Spy.built) == {"camera_health", "face", "objects"}
+        assert not (set(Spy.frames) - {"camera_health", "face", "objects"})
         beat: dict[str, Any] = runner.beat()
-        assert beat["detectors"] == {"camera_health": True, "face": True}
+        assert beat["detectors"] == {"camera_health": True, "face": True, "objects": True}
         text = render(runner)  # the worker's page says so, in plain words and truly
         assert "Desk conduct" in text and "off: you objected; its rules do not run" in text
         assert "detectors off on this PC: face_mesh, hands (no frame reaches them)" in text
-        assert "still running for other categories that are on: face" in text
+        assert "still running for other categories that are on: face, objects" in text
         assert runner.policy.current.privacy.off() == [
             "security",
             "conduct",
@@ -99,7 +100,7 @@ def test_objection_stops_detectors_on_the_agent_and_withdrawal_restarts_them(
         agent.put("/api/v1/me/objections/conduct", json={"objected": False})
         wait_for(lambda: Spy.frames["face_mesh"] > 0, 30, "face mesh after withdrawal")
         # Hands serve only phone use (security: off) and eating (off in the default policy).
-        assert set(Spy.built) == {"camera_health", "face", "face_mesh"}
+        assert set(Spy.built) == {"camera_health", "face", "face_mesh", "objects"}
 
         # Objected again mid-run: the face mesh is closed and gets no further frame.
         agent.put("/api/v1/me/objections/conduct", json={"objected": True})
@@ -197,7 +198,7 @@ def test_an_objection_while_paused_is_in_force_on_resume(
         assert not Spy.built and runner.session.pipeline is None  # nothing is built while paused
         runner.control.resume()
         wait_for(lambda: Spy.frames["face"] >= 5, 30, "frames after resume")
-        assert set(Spy.built) == {"camera_health", "face"} and Spy.frames["face_mesh"] == 0
+        assert set(Spy.built) == {"camera_health", "face", "objects"} and Spy.frames["face_mesh"] == 0
 
 
 def test_without_attendance_the_agent_reports_online_not_presence(

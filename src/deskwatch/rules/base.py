@@ -117,15 +117,7 @@ class SustainedRule:
         return []
 
     def _lapses(self, ts: float) -> list[Event]:
-        if self._since is None:
-            return []
-        if self._first_false is None:
-            self._first_false = ts
-        if ts - self._first_false < self.grace_s:
-            return []
-        out = [] if self._open is None else [self._close(self._first_false)]
-        self._reset()
-        return out
+        return lapse(self, ts)
 
     def _close(self, end_s: float) -> Event:
         assert self._open is not None and self._peak is not None
@@ -134,6 +126,33 @@ class SustainedRule:
     def _reset(self) -> None:
         self._since = self._last_true = self._first_false = None
         self._open = self._peak = None
+
+
+class Debounced(Protocol):
+    """What ``lapse`` needs of a rule: its grace, its pending start, its open event."""
+
+    grace_s: float
+    _since: float | None
+    _first_false: float | None
+    _open: Event | None
+
+    def _close(self, end_s: float) -> Event: ...
+
+    def _reset(self) -> None: ...
+
+
+def lapse(rule: Debounced, ts: float) -> list[Event]:
+    """The signal is gone at ``ts``: once gone for the rule's grace, end its open event (at
+    the frame it first went) and forget the pending start."""
+    if rule._since is None:
+        return []
+    if rule._first_false is None:
+        rule._first_false = ts
+    if ts - rule._first_false < rule.grace_s:
+        return []
+    out = [] if rule._open is None else [rule._close(rule._first_false)]
+    rule._reset()
+    return out
 
 
 def sustained(

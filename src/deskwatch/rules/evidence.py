@@ -17,7 +17,7 @@ from pydantic import Field
 
 from deskwatch.events.event import Event, EventType
 from deskwatch.perception.observation import Observation
-from deskwatch.rules.base import RuleConfig, Signal, SignalFn, close_event, open_event
+from deskwatch.rules.base import RuleConfig, Signal, SignalFn, close_event, lapse, open_event
 
 # Frame times are sums of float steps: a frame this close to the window's edge is inside.
 _EDGE_S = 1e-6
@@ -93,15 +93,7 @@ class EvidenceRule:
         return []
 
     def _lapses(self, ts: float) -> list[Event]:
-        if self._since is None:
-            return []
-        if self._first_false is None:
-            self._first_false = ts
-        if ts - self._first_false < self.grace_s:
-            return []
-        out = [] if self._open is None else [self._close(self._first_false)]
-        self._reset()
-        return out
+        return lapse(self, ts)
 
     def _evident(self, ts: float) -> bool:
         if self._since is None or ts - self._since < self.window_s - _EDGE_S:

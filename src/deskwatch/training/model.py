@@ -123,8 +123,16 @@ def save(model: onnx.ModelProto, path: Path, classes: tuple[str, ...], card: str
 
 
 def quantize(source: Path, target: Path, images: list[NDArray[np.float32]]) -> None:
-    """int8 weights and activations (static, QDQ) calibrated on ``images`` (model inputs)."""
+    """int8 weights and activations (static, QDQ) calibrated on ``images`` (model inputs).
+
+    Per-channel weights need opset 13 (YOLOX's export is opset 11), so the graph is
+    converted first."""
+    import onnx
+    from onnx import version_converter
     from onnxruntime.quantization import CalibrationDataReader, QuantFormat, quantize_static
+
+    opset13 = target.with_suffix(".opset13.onnx")
+    onnx.save(version_converter.convert_version(onnx.load(str(source)), 13), str(opset13))
 
     class Reader(CalibrationDataReader):  # type: ignore[misc]
         def __init__(self) -> None:
@@ -134,6 +142,9 @@ def quantize(source: Path, target: Path, images: list[NDArray[np.float32]]) -> N
             batch = next(self._it, None)
             return None if batch is None else {"images": batch}
 
-    quantize_static(
-        str(source), str(target), Reader(), quant_format=QuantFormat.QDQ, per_channel=True
-    )
+    try:
+        quantize_static(
+            str(opset13), str(target), Reader(), quant_format=QuantFormat.QDQ, per_channel=True
+        )
+    finally:
+        opset13.unlink(missing_ok=True)

@@ -54,6 +54,9 @@ HELD_PHONES = frozenset({"remote"})  # small COCO models call a hand-held phone 
 # A phone is held when its box overlaps a hand box grown by this share of its size on every
 # side, or the face box grown by FACE_REACH (at the ear, held up in front of the face).
 HAND_REACH = 0.25
+# A held phone's long side is at most this many face heights (or hand sizes): held up to
+# the lens it looks bigger than the face, but a box taller than that is a person or a door.
+MAX_PHONE_PER_HOLDER = 2.5
 FACE_REACH = 0.5
 PAD_VALUE = 114
 MODELS = Path(__file__).resolve().parents[1] / "models"
@@ -297,17 +300,24 @@ def concepts(found: Detections, hands: HandCues | None, face: Box | None) -> Obj
     """Map class names to phone / held phone / drink / food / paper / person.
 
     ``phone`` is the best phone seen anywhere; ``phone_held`` the best one whose box is in or
-    near a hand or at the face (a phone lying on the desk is seen, not held). A "remote"
-    counts as a phone only when held.
+    near a hand or at the face and sized like a phone for that hand or face (a phone lying on
+    the desk is seen, not held; a "phone" taller than ``MAX_PHONE_PER_HOLDER`` faces or hands
+    is something else). A "remote" counts as a phone only when held.
     """
-    near = [b.expand(HAND_REACH, HAND_REACH) for b in (hands.boxes if hands else ())]
+    holders = [
+        (b.expand(HAND_REACH, HAND_REACH), _long_side(b)) for b in (hands.boxes if hands else ())
+    ]
     if face is not None:
-        near.append(face.expand(FACE_REACH, FACE_REACH))
+        holders.append((face.expand(FACE_REACH, FACE_REACH), face.height))
     phone = held = 0.0
     for label, score, xyxy in zip(found.labels, found.confidence, found.xyxy, strict=True):
         if label not in PHONES and label not in HELD_PHONES:
             continue
-        in_hand = any(_overlaps(Box(*map(float, xyxy)), b) for b in near)
+        box = Box(*map(float, xyxy))
+        in_hand = any(
+            _overlaps(box, region) and _long_side(box) <= MAX_PHONE_PER_HOLDER * size
+            for region, size in holders
+        )
         if label in PHONES or in_hand:
             phone = max(phone, float(score))
         if in_hand:
@@ -321,6 +331,10 @@ def concepts(found: Detections, hands: HandCues | None, face: Box | None) -> Obj
         paper=found.with_label(*PAPERS).max_confidence(),
         persons=count_people(found.with_label(*PERSONS)),
     )
+
+
+def _long_side(box: Box) -> float:
+    return max(box.width, box.height)
 
 
 def count_people(people: Detections, min_confidence: float = 0.5, inside: float = 0.6) -> int:
