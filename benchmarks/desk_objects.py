@@ -65,7 +65,7 @@ def phone_figures(model: ObjectDetector, samples: list[Sample], threshold: float
     counts: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
     for _i, s in enumerate(samples):
         found = model.find(read_image(s.image), _tick())
-        said = found.with_label("phone").max_confidence() >= threshold
+        said = found.with_label("phone", "cell phone").max_confidence() >= threshold
         truth = bool(len(s.boxes))
         c = counts[s.source]
         c["tp"] += said and truth
@@ -111,14 +111,17 @@ def teacher_agreement(
                 "teacher_images": t[0] + t[2]} for c, t in tally.items()}  # fmt: skip
 
 
-def _policy(with_objects: bool) -> Policy:
-    policy = Policy()
-    if not with_objects:
-        policy = policy_from_dict({"detectors": {"objects": {"type": "objects", "enabled": False}}})
-    return policy
+def _policy(model: Path | None, labels: Path | None) -> Policy:
+    """The default policy; with ``model`` that object model, with ``None`` objects off."""
+    if model is None:
+        return policy_from_dict({"detectors": {"objects": {"type": "objects", "enabled": False}}})
+    objects = {"type": "objects", "model_path": str(model)}
+    if labels is not None:
+        objects["labels_path"] = str(labels)
+    return policy_from_dict({"detectors": {"objects": objects}})
 
 
-def presence(with_objects: bool) -> dict[str, Any]:
+def presence(policy: Policy) -> dict[str, Any]:
     """Share of analysed frames where "someone is there" matches the truth, per clip."""
     out = {}
     for clip in (
@@ -127,7 +130,7 @@ def presence(with_objects: bool) -> dict[str, Any]:
         "webcam-centre-left-centre.mp4",
     ):
         right = total = 0
-        with Pipeline(_policy(with_objects)) as pipeline:
+        with Pipeline(policy) as pipeline:
             for frame in VideoFileSource(str(DEV / clip), FPS):
                 obs, _ = pipeline.process(frame)
                 truth = _present(clip, frame.ts)
@@ -147,12 +150,12 @@ def _present(clip: str, ts: float) -> bool | None:
     return any(a <= ts <= b for a, b in ROOM_PRESENT_S)
 
 
-def clip_events() -> dict[str, dict[str, int]]:
-    """Events the default policy (shipped detector on) raises on each dev clip."""
+def clip_events(policy: Policy) -> dict[str, dict[str, int]]:
+    """Events the default policy (with the measured model) raises on each dev clip."""
     out = {}
     for clip in sorted(p.name for p in DEV.glob("*.mp4")):
         counts: dict[str, int] = defaultdict(int)
-        with Pipeline(Policy()) as pipeline:
+        with Pipeline(policy) as pipeline:
             for frame in VideoFileSource(str(DEV / clip), FPS):
                 for e in pipeline.process(frame)[1]:
                     counts[e.type] += e.is_open  # each event is emitted open once, when it starts
@@ -196,9 +199,9 @@ def main() -> None:
         figures["other_classes_vs_teacher"] = teacher_agreement(model, val, other)
     figures["cost_one_thread"] = cost_ms(model)
     if DEV.is_dir():
-        figures["presence_without_detector"] = presence(False)
-        figures["presence_with_detector"] = presence(True)
-        figures["dev_clip_events"] = clip_events()
+        figures["presence_without_detector"] = presence(_policy(None, None))
+        figures["presence_with_detector"] = presence(_policy(path, args.labels))
+        figures["dev_clip_events"] = clip_events(_policy(path, args.labels))
     print(json.dumps(figures, indent=2))
     if args.json:
         args.json.write_text(json.dumps(figures, indent=2) + "\n", encoding="utf-8")

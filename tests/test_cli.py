@@ -92,6 +92,20 @@ def test_inspect_prints_an_observation() -> None:
     assert len(json.loads(run.stdout)["faces"]) >= 3
 
 
+def test_inspect_uses_the_shipped_object_model_unless_the_policy_turns_it_off(
+    tmp_path: Path,
+) -> None:
+    image = shared_file("data", "dev", "images", "person-looking-at-phone.jpg")
+    seen = json.loads(deskwatch("inspect", str(image)).stdout)
+    assert "objects" in seen["stages"]
+    assert {d["label"] for d in seen["objects"]["detections"]} >= {"person"}  # its class names
+    assert {"phone", "phone_held", "drink", "food", "paper"} <= set(seen["objects"])
+    off = tmp_path / "off.toml"
+    off.write_text("[detectors.objects]\nenabled = false\n")
+    seen = json.loads(deskwatch("inspect", str(image), "--policy", str(off)).stdout)
+    assert "objects" not in seen["stages"] and seen["objects"] is None
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [

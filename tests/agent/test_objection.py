@@ -198,7 +198,9 @@ def test_an_objection_while_paused_is_in_force_on_resume(
         assert not Spy.built and runner.session.pipeline is None  # nothing is built while paused
         runner.control.resume()
         wait_for(lambda: Spy.frames["face"] >= 5, 30, "frames after resume")
-        assert set(Spy.built) == {"camera_health", "face", "objects"} and Spy.frames["face_mesh"] == 0
+        assert (
+            set(Spy.built) == {"camera_health", "face", "objects"} and Spy.frames["face_mesh"] == 0
+        )
 
 
 def test_without_attendance_the_agent_reports_online_not_presence(

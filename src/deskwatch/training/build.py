@@ -133,38 +133,44 @@ def _variants(
     params: synth.SynthParams,
     rng: synth.Rng,
 ) -> Iterator[Made]:
+    """Phones, then look-alikes, each pasted alone into a copy of ``scene``."""
     face_h = scene.face[3] - scene.face[1]
-    skin = synth.skin_colour(scene.image, scene.face)
     for i in range(params.phones_per_background):
-        where = str(rng.choice(synth.PLACES, p=np.asarray(params.place_weights)))
         drawn = rng.random() < params.drawn_back_share
         piece = synth.phone_back(rng) if drawn else phones[int(rng.integers(len(phones)))]
         length = face_h * rng.uniform(*params.phone_length_per_face)
-        image, box = _one(scene, piece, where, length, params, rng)
-        if box is None:
-            continue
-        if where in ("hand", "held_up", "chest", "bottom") and rng.random() < params.finger_cover_p:
-            synth.cover_with_fingers(image, box, skin, rng)
-        boxes = np.vstack([base, np.asarray([[0, *box]], np.float32)])
-        yield f"synth__{stem}__phone{i}", _finish(image, params, rng), boxes, "synth-phone", where
+        made = _held(scene, piece, length, params, rng)
+        if made is not None:
+            image, box, where = made
+            boxes = np.vstack([base, np.asarray([[0, *box]], np.float32)])
+            yield f"synth__{stem}__phone{i}", image, boxes, "synth-phone", where
     for i in range(params.lookalikes_per_background):
-        kind = str(rng.choice(lookalikes.LOOKALIKES))
-        where = str(rng.choice(synth.PLACES, p=np.asarray(params.place_weights)))
+        kind = str(rng.choice(lookalikes.LOOKALIKES, p=np.asarray(params.lookalike_weights)))
         length = face_h * rng.uniform(*lookalikes.LENGTH_PER_FACE[kind])
-        image, box = _one(scene, lookalikes.DRAW[kind](rng), where, length, params, rng)
-        if box is None:
-            continue
-        boxes = base
-        if kind in lookalikes.LOOKALIKE_CLASS:
-            label = CLASSES.index(lookalikes.LOOKALIKE_CLASS[kind])
-            boxes = np.vstack([base, np.asarray([[label, *box]], np.float32)])
-        yield (
-            f"synth__{stem}__{kind}{i}",
-            _finish(image, params, rng),
-            boxes,
-            f"synth-{kind}",
-            where,
-        )
+        made = _held(scene, lookalikes.DRAW[kind](rng), length, params, rng)
+        if made is not None:
+            image, box, where = made
+            boxes = base
+            if kind in lookalikes.LOOKALIKE_CLASS:
+                label = CLASSES.index(lookalikes.LOOKALIKE_CLASS[kind])
+                boxes = np.vstack([base, np.asarray([[label, *box]], np.float32)])
+            yield f"synth__{stem}__{kind}{i}", image, boxes, f"synth-{kind}", where
+
+
+def _held(
+    scene: synth.Scene, piece: Image, length: float, params: synth.SynthParams, rng: synth.Rng
+) -> tuple[Image, synth.Box4, str] | None:
+    """``piece`` held somewhere in a copy of the scene, fingers and all, as a webcam JPEG.
+
+    Phones and look-alikes are held alike (fingers too), so only the object tells them apart.
+    """
+    where = str(rng.choice(synth.PLACES, p=np.asarray(params.place_weights)))
+    image, box = _one(scene, piece, where, length, params, rng)
+    if box is None:
+        return None
+    if where != "ear" and rng.random() < params.finger_cover_p:
+        synth.cover_with_fingers(image, box, synth.skin_colour(scene.image, scene.face), rng)
+    return _finish(image, params, rng), box, where
 
 
 def _one(

@@ -18,7 +18,7 @@ Rng = np.random.Generator
 
 # Long side relative to the face height (range) for each look-alike.
 LENGTH_PER_FACE = {
-    "wallet": (0.5, 0.8),
+    "wallet": (0.6, 1.0),
     "remote": (0.9, 1.3),
     "pen": (0.7, 1.0),
     "microphone": (0.8, 1.2),
@@ -39,15 +39,28 @@ def _texture(piece: Image, rng: Rng, sigma: float) -> Image:
 
 
 def wallet(rng: Rng) -> Image:
+    """A leather wallet: nearly square, dark, a spine on one side, stitching, soft creases.
+
+    Held up to a webcam it is the look-alike most often taken for the back of a phone."""
     import cv2
 
-    piece = _canvas(150, 200)
-    colour = (int(rng.integers(10, 60)), int(rng.integers(20, 70)), int(rng.integers(30, 110)), 255)
-    cv2.rectangle(piece, (4, 4), (195, 145), colour, -1, cv2.LINE_AA)
-    fold = (*tuple(max(0, c - 25) for c in colour[:3]), 255)
-    cv2.line(piece, (4, 75), (195, 75), fold, 3)
-    cv2.rectangle(piece, (12, 12), (187, 137), (*tuple(c + 30 for c in colour[:3]), 255), 1)
-    return _texture(piece, rng, 6)
+    w = int(rng.integers(150, 200))
+    piece = _canvas(w * 3 // 4 if rng.random() < 0.5 else int(w * rng.uniform(0.8, 0.95)), w)
+    h = piece.shape[0]
+    dark = rng.random() < 0.75
+    base = rng.integers(8, 45, 3) if dark else rng.integers(40, 120, 3)
+    colour = (*(int(v) for v in base), 255)
+    cv2.rectangle(piece, (3, 3), (w - 4, h - 4), colour, -1, cv2.LINE_AA)
+    spine = (*(int(v * 0.6) for v in base), 255)
+    cv2.rectangle(piece, (3, 3), (int(w * 0.08), h - 4), spine, -1)
+    stitch = (*(min(255, int(v) + 45) for v in base), 255)
+    for x in range(14, w - 14, 9):
+        cv2.line(piece, (x, 9), (x + 4, 9), stitch, 1)
+        cv2.line(piece, (x, h - 10), (x + 4, h - 10), stitch, 1)
+    blotches = cv2.resize(rng.normal(0, 12, (6, 8)), (w, h), interpolation=cv2.INTER_CUBIC)
+    piece[..., :3] = np.clip(piece[..., :3] + blotches[..., None], 0, 255).astype(np.uint8)
+    piece[..., 3] = np.where(piece[..., 3] > 0, 255, 0).astype(np.uint8)
+    return _texture(piece, rng, 7)
 
 
 def remote(rng: Rng) -> Image:

@@ -20,7 +20,6 @@ from numpy.typing import NDArray
 
 from deskwatch.arrays import as_image
 from deskwatch.perception.mp import solutions
-from deskwatch.perception.quiet import native_stderr_silenced
 from deskwatch.training.dataset import Sample, read_image
 
 if TYPE_CHECKING:
@@ -38,7 +37,9 @@ class SynthParams:
 
     seed: int = 13
     phones_per_background: int = 2
-    lookalikes_per_background: int = 2
+    lookalikes_per_background: int = 3
+    # as lookalikes.LOOKALIKES: wallets and earbuds cases are held most like a phone
+    lookalike_weights: tuple[float, ...] = (0.4, 0.08, 0.06, 0.06, 0.08, 0.12, 0.2)
     canvas_size: tuple[int, int] = (480, 640)  # h, w: a laptop webcam picture
     face_height_share: tuple[float, float] = (0.18, 0.4)  # of the picture height
     phone_length_per_face: tuple[float, float] = (0.6, 1.5)  # long side / face height

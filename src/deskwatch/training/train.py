@@ -33,7 +33,7 @@ class TrainSettings:
     """The knobs of one training run (the shipped model's are the defaults)."""
 
     size: int = 320
-    epochs: int = 8
+    epochs: int = 12
     batch: int = 16
     lr: float = 1e-3
     weight_decay: float = 5e-4
