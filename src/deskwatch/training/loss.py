@@ -88,7 +88,7 @@ class YoloxLoss:
         import torch
 
         candidate, centred = self._candidates(gt[:, 1:])
-        ious = _pairwise_iou(gt[:, 1:], boxes).nan_to_num(0.0)  # [G, A]
+        ious = _iou(gt[:, None, 1:], boxes[None]).nan_to_num(0.0)  # [G, A]
         scores = (cls[:, gt[:, 0].long()].T * obj[None]).sqrt().clamp(EPS, 1 - EPS)  # [G, A]
         cost = -torch.log(scores) + 3.0 * -torch.log(ious + EPS) + 1e5 * (~centred)
         cost = cost + 1e6 * (~candidate[None])
@@ -115,23 +115,12 @@ class YoloxLoss:
 
 
 def _iou(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
-    """IoU of paired boxes (differentiable)."""
+    """IoU of boxes (x1, y1, x2, y2 on the last axis), broadcast: paired boxes give one
+    value each, ``a[:, None]`` against ``b[None]`` every pair (differentiable)."""
     import torch
 
-    lt, rb = torch.max(a[:, :2], b[:, :2]), torch.min(a[:, 2:], b[:, 2:])
+    lt, rb = torch.max(a[..., :2], b[..., :2]), torch.min(a[..., 2:], b[..., 2:])
     inter = (rb - lt).clamp(min=0).prod(-1)
-    area_a = (a[:, 2:] - a[:, :2]).clamp(min=0).prod(-1)
-    area_b = (b[:, 2:] - b[:, :2]).clamp(min=0).prod(-1)
+    area_a = (a[..., 2:] - a[..., :2]).clamp(min=0).prod(-1)
+    area_b = (b[..., 2:] - b[..., :2]).clamp(min=0).prod(-1)
     return inter / (area_a + area_b - inter + EPS)
-
-
-def _pairwise_iou(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
-    """IoU of every box in ``a`` with every box in ``b``: [len(a), len(b)]."""
-    import torch
-
-    lt = torch.max(a[:, None, :2], b[None, :, :2])
-    rb = torch.min(a[:, None, 2:], b[None, :, 2:])
-    inter = (rb - lt).clamp(min=0).prod(-1)
-    area_a = (a[:, 2:] - a[:, :2]).clamp(min=0).prod(-1)
-    area_b = (b[:, 2:] - b[:, :2]).clamp(min=0).prod(-1)
-    return inter / (area_a[:, None] + area_b[None] - inter + EPS)

@@ -33,13 +33,10 @@ def fit_model(
     if not (work / "data" / "images" / "train").is_dir():
         raise DeskwatchError(f"{work / 'data'}: no built set (run `deskwatch train data` first)")
     net = nets.to_torch(nets.reheaded(base, CLASSES, settings.size))
-    done = [0]
-    per_epoch = -(-len(load(work / "data", "train")) // settings.batch)
 
-    def report(epoch: int, batch: int, parts: dict[str, float]) -> None:
-        done[0] += 1
+    def report(done: int, total: int, parts: dict[str, float]) -> None:
         if step:
-            step(done[0], settings.epochs * per_epoch, parts["loss"])
+            step(done, total, parts["loss"])
 
     weights = work / "weights.pt"
     fit(net, work / "data", settings, report, weights)
@@ -89,7 +86,8 @@ def export_model(base: Path, work: Path, to: Path, *, int8: bool = False) -> int
 
 def _calibration(data: Path, size: int) -> list[NDArray[np.float32]]:
 
-    samples = load(data, "train")[:: max(1, len(load(data, "train")) // CALIBRATION_IMAGES)]
+    train = load(data, "train")
+    samples = train[:: max(1, len(train) // CALIBRATION_IMAGES)]
     inputs = []
     for s in samples[:CALIBRATION_IMAGES]:
         boxed = letterbox(read_image(s.image), size)[0]

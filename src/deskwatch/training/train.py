@@ -136,7 +136,8 @@ def fit(
     report: Callable[[int, int, dict[str, float]], None] | None = None,
     checkpoint: Path | None = None,
 ) -> None:
-    """Train ``net`` in place on ``data``'s train split (weights saved after each epoch)."""
+    """Train ``net`` in place on ``data``'s train split (weights saved after each epoch);
+    ``report(steps done, steps in all, losses)`` after each step."""
     import torch
 
     torch.manual_seed(settings.seed)
@@ -153,16 +154,18 @@ def fit(
     warmup = len(batches)
     schedule = torch.optim.lr_scheduler.LambdaLR(optimiser, lambda s: _lr_factor(s, warmup, steps))
     net.train()
-    for epoch in range(settings.epochs):
-        for step, (images, targets) in enumerate(batches.epoch(rng)):
+    done = 0
+    for _ in range(settings.epochs):
+        for images, targets in batches.epoch(rng):
             loss, parts = loss_fn(net(images), targets)
             optimiser.zero_grad()
             loss.backward()  # type: ignore[no-untyped-call]
             torch.nn.utils.clip_grad_norm_(params, 10.0)
             optimiser.step()
             schedule.step()
+            done += 1
             if report:
-                report(epoch, step, {"loss": float(loss.detach()), **parts})
+                report(done, steps, {"loss": float(loss.detach()), **parts})
         if checkpoint is not None:
             torch.save(net.state_dict(), checkpoint)
     net.eval()
