@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 import uuid
@@ -70,3 +71,10 @@ def server_cli(key_file: Path, *args: str) -> subprocess.CompletedProcess[str]:
         text=True,
         timeout=120,
     )
+
+
+def flashed(client: TestClient, reply: Any) -> str:
+    """What the page a form redirected to says about how it went (its flash messages)."""
+    assert reply.status_code == 303, reply.text
+    shown = client.get(reply.headers["location"]).text
+    return " ".join(re.findall(r'<p class="flash (?:ok|error)">([^<]*)</p>', shown))

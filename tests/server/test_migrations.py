@@ -5,15 +5,16 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from sqlalchemy import inspect, select
+from sqlalchemy import inspect, select, text
+from sqlalchemy.orm import Session
 
 from deskwatch.server.db import make_engine, session_factory
 from deskwatch.server.devices.models import Device
 from deskwatch.server.events.models import EventRecord
 from deskwatch.server.migrate import upgrade
 from deskwatch.server.models import Base
-from deskwatch.server.orgs.models import Role, Team
-from deskwatch.server.orgs.service import create_site, create_team, create_user
+from deskwatch.server.orgs.models import Team
+from deskwatch.server.orgs.service import create_site, create_team
 from deskwatch.server.privacy.models import CategorySetting
 from deskwatch.server.snapshots.models import Snapshot
 from tests.server.conftest import postgres_schema
@@ -59,12 +60,12 @@ def test_0005_keeps_one_still_per_event_and_switches_off_consent_without_opt_in(
     at = datetime(2026, 11, 2, 9, tzinfo=UTC)
     with session_factory(engine).begin() as s:
         team = create_team(s, site=create_site(s, name="Leeds"), name="Alpha")
-        agent = create_user(s, username="anna", password="pw pw pw", role=Role.AGENT, team=team)
-        s.add(Device(id="d1", agent_id=agent.id, hostname="pc", token_hash="h" * 64))
+        agent_id = _old_user(s, team_id=team.id)
+        s.add(Device(id="d1", agent_id=agent_id, hostname="pc", token_hash="h" * 64))
         s.add(
             EventRecord(
                 id="e1",
-                agent_id=agent.id,
+                agent_id=agent_id,
                 device_id="d1",
                 type="phone_in_use",
                 started_at=at,
@@ -82,7 +83,7 @@ def test_0005_keeps_one_still_per_event_and_switches_off_consent_without_opt_in(
                 Snapshot(
                     id=sid,
                     event_id="e1",
-                    agent_id=agent.id,
+                    agent_id=agent_id,
                     category="security",
                     taken_at=at,
                     received_at=received,
@@ -139,3 +140,16 @@ def test_0003_sends_older_consequence_bearing_events_to_review(tmp_path: Path) -
     with session_factory(engine)() as s:
         review = dict(s.execute(select(EventRecord.type, EventRecord.review)).all())
     assert review == {"phone_in_use": "pending", "away": "none"}
+
+
+def _old_user(s: Session, *, team_id: int) -> int:
+    """An agent as a 0004 schema stores one (the model has columns added since)."""
+    row = s.execute(
+        text(
+            "INSERT INTO users (username, display_name, role, password_hash, team_id, active,"
+            " created_at, privacy_rev) VALUES ('anna', 'anna', 'agent', 'x', :team, 1,"
+            " '2026-11-01 00:00:00', 0) RETURNING id"
+        ),
+        {"team": team_id},
+    )
+    return int(row.scalar_one())

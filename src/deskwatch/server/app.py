@@ -11,12 +11,14 @@ from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI, HTTPException, Request, status
+from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy import Engine
 from sqlalchemy.exc import DataError
 from sqlalchemy.orm import Session, sessionmaker
+from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.sessions import SessionMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -45,9 +47,17 @@ from deskwatch.server.settings import Settings
 from deskwatch.server.snapshots.routes import router as snapshots_router
 from deskwatch.server.status.buffer import HeartbeatBuffer
 from deskwatch.server.status.routes import router as status_router
+from deskwatch.server.web.account import router as account_web_router
 from deskwatch.server.web.admin import router as admin_web_router
+from deskwatch.server.web.audit_page import router as audit_web_router
+from deskwatch.server.web.board import router as board_web_router
+from deskwatch.server.web.days import router as days_web_router
+from deskwatch.server.web.docs import router as docs_web_router
 from deskwatch.server.web.dpia import router as dpia_web_router
+from deskwatch.server.web.errors import error_page, wants_html
+from deskwatch.server.web.pages import plain
 from deskwatch.server.web.privacy_pages import router as privacy_web_router
+from deskwatch.server.web.reviews import router as reviews_web_router
 from deskwatch.server.web.routes import router as web_router
 
 ROUTERS = (
@@ -65,9 +75,15 @@ ROUTERS = (
     reviews_router,
     snapshots_router,
     web_router,
+    board_web_router,
+    days_web_router,
+    reviews_web_router,
+    audit_web_router,
+    account_web_router,
     admin_web_router,
     privacy_web_router,
     dpia_web_router,
+    docs_web_router,
 )
 TOO_LARGE = "request body too large"
 UNSTORABLE = "a value the database cannot store (a NUL character, or a number out of range)"
@@ -114,7 +130,7 @@ def create_app(
         lifespan=_lifespan(runtime),
         title="deskwatch",
         version="1",
-        docs_url="/api/docs",
+        docs_url=None,  # Swagger UI from vendored files: web/docs.py
         openapi_url="/api/openapi.json",
     )
     app.state.settings, app.state.sessions, app.state.clock = settings, sessions, clock
@@ -190,32 +206,62 @@ def _add_middleware(app: FastAPI, settings: Settings) -> None:
 
 
 def _add_error_handlers(app: FastAPI) -> None:
-    def status_of(code: int) -> Callable[[Request, Exception], Awaitable[JSONResponse]]:
-        async def handler(request: Request, exc: Exception) -> JSONResponse:
-            return JSONResponse({"detail": str(exc)}, status_code=code)
+    """JSON on the API; on web pages, an HTML page that says what happened (``web.errors``)."""
+    app.add_exception_handler(NotFoundError, _status_of(404))
+    app.add_exception_handler(RefusedError, _status_of(400))
+    app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(InvalidError, _invalid)
+    app.add_exception_handler(RequestValidationError, _validation)
+    app.add_exception_handler(DataError, _unstorable)
+    app.add_exception_handler(Exception, _crashed)
 
-        return handler
 
-    app.add_exception_handler(NotFoundError, status_of(404))
-    app.add_exception_handler(RefusedError, status_of(400))
+def _status_of(code: int) -> Callable[[Request, Exception], Awaitable[Response]]:
+    async def handler(request: Request, exc: Exception) -> Response:
+        if wants_html(request):
+            return error_page(request, code, str(exc))
+        return JSONResponse({"detail": str(exc)}, status_code=code)
 
-    async def invalid(request: Request, exc: Exception) -> JSONResponse:
-        field, _, msg = str(exc).partition(": ")
-        return JSONResponse({"detail": [{"field": field, "msg": msg or str(exc)}]}, status_code=422)
+    return handler
 
-    async def validation(request: Request, exc: Exception) -> JSONResponse:
-        assert isinstance(exc, RequestValidationError)
-        return JSONResponse({"detail": [_field_error(e) for e in exc.errors()]}, status_code=422)
 
-    async def unstorable(request: Request, exc: Exception) -> JSONResponse:
-        # The last line of defence: what the edge let through but the database cannot hold
-        # (a NUL character in text on PostgreSQL, a number out of its range) is a 422; the
-        # request's transaction has been rolled back.
-        return JSONResponse({"detail": [{"field": "", "msg": UNSTORABLE}]}, status_code=422)
+async def _http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, StarletteHTTPException)
+    if not wants_html(request) or exc.status_code < 400:
+        return await http_exception_handler(request, exc)
+    return error_page(request, exc.status_code, str(exc.detail))
 
-    app.add_exception_handler(InvalidError, invalid)
-    app.add_exception_handler(RequestValidationError, validation)
-    app.add_exception_handler(DataError, unstorable)
+
+def _fields(request: Request, errors: list[dict[str, str]]) -> Response:
+    if wants_html(request):
+        lines = [f"{e['field'].replace('_', ' ')}: {e['msg']}".lstrip(": ") for e in errors]
+        return error_page(request, 422, details=lines)
+    return JSONResponse({"detail": errors}, status_code=422)
+
+
+async def _invalid(request: Request, exc: Exception) -> Response:
+    field, _, msg = str(exc).partition(": ")
+    return _fields(request, [{"field": field, "msg": msg or str(exc)}])
+
+
+async def _validation(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, RequestValidationError)
+    if wants_html(request):
+        return error_page(request, 422, details=[plain(e) for e in exc.errors()])
+    return _fields(request, [_field_error(e) for e in exc.errors()])
+
+
+async def _unstorable(request: Request, exc: Exception) -> Response:
+    # The last line of defence: what the edge let through but the database cannot hold
+    # (a NUL character in text on PostgreSQL, a number out of its range) is a 422; the
+    # request's transaction has been rolled back.
+    return _fields(request, [{"field": "", "msg": UNSTORABLE}])
+
+
+async def _crashed(request: Request, exc: Exception) -> Response:
+    if wants_html(request):
+        return error_page(request, 500)
+    return JSONResponse({"detail": "internal error"}, status_code=500)
 
 
 def _field_error(error: Any) -> dict[str, str]:

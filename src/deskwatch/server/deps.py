@@ -138,6 +138,17 @@ def signed_in(
     return user
 
 
+def signed_in_detached(request: Request) -> User | None:
+    """The signed-in user, read in a session of its own and detached from it: for a page
+    rendered outside the request's dependencies (an error page)."""
+    state = request.app.state
+    with state.sessions() as session:
+        user = signed_in(request, session, now=state.clock(), settings=state.settings)
+        if user is not None:
+            session.expunge(user)
+        return user
+
+
 def current_user(request: Request, session: SessionDep, now: NowDep, settings: SettingsDep) -> User:
     """The logged-in user (session cookie); unsafe methods also need the CSRF token."""
     user = signed_in(request, session, now=now, settings=settings)

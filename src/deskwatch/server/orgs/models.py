@@ -57,3 +57,5 @@ class User(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     # Bumped when the worker's objections change; their agent then re-fetches.
     privacy_rev: Mapped[int] = mapped_column(default=0)
+    # The web pages' time zone (IANA name); None: the browser's own.
+    time_zone: Mapped[str | None] = mapped_column(String(64), default=None)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from typing import Annotated
+from urllib.parse import quote
 
 from fastapi import Depends, HTTPException, Request, status
 
@@ -27,7 +28,9 @@ def home_of(user: User) -> str:
 def web_user(request: Request, session: SessionDep, now: NowDep, settings: SettingsDep) -> User:
     user = signed_in(request, session, now=now, settings=settings)
     if user is None:
-        raise HTTPException(status.HTTP_303_SEE_OTHER, headers={"location": "/login"})
+        asked = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        where = "/login" if asked == "/" else f"/login?next={quote(asked, safe='/')}"
+        raise HTTPException(status.HTTP_303_SEE_OTHER, headers={"location": where})
     return user
 
 

@@ -20,7 +20,7 @@ from deskwatch.server.orgs import service as orgs
 from deskwatch.server.orgs.models import Role, Site, Team, User
 from deskwatch.server.policies import service as policies
 from deskwatch.server.web.access import AdminPage
-from deskwatch.server.web.routes import Csrf, page
+from deskwatch.server.web.pages import Csrf, page
 
 router = APIRouter(prefix="/admin", include_in_schema=False)
 

@@ -9,7 +9,7 @@ from deskwatch.server.deps import NowDep, SessionDep, SettingsDep
 from deskwatch.server.dpia.render import DRAFT_NOTE, TITLE, to_markdown
 from deskwatch.server.dpia.service import read, retention_of
 from deskwatch.server.web.access import AuditPage
-from deskwatch.server.web.routes import page
+from deskwatch.server.web.pages import page
 
 router = APIRouter(prefix="/privacy", include_in_schema=False)
 

@@ -3,20 +3,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Annotated
-from urllib.parse import quote
 
 from fastapi import APIRouter, Form, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, Response
 from sqlalchemy import select
-from sqlalchemy.orm import Session
 
 from deskwatch.privacy.categories import LEGAL_BASES
 from deskwatch.server import flows
 from deskwatch.server.bounds import Id, Page
 from deskwatch.server.deps import ChangesDep, NowDep, SessionDep, SettingsDep
-from deskwatch.server.errors import InvalidError, NotFoundError, RefusedError
 from deskwatch.server.orgs.models import Role, Team, User
 from deskwatch.server.privacy import service as privacy
 from deskwatch.server.privacy.schemas import CategoryIn
@@ -24,48 +20,27 @@ from deskwatch.server.requests import service as requests
 from deskwatch.server.requests.export import my_data, my_page
 from deskwatch.server.requests.schemas import RequestIn, RequestUpdate
 from deskwatch.server.reviews import service as reviews
-from deskwatch.server.reviews.schemas import CommentIn, ReviewIn
+from deskwatch.server.reviews.schemas import CommentIn
 from deskwatch.server.web.access import (
     AgentPage,
     CategoriesPage,
     CategoryForm,
     OfficerPage,
-    OverseerPage,
     PrivacyPage,
 )
-from deskwatch.server.web.routes import Csrf, page
+from deskwatch.server.web.pages import Csrf, outcome, page
 
 router = APIRouter(include_in_schema=False)
-USER_ERRORS = (InvalidError, NotFoundError, RefusedError, ValueError)
-
-
-def _back(path: str, message: str) -> Response:
-    """Post/redirect/get, carrying a one-line outcome for the page to show."""
-    sep = "&" if "?" in path else "?"
-    return RedirectResponse(f"{path}{sep}msg={quote(message)}", status_code=303)
-
-
-def _outcome(
-    session: Session, path: str, action: Callable[[], object], done: str, failed: str
-) -> Response:
-    """Run a form's action and go back to ``path`` saying how it went, in plain words. A
-    refused action is rolled back: nothing it did before refusing is committed."""
-    try:
-        action()
-    except USER_ERRORS as exc:
-        session.rollback()
-        return _back(path, f"{failed}: {exc}")
-    return _back(path, done)
 
 
 # --- My data ---------------------------------------------------------------------------
 @router.get("/me")
 def my_data_page(
-    request: Request, user: AgentPage, session: SessionDep, msg: str = "", page_no: Page = 0
+    request: Request, user: AgentPage, session: SessionDep, page_no: Page = 0
 ) -> HTMLResponse:
     """``?page_no=N``: the status history's page (0 the newest)."""
     data = my_page(session, agent=user, page=page_no)
-    return page(request, "me.html", user, session, data=data, msg=msg)
+    return page(request, "me.html", user, session, data=data)
 
 
 @router.get("/me/export.html")
@@ -92,7 +67,8 @@ def object_form(
         privacy.set_objection(session, agent=user, key=key, objected=objected, now=now)
         privacy.announce(session, changes=changes, agent_ids=[user.id])
 
-    return _outcome(
+    return outcome(
+        request,
         session,
         "/me",
         change,
@@ -104,13 +80,15 @@ def object_form(
 @router.post("/me/events/{event_id}/comments", dependencies=[Csrf])
 def comment_form(
     event_id: str,
+    request: Request,
     user: AgentPage,
     session: SessionDep,
     now: NowDep,
     kind: Annotated[str, Form()],
     body: Annotated[str, Form(max_length=4000)],
 ) -> Response:
-    return _outcome(
+    return outcome(
+        request,
         session,
         "/me",
         lambda: reviews.comment(
@@ -123,13 +101,15 @@ def comment_form(
 
 @router.post("/me/requests", dependencies=[Csrf])
 def request_form(
+    request: Request,
     user: AgentPage,
     session: SessionDep,
     now: NowDep,
     kind: Annotated[str, Form()],
     body: Annotated[str, Form(max_length=4000)],
 ) -> Response:
-    return _outcome(
+    return outcome(
+        request,
         session,
         "/me",
         lambda: requests.create_request(
@@ -140,44 +120,9 @@ def request_form(
     )
 
 
-# --- review queue ----------------------------------------------------------------------
-@router.get("/reviews")
-def reviews_page(
-    request: Request, user: OverseerPage, session: SessionDep, now: NowDep, msg: str = ""
-) -> HTMLResponse:
-    items = reviews.queue(session, user=user, now=now)
-    return page(request, "reviews.html", user, session, items=items, msg=msg)
-
-
-@router.post("/reviews/{event_id}", dependencies=[Csrf])
-def review_form(
-    event_id: str,
-    user: OverseerPage,
-    session: SessionDep,
-    now: NowDep,
-    decision: Annotated[str, Form()],
-    note: Annotated[str, Form(max_length=4000)] = "",
-) -> Response:
-    return _outcome(
-        session,
-        "/reviews",
-        lambda: reviews.review(
-            session,
-            reviewer=user,
-            event_id=event_id,
-            decision=ReviewIn(decision=decision, note=note),
-            now=now,
-        ),
-        f"Event {decision}.",
-        "Not recorded",
-    )
-
-
 # --- privacy desk ----------------------------------------------------------------------
 @router.get("/privacy")
-def privacy_page(
-    request: Request, user: PrivacyPage, session: SessionDep, now: NowDep, msg: str = ""
-) -> Response:
+def privacy_page(request: Request, user: PrivacyPage, session: SessionDep, now: NowDep) -> Response:
     names = {u.id: u.display_name for u in session.scalars(select(User))}
     queue = []
     if user.role == Role.PRIVACY_OFFICER:
@@ -192,20 +137,21 @@ def privacy_page(
         accuracy=reviews.accuracy(session),
         detectors=reviews.detector_accuracy(session),
         all_teams=list(session.scalars(select(Team).order_by(Team.name))),
-        msg=msg,
     )
 
 
 @router.post("/privacy/requests/{request_id}", dependencies=[Csrf])
 def request_update_form(
     request_id: Id,
+    request: Request,
     user: OfficerPage,
     session: SessionDep,
     now: NowDep,
     new_status: Annotated[str, Form(alias="status")],
     response: Annotated[str, Form(max_length=4000)] = "",
 ) -> Response:
-    return _outcome(
+    return outcome(
+        request,
         session,
         "/privacy",
         lambda: flows.update_request(
@@ -223,13 +169,11 @@ def request_update_form(
 # --- preference centre -----------------------------------------------------------------
 @router.get("/teams/{team_id}/categories")
 def categories_page(
-    team_id: Id, request: Request, user: CategoriesPage, session: SessionDep, msg: str = ""
+    team_id: Id, request: Request, user: CategoriesPage, session: SessionDep
 ) -> HTMLResponse:
     team = privacy.readable_team(session, user=user, team_id=team_id)
     cats = privacy.team_categories(session, team_id=team.id)
-    return page(
-        request, "categories.html", user, session, team=team, cats=cats, bases=LEGAL_BASES, msg=msg
-    )
+    return page(request, "categories.html", user, session, team=team, cats=cats, bases=LEGAL_BASES)
 
 
 @router.post("/teams/{team_id}/categories/{key}", dependencies=[Csrf])
@@ -271,7 +215,8 @@ def category_form(
             changes=changes,
         )
 
-    return _outcome(
+    return outcome(
+        request,
         session,
         f"/teams/{team_id}/categories",
         save,
