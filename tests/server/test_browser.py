@@ -218,3 +218,8 @@ def test_the_board_is_not_re_read_for_another_teams_changes(page: Page, site: Si
     tile = page.locator(f'#board .tile[data-agent="{site.agent_a}"]')
     expect(tile).to_have_class(re.compile("s-paused"), timeout=10_000)
     assert grid.get_attribute("data-version") != version
+
+
+def test_pages_show_times_in_the_browsers_zone_from_the_first_page(page: Page, site: Site) -> None:
+    _login(page, site, "sup")
+    expect(page.locator("footer")).to_contain_text("Times are in Asia/Tokyo")
