@@ -143,7 +143,8 @@ def test_each_event_comes_with_its_evidence_detectors_timeline_and_still(
     queue = {q["event"]["id"]: q for q in sup.get("/api/v1/reviews").json()}
     item = queue[phone]
     assert item["detectors"] == ["face", "face_mesh", "hands", "objects"]
-    assert item["evidence_words"][0] == "a phone held in a hand or near the face (detector 80% sure)"
+    said = "a phone held in a hand or near the face (detector 80% sure)"
+    assert item["evidence_words"][0] == said
     assert item["evidence_words"][-1] == "for 40 s"
     assert item["measured"] == measured()["phone_in_use"].model_dump()
     spans = item["context"]["spans"]
@@ -253,8 +254,8 @@ def test_a_disputed_event_is_confirmed_only_with_a_note(
     sup = _as(app_client, "sup_a", follow=False)
     token = sup.headers["x-csrf-token"]
     page = sup.get("/reviews").text
-    note = re.search(rf'<input id="note-{made["a1_phone"]}"[^>]*>', page)
-    assert note is not None and "required" in note.group(0)
+    needed = re.search(rf'<input id="note-{made["a1_phone"]}"[^>]*>', page)
+    assert needed is not None and "required" in needed.group(0)
     plain = re.search(rf'<input id="note-{made["a2_phone"]}"[^>]*>', page)
     assert plain is not None and "required" not in plain.group(0)
     form = {"csrf_token": token, "decision": "confirmed"}

@@ -131,7 +131,7 @@ def reviews_page(
         states=REVIEW_STATES,
         decidable=query.state in ("pending", "disputed"),
         bars=bars,
-        here=request.url.query,
+        here=_query_string(request.url.query),  # where a decision comes back to
         previous=_page_url(query, query.page - 1) if query.page > 0 else None,
         next=_page_url(query, query.page + 1) if query.page + 1 < queue.pages else None,
     )
