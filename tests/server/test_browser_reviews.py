@@ -115,6 +115,9 @@ def test_supervisor_filters_bulk_rejects_and_reads_the_outcome(
     expect(page.locator("#f-type")).to_have_value("phone_in_use")  # the filters are kept
     expect(page.locator("#queue > li.event")).to_have_count(1)
     expect(page.locator(f"#review-{disputed}")).to_be_visible()
+    folder = _shots() or tmp_path
+    folder.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(folder / "reviews-desktop.png"), full_page=True)
     assert _axe_violations(page) == []
     passes = page.evaluate("axe.run(document).then(r => r.passes.length)")
     assert passes > 10  # axe really looked
@@ -122,8 +125,6 @@ def test_supervisor_filters_bulk_rejects_and_reads_the_outcome(
     page.set_viewport_size({"width": 390, "height": 844})
     page.reload()
     _no_sideways_scroll(page)
-    folder = _shots() or tmp_path
-    folder.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(folder / "reviews-390.png"), full_page=True)
 
     page.select_option("#f-state", "rejected")
