@@ -43,7 +43,7 @@ DOMAINS = (
     "web",
 )
 WIRING = ("deps", "flows", "caches", "scheduled", "openapi")
-TOP = ("models", "migrations", "migrate", "app", "cli")
+TOP = ("models", "migrations", "migrate", "app", "users_cli", "cli")
 # What the server may import from outside itself: plain data and the policy's schema.
 SERVER_MAY_IMPORT = {"config", "console", "errors", "events", "files", "privacy", "rules"}
 APP_STATE_READERS = ("app", "deps")

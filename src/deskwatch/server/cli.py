@@ -10,6 +10,7 @@ import typer
 from rich.table import Table
 
 from deskwatch.console import err, fail, out
+from deskwatch.server.users_cli import users_app
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session, sessionmaker
@@ -17,6 +18,7 @@ if TYPE_CHECKING:
 server_app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
 audit_app = typer.Typer(no_args_is_help=True, add_completion=False, help="The audit log.")
 server_app.add_typer(audit_app, name="audit")
+server_app.add_typer(users_app, name="users")
 
 
 @server_app.command()
