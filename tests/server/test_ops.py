@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import re
 import subprocess
 import sys
@@ -20,6 +21,9 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from deskwatch.server.app import create_app
 from deskwatch.server.db import make_engine
+from deskwatch.server.dpia.render import to_markdown
+from deskwatch.server.dpia.service import build, retention_of
+from deskwatch.server.dpia.text import METRICS
 from deskwatch.server.migrate import upgrade
 from deskwatch.server.ops.logs import JsonFormatter
 from deskwatch.server.scheduled import purger
@@ -169,7 +173,7 @@ def _cli(folder: Path, url: str, *args: str) -> None:
     result = subprocess.run(
         [sys.executable, "-m", "deskwatch", *args, "--password-stdin", "--database-url", url],
         env={
-            **__import__("os").environ,
+            **os.environ,
             "DESKWATCH_SECRET_KEY_FILE": str(folder / "server.secret"),
         },
         input=PASSWORD + "\n",
@@ -232,3 +236,14 @@ def test_two_workers_on_postgresql_add_up_and_log_json(
         logged = [json.loads(line) for line in lines if line.startswith("{")]
         assert any(entry["logger"].startswith("uvicorn") for entry in logged), lines[:5]
         assert not [line for line in lines if line.strip() and not line.startswith("{")]
+
+
+def test_the_dpia_lists_the_metrics_as_a_recipient_while_on(
+    db: sessionmaker[Session], settings: Settings, clock: Clock
+) -> None:
+    with db() as s:
+        off = build(s, now=clock.now, retention=retention_of(settings))
+        on = build(s, now=clock.now, retention=retention_of(_on(settings)))
+    assert METRICS not in off.recipients
+    assert on.recipients[-2] == METRICS and on.recipients[-1].who == "Nobody else"
+    assert "Prometheus" in to_markdown(on)
