@@ -13,12 +13,10 @@ import typer
 from rich.table import Table
 
 from deskwatch.console import err, fail, out
-from deskwatch.server.users_cli import users_app
+from deskwatch.server.users_cli import settings_or_fail, users_app
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session, sessionmaker
-
-    from deskwatch.server.settings import Settings
 
 server_app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
 audit_app = typer.Typer(no_args_is_help=True, add_completion=False, help="The audit log.")
@@ -42,7 +40,7 @@ def server(
     from deskwatch.server.ops.logs import uvicorn_log_config
     from deskwatch.server.snapshots.keys import public_key_b64
 
-    settings = _settings_or_fail()
+    settings = settings_or_fail()
     if workers > 1 and not settings.database_url.startswith("postgresql"):
         raise fail("--workers above 1 needs PostgreSQL (SQLite is for one process)")
     shared = _share_metrics(workers) if settings.metrics_enabled else None
@@ -71,20 +69,6 @@ def server(
             shutil.rmtree(shared, ignore_errors=True)
 
 
-def _settings_or_fail() -> Settings:
-    from pydantic import ValidationError
-
-    from deskwatch.server.settings import get_settings
-
-    try:
-        return get_settings()
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"])
-        name = f"DESKWATCH_{where.upper()}: " if where else ""
-        raise fail(f"settings: {name}{first['msg']}") from None
-
-
 def _share_metrics(workers: int) -> str | None:
     """With several workers, a folder of this run's metric values that every worker writes
     to (prometheus-client's multiprocess mode), set in the environment the workers inherit;
@@ -92,9 +76,9 @@ def _share_metrics(workers: int) -> str | None:
     is the operator's own ``PROMETHEUS_MULTIPROC_DIR``, which is emptied and kept)."""
     from deskwatch.server.ops.metrics import MULTIPROC_ENV, prepare_multiprocess_dir
 
-    if workers == 1:
-        return None
     given = os.environ.get(MULTIPROC_ENV)
+    if workers == 1 and not given:
+        return None
     path = given or tempfile.mkdtemp(prefix="deskwatch-metrics-")
     prepare_multiprocess_dir(path)
     os.environ[MULTIPROC_ENV] = path

@@ -24,6 +24,7 @@ if TYPE_CHECKING:
 
     from deskwatch.server.live import Changes
     from deskwatch.server.orgs.models import Role, Team, User
+    from deskwatch.server.settings import Settings
 
 users_app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
 
@@ -54,9 +55,8 @@ def _database(database_url: str | None) -> Iterator[tuple[Any, Changes]]:
     from deskwatch.server.db import make_engine, session_factory
     from deskwatch.server.live import Changes
     from deskwatch.server.migrate import upgrade
-    from deskwatch.server.settings import get_settings
 
-    settings = get_settings()
+    settings = settings_or_fail()
     try:
         engine = make_engine(database_url or settings.database_url)
         audit = AuditChain.from_settings(settings)
@@ -69,6 +69,19 @@ def _database(database_url: str | None) -> Iterator[tuple[Any, Changes]]:
     finally:
         changes.close()
         engine.dispose()
+
+
+def settings_or_fail() -> Settings:
+    """The server's settings, or one line naming the first bad one and exit 2."""
+    from deskwatch.server.settings import get_settings
+
+    try:
+        return get_settings()
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        name = f"DESKWATCH_{where.upper()}: " if where else ""
+        raise fail(f"settings: {name}{first['msg']}") from None
 
 
 def _run(database_url: str | None, work: Work[T]) -> T:
