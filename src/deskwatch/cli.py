@@ -39,7 +39,7 @@ if TYPE_CHECKING:
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
 app.add_typer(agent_app, name="agent")
-app.add_typer(server_app)  # server, audit, purge, dpia
+app.add_typer(server_app)  # server, audit, users, purge, dpia
 app.add_typer(demo_app)  # demo, demo-clip
 app.add_typer(train_app, name="train")  # the shipped model (the train extra)
 

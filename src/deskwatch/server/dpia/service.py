@@ -67,7 +67,7 @@ def build(session: Session, *, now: datetime, retention: Retention) -> Dpia:
         teams=[_facts(session, t) for t in teams],
         categories=categories,
         retention=retention,
-        recipients=recipients(),
+        recipients=recipients(metrics=retention.metrics_enabled),
         safeguards=safeguards(snapshots=snapshots, purge_every_s=retention.purge_every_s),
         balancing=[b for c in categories if (b := _balancing(c)) is not None],
         risks=[
@@ -200,4 +200,5 @@ def retention_of(settings: Settings) -> Retention:
         other_days=settings.uncategorised_retention_days,
         request_days=settings.request_retention_days,
         purge_every_s=settings.purge_every_s,
+        metrics_enabled=settings.metrics_enabled,
     )
