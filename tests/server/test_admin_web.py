@@ -6,8 +6,10 @@ from __future__ import annotations
 
 import re
 
+import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from deskwatch.config import Policy, load_policy_text
@@ -100,9 +102,6 @@ def test_team_names_are_unique_and_a_duplicate_is_a_red_message_not_a_500(
 def test_the_database_refuses_a_second_team_of_the_same_name(
     org: Org, db: sessionmaker[Session]
 ) -> None:
-    import pytest
-    from sqlalchemy.exc import IntegrityError
-
     with db() as s, pytest.raises(IntegrityError):
         s.add(Team(site_id=org.team_a.site_id, name="Alpha"))
         s.flush()
@@ -174,7 +173,7 @@ def test_the_policy_editor_starts_from_the_defaults_previews_a_diff_and_keeps_hi
     shown = admin.get(f"{path}?version=2").text
     assert "Version 2, by Admin" in shown
     assert admin.get(f"{path}?version=7").status_code == 404
-    assert admin.get(f"/admin/teams/999999/policy").status_code == 404
+    assert admin.get("/admin/teams/999999/policy").status_code == 404
 
 
 def test_admin_forms_need_an_admin_and_csrf(app_client: TestClient, org: Org) -> None:

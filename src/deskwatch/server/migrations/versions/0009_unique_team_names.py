@@ -1,7 +1,9 @@
 """team names are unique within their site
 
-- ``teams``: unique (``site_id``, ``name``) as ``uq_teams_site_name``. Teams already sharing
-  a name keep the oldest as it is; the later ones become ``Name (2)``, ``Name (3)``…
+- ``teams``: unique (``site_id``, ``name``), the unique index ``uq_teams_site_name``. Teams
+  already sharing a name keep the oldest as it is; the later ones become ``Name (2)``,
+  ``Name (3)``… A unique index, not a table constraint: on SQLite a constraint means
+  rebuilding ``teams``, and dropping the old table would cascade to ``team_supervisors``.
 
 Revision ID: 0009
 Revises: 0008
@@ -57,9 +59,9 @@ def rename_duplicates(conn: sa.Connection) -> None:
 def upgrade() -> None:
     rename_duplicates(op.get_bind())
     with op.batch_alter_table("teams") as batch:
-        batch.create_unique_constraint("uq_teams_site_name", ["site_id", "name"])
+        batch.create_index("uq_teams_site_name", ["site_id", "name"], unique=True)
 
 
 def downgrade() -> None:
     with op.batch_alter_table("teams") as batch:
-        batch.drop_constraint("uq_teams_site_name", type_="unique")
+        batch.drop_index("uq_teams_site_name")
