@@ -183,7 +183,8 @@ def _0009_renames_duplicate_team_names(engine: object) -> None:
         conn.exec_driver_sql("INSERT INTO team_supervisors (team_id, user_id) VALUES (2, 1)")
     upgrade(engine)
     with engine.connect() as conn:
-        names = dict(conn.execute(text("SELECT id, name FROM teams ORDER BY id")).all())
+        rows = conn.execute(text("SELECT id, name FROM teams ORDER BY id")).all()
+        names: dict[int, str] = {team_id: name for team_id, name in rows}
         kept = conn.execute(text("SELECT team_id, user_id FROM team_supervisors")).all()
     assert [tuple(r) for r in kept] == [(2, 1)]  # supervision survives the migration
     assert names == {

@@ -80,6 +80,8 @@ def change_user(
     changes: ChangesDep,
 ) -> UserChanged:
     given = body.model_fields_set
+    before = session.get(User, user_id)
+    old_name = before.display_name if before is not None else None
     renamed = body.display_name is not None and service.set_display_name(
         session, actor=admin, now=now, user_id=user_id, name=body.display_name
     )
@@ -93,9 +95,9 @@ def change_user(
         team_id=body.team_id if "team_id" in given else service.KEEP,
         active=body.active if body.active is not None else service.KEEP,
     )
-    if renamed:
-        changed["display_name"] = [None, body.display_name]
     user = session.get(User, user_id)
+    if renamed and user is not None:
+        changed["display_name"] = [old_name, user.display_name]
     return UserChanged(user=UserOut.model_validate(user), changed=changed)
 
 
