@@ -113,6 +113,7 @@ def test_a_supervisor_assigned_to_an_existing_team_sees_it_on_the_board(
     sup = login(TestClient(app_client.app), "sup_b")
     before = {r["agent_id"] for r in sup.get("/api/v1/board").json()}
     assert before == {org.agent_b1.id}
+    assert sup.get(f"/teams/{org.team_a.id}/report").status_code == 404
     admin, csrf = _web(app_client, "admin")
     form = {"supervisor_id": str(org.sup_b.id), "csrf_token": csrf}
     reply = admin.post(f"/admin/teams/{org.team_a.id}/supervisors", data=form)
@@ -120,6 +121,7 @@ def test_a_supervisor_assigned_to_an_existing_team_sees_it_on_the_board(
     after = {r["agent_id"] for r in sup.get("/api/v1/board").json()}
     assert after == {org.agent_a1.id, org.agent_a2.id, org.agent_b1.id}
     assert f'data-agent="{org.agent_a1.id}"' in sup.get("/").text
+    assert sup.get(f"/teams/{org.team_a.id}/report").status_code == 200
     # Alpha keeps its first supervisor: a team may have several.
     alpha = {
         r["agent_id"]
@@ -169,6 +171,7 @@ def test_the_policy_editor_starts_from_the_defaults_previews_a_diff_and_keeps_hi
     assert flashed(admin, reply) == "Policy version 2 published for Alpha."
     page = admin.get(path).text
     assert "min_away_s = 60.0" in page and "version 2 in force" in page
+    assert 'id="defaults"' in page and "min_away_s = 30.0" in page  # the defaults, shown apart
     assert re.search(r"<td>2</td><td>Admin</td><td>2026-11-02 09:00</td>", page)
     shown = admin.get(f"{path}?version=2").text
     assert "Version 2, by Admin" in shown

@@ -327,6 +327,7 @@ def policy_page(
         history=history,
         authors=authors,
         shown=shown,
+        defaults=policies.default_toml(),
         policy_max=POLICY_MAX,
     )
 
