@@ -5,6 +5,7 @@ Every form posts, redirects and says how it went (post/redirect/get)."""
 from __future__ import annotations
 
 import re
+from html.parser import HTMLParser
 
 import pytest
 from fastapi.testclient import TestClient
@@ -219,3 +220,33 @@ def test_the_api_renames_teams_and_sets_supervisors_for_admins_only(
     named = admin.patch(f"/api/v1/admin/users/{org.agent_a1.id}", json={"display_name": "Ann"})
     assert named.status_code == 200 and named.json()["user"]["display_name"] == "Ann"
     assert len(_actions(db, "auth:password_reset")) == 1
+
+
+class _Fields(HTMLParser):
+    """Every visible form field's id, and every label's ``for``."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.fields: list[tuple[str, dict[str, str | None]]] = []
+        self.labelled: set[str] = set()
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        given = dict(attrs)
+        if tag == "label" and given.get("for"):
+            self.labelled.add(str(given["for"]))
+        elif tag in ("input", "select", "textarea") and given.get("type") != "hidden":
+            self.fields.append((tag, given))
+
+
+def test_every_admin_field_has_a_label_and_the_apis_limits(
+    app_client: TestClient, org: Org
+) -> None:
+    admin, _ = _web(app_client, "admin")
+    for path in ("/admin", f"/admin/teams/{org.team_a.id}/policy"):
+        fields = _Fields()
+        fields.feed(admin.get(path).text)
+        assert fields.fields
+        for tag, attrs in fields.fields:
+            assert attrs.get("id") in fields.labelled, (path, tag, attrs)
+            if tag == "textarea" or (tag == "input" and attrs.get("type") != "checkbox"):
+                assert attrs.get("maxlength"), (path, attrs)
