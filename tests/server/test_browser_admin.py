@@ -116,7 +116,7 @@ def test_an_admin_renames_a_team_assigns_a_supervisor_and_publishes_a_policy(
     expect(page.locator("#msg .ok")).to_have_text("Policy version 2 published for Late shift.")
     expect(page.locator("#history")).to_contain_text("admin")
     page.get_by_role("link", name="view text").first.click()
-    expect(page.locator("pre.policy-text")).to_contain_text("min_away_s = 90.0")
+    expect(page.locator("#version-text")).to_contain_text("min_away_s = 90.0")
 
     page.goto(f"{site.url}/admin")
     page.screenshot(path=str(shots / "admin-390.png"), full_page=True)
