@@ -170,3 +170,19 @@ def test_reading_the_log_is_audited_and_only_for_admins_and_officers(
             select(AuditEntry.actor_id, AuditEntry.subject).where(AuditEntry.action == "read:audit")
         ).all()
     assert [tuple(r) for r in reads] == [(org.privacy.id, "teams:all")]
+
+
+def test_the_api_filters_too(
+    app_client: TestClient, org: Org, clock: Clock, db: sessionmaker[Session]
+) -> None:
+    _seed(db, org, clock)
+    officer = login(TestClient(app_client.app), "privacy")
+    rows = officer.get("/api/v1/audit", params={"subject": f"agent:{org.agent_b1.id}"}).json()
+    assert [r["action"] for r in rows] == ["device:enrolled"]
+    day = (clock.now - timedelta(days=2)).replace(hour=0)
+    since = officer.get("/api/v1/audit", params={"start": day.replace(tzinfo=None).isoformat()})
+    assert "user:changed" not in {r["action"] for r in since.json()}
+    newest = officer.get("/api/v1/audit", params={"per_page": 1}).json()
+    assert len(newest) == 1 and newest[0]["action"] == "read:audit"  # the previous read
+    assert officer.get("/api/v1/audit", params={"per_page": 501}).status_code == 422
+    assert login(TestClient(app_client.app), "sup_a").get("/api/v1/audit").status_code == 403

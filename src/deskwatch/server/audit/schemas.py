@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from deskwatch.server.bounds import DB_INT_MAX
 
@@ -35,6 +35,12 @@ class AuditFilter(BaseModel):
     end: datetime | None = None
     text: str | None = Field(default=None, max_length=200)
     text_actors: tuple[int, ...] = Field(default=(), max_length=1000)
+
+    @field_validator("start", "end")
+    @classmethod
+    def _utc(cls, at: datetime | None) -> datetime | None:
+        """A time without a zone is UTC (as the log stores it)."""
+        return at.replace(tzinfo=UTC) if at is not None and at.tzinfo is None else at
 
 
 class ChainState(BaseModel):
