@@ -290,9 +290,9 @@ def actor_ids(session: Session) -> list[int | None]:
     return list(session.scalars(select(AuditEntry.actor_id).distinct()))
 
 
-# Up to this many entries the page verifies the whole chain (about a third of a second);
+# Up to this many entries the page verifies the whole chain (about a quarter of a second);
 # beyond, the entries shown (at most WINDOW_IDS ids), and ``deskwatch audit verify`` the rest.
-FULL_VERIFY_MAX = 10_000
+FULL_VERIFY_MAX = 5_000
 WINDOW_IDS = 2_000
 
 
