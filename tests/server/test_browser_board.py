@@ -22,6 +22,7 @@ from deskwatch.server.orgs.service import create_site, create_team, create_user
 from tests.server_process import ServerProcess
 
 CHROMIUM = Path("/usr/bin/chromium")
+AXE = Path(__file__).parents[1] / "vendor" / "axe-core" / "axe.min.js"
 pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian chromium not installed")
 PASSWORD = "browser board password"
 
@@ -87,7 +88,8 @@ def shots(tmp_path: Path) -> Path:
 def page(site: Site) -> Iterator[Page]:
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=str(CHROMIUM), args=["--no-sandbox"])
-        context = browser.new_context(timezone_id="Asia/Tokyo")
+        # CSP bypassed only so the test can inject axe-core (the page itself needs nothing).
+        context = browser.new_context(timezone_id="Asia/Tokyo", bypass_csp=True)
         yield context.new_page()
         browser.close()
 
@@ -97,6 +99,14 @@ def _login(page: Page, site: Site, username: str) -> None:
     page.fill("#username", username)
     page.fill("#password", PASSWORD)
     page.click("button[type=submit]")
+
+
+def _accessible(page: Page) -> None:
+    """axe-core finds no serious or critical problem on the page."""
+    page.add_script_tag(path=str(AXE))
+    found = page.evaluate("async () => (await axe.run()).violations")
+    serious = [(v["id"], v["help"]) for v in found if v["impact"] in ("serious", "critical")]
+    assert serious == []
 
 
 def _fits(page: Page, shot: Path) -> None:
@@ -143,6 +153,7 @@ def test_board_updates_live_and_filters(page: Page, site: Site, shots: Path) -> 
     expect(anna).to_be_visible()
     page.get_by_role("button", name=re.compile("^all")).click()
     expect(arthur).to_be_visible()
+    _accessible(page)
     _fits(page, shots / "board-390.png")
 
 
@@ -166,4 +177,13 @@ def test_admin_filters_the_audit_log(page: Page, site: Site, shots: Path) -> Non
     expect(page.locator("#audit-count")).to_have_text("No entries match these filters.")
     page.get_by_role("link", name="Clear filters").click()
     expect(page.locator("#audit tbody tr").first).to_be_visible()
+    _accessible(page)
     _fits(page, shots / "audit-390.png")
+
+
+def test_the_privacy_page_fits_a_phone_and_passes_axe(page: Page, site: Site, shots: Path) -> None:
+    _login(page, site, "admin")
+    page.goto(f"{site.url}/privacy")
+    expect(page.locator("#accuracy")).to_be_visible()
+    _accessible(page)
+    _fits(page, shots / "privacy-390.png")
