@@ -8,7 +8,7 @@ from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from typing import Annotated
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, HTTPException, Query, Request, status
+from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
@@ -24,6 +24,7 @@ from deskwatch.server.web.access import AuditPage
 from deskwatch.server.web.pages import page, zone_of
 
 router = APIRouter(include_in_schema=False)
+UNPROCESSABLE = 422
 PER_PAGE = 50
 MAX_PAGE = 10_000  # paging is bounded: narrow the filters to reach older entries
 PEOPLE = ("user", "agent")  # subjects naming a person: "agent:12", "user:12:..."
@@ -58,9 +59,9 @@ def _day(text: str, field: str) -> date | None:
     try:
         day = date.fromisoformat(text)
     except ValueError:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, f"{field}: not a date") from None
+        raise HTTPException(UNPROCESSABLE, f"{field}: not a date") from None
     if not MIN_DAY <= day <= MAX_DAY:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, f"{field}: out of range")
+        raise HTTPException(UNPROCESSABLE, f"{field}: out of range")
     return day
 
 
@@ -68,7 +69,7 @@ def _actor(text: str) -> int | None:
     if not text:
         return None
     if not text.isdigit() or int(text) > DB_INT_MAX:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, "who: not a user")
+        raise HTTPException(UNPROCESSABLE, "who: not a user")
     return int(text)
 
 
@@ -113,14 +114,16 @@ def _rows(session: Session, shown: list[AuditEntry]) -> list[Row]:
     people = {e.actor_id for e in shown if e.actor_id is not None}
     people |= {ref[1] for ref in refs.values() if ref and ref[0] in PEOPLE}
     team_ids = {ref[1] for ref in refs.values() if ref and ref[0] == "team"}
-    users = dict(
-        session.execute(select(User.id, User.display_name).where(User.id.in_(people)))
-        .tuples()
-        .all()
-    )
-    teams = dict(
-        session.execute(select(Team.id, Team.name).where(Team.id.in_(team_ids))).tuples().all()
-    )
+    users: dict[int, str] = {
+        i: name
+        for i, name in session.execute(
+            select(User.id, User.display_name).where(User.id.in_(people))
+        )
+    }
+    teams: dict[int, str] = {
+        i: name
+        for i, name in session.execute(select(Team.id, Team.name).where(Team.id.in_(team_ids)))
+    }
     rows = []
     for e in shown:
         ref = refs[e.id]
