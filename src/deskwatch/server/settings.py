@@ -42,6 +42,11 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(default=2 * 1024 * 1024, description="larger requests get 413")
     max_batch_events: int = 1000
     offline_after_s: float = Field(default=90.0, description="no heartbeat this long: offline")
+    board_long_absence_s: float = Field(
+        default=900.0,
+        gt=0,
+        description="the live board highlights an agent away or offline for longer than this",
+    )
     heartbeat_flush_s: float = Field(
         default=2.0, description="unchanged heartbeats are stored in batches this often; 0: each"
     )

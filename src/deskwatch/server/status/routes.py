@@ -83,8 +83,15 @@ def _versions(
 
 @router.get("/board", response_model=list[BoardRow])
 def board(user: UserDep, session: SessionDep, now: NowDep, settings: SettingsDep) -> Response:
-    """Each visible agent's status and since when (offline after missed heartbeats)."""
-    rows = service.board_for(session, user=user, now=now, offline_after_s=settings.offline_after_s)
+    """Each visible agent's status and since when (offline after missed heartbeats), their
+    team, and whether they are away or offline for longer than ``board_long_absence_s``."""
+    rows = service.board_for(
+        session,
+        user=user,
+        now=now,
+        offline_after_s=settings.offline_after_s,
+        long_absence_s=settings.board_long_absence_s,
+    )
     return Response(BOARD_JSON.dump_json(rows), media_type="application/json")
 
 
