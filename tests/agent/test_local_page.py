@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
+import sys
 import threading
 import typing
 from collections.abc import Iterator
@@ -15,6 +16,7 @@ from typing import Any
 
 import httpx
 import pytest
+from typer.testing import CliRunner
 
 from deskwatch.agent import words
 from deskwatch.agent.config import AgentConfig
@@ -22,6 +24,7 @@ from deskwatch.agent.control import PAGE_FILE, TOKEN_HEADER, read_link
 from deskwatch.agent.local_page import LocalPage
 from deskwatch.agent.runner import AgentRunner, RunOptions
 from deskwatch.agent.status import ROOM_AUDIO, DetectorView, describe
+from deskwatch.cli import app
 from deskwatch.perception import observation as o
 from deskwatch.perception.stage import Stage
 from deskwatch.transport.client import DeviceClient
@@ -197,7 +200,9 @@ def test_the_page_follows_a_pause_in_the_browser_without_reloading(tmp_path: Pat
         tab.on("load", lambda _: loads.append("load"))
         tab.goto(page.url)
         expect(tab.locator("#headline")).to_have_text("Running")
-        assert tab.evaluate("getComputedStyle(document.body).backgroundColor") == "rgb(246, 247, 249)"
+        assert (
+            tab.evaluate("getComputedStyle(document.body).backgroundColor") == "rgb(246, 247, 249)"
+        )
         page.runner.control.pause()  # from elsewhere (the tray, the command line)
         expect(tab.locator("#headline")).to_have_text("Paused — nothing is being analysed")
         expect(tab.locator("#toggle-button")).to_have_text("Resume monitoring")
@@ -206,3 +211,11 @@ def test_the_page_follows_a_pause_in_the_browser_without_reloading(tmp_path: Pat
         assert not page.runner.control.state().paused
         assert loads == ["load"] and refused == []  # no reload, nothing refused by the CSP
         browser.close()
+
+
+def test_the_tray_command_says_how_to_install_it_when_pyside_is_missing(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setitem(sys.modules, "deskwatch.desktop.tray", None)  # as if not installed
+    result = CliRunner().invoke(app, ["tray", "--state-dir", str(tmp_path)])
+    assert result.exit_code == 2 and "install deskwatch[desktop]" in result.output

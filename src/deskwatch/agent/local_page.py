@@ -19,8 +19,8 @@ import math
 import secrets
 import threading
 from functools import cache
-from importlib import resources
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from importlib import resources
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs
 

@@ -130,7 +130,9 @@ def _watched(p: Parts, detectors: dict[str, DetectorView]) -> tuple[WatchedRow, 
             why = "for " + ", ".join(uses)
             now = words.now_words(key, d, paused=p.pause.paused)
         else:
-            why, now = (d.last, "off") if not running else ("", words.now_words(key, d, paused=False))
+            why, now = (
+                (d.last, "off") if not running else ("", words.now_words(key, d, paused=False))
+            )
         rows.append(WatchedRow(words.watched_name(key), why, now, running))
     return tuple(rows)
 
@@ -176,10 +178,13 @@ def view(s: PageState, challenge_s: int | None) -> dict[str, Any]:
         "warnings": [w for w in (s.outbox.warning, _clock(s.uploads.get("clock"))) if w],
         "policy": f"Your team's settings: version {s.policy['version']} ({s.policy['note']})",
         "sent": [_sent(kind, body) for kind, body in s.last_sent.items()],
-        "challenge": None if challenge_s is None else {"note": s.identity.get("note"),
-                                                       "seconds": challenge_s},  # fmt: skip
+        "challenge": _challenge(s.identity, challenge_s),
         "section": _section_key(s),
     }
+
+
+def _challenge(identity: dict[str, Any], seconds: int | None) -> dict[str, Any] | None:
+    return None if seconds is None else {"note": identity.get("note"), "seconds": seconds}
 
 
 def _detail(s: PageState) -> str:
@@ -189,7 +194,7 @@ def _detail(s: PageState) -> str:
             f"Paused{since}. The camera is off and nothing is analysed; the server only "
             "learns that you are paused and for how long."
         )
-    return s.source[:1].upper() + s.source[1:] + "." if s.source else ""
+    return s.source
 
 
 def _check(check: dict[str, object]) -> dict[str, Any]:
@@ -230,8 +235,9 @@ def _when(data: object) -> str:
         return "sent at " + _clock_time(data["sent_at"])
     if "taken_at" in data:
         return "taken at " + _clock_time(data["taken_at"])
-    times = [e.get(k) for e in data.get("events") or [] if isinstance(e, dict)
-             for k in ("ended_at", "started_at") if e.get(k)]  # fmt: skip
+    events = [e for e in data.get("events") or [] if isinstance(e, dict)]
+    # one agent's ISO times, all in UTC: the latest sorts last
+    times = [str(e[k]) for e in events for k in ("ended_at", "started_at") if e.get(k)]
     return "the newest from " + _clock_time(max(times)) if times else ""
 
 

@@ -4,7 +4,7 @@ plain words: what is watched and why, never a detector's name or its raw reading
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 from deskwatch.agent.status import ROOM_AUDIO, DetectorView
@@ -102,7 +102,7 @@ def _what_is_off(key: str, policy: Policy) -> str:
     return words
 
 
-def _names(keys: list[str]) -> str:
+def _names(keys: Sequence[str]) -> str:
     return "; ".join(watched_name(k) for k in keys)
 
 

@@ -20,6 +20,7 @@ from deskwatch.agent.control import PageClient
 
 REFRESH_MS = 3000
 NOT_RUNNING = "deskwatch is not running on this PC"
+WAITING = "Monitoring waits for your privacy settings from the server: nothing is analysed."
 # The web app's state colours (server/web/static/app.css, agent/static/page.css).
 COLOURS = {
     "at_desk": "#2e9d57",
@@ -93,8 +94,10 @@ class Tray:
     def tooltip(self) -> str:
         if self.view is None:
             return f"{NOT_RUNNING}: nothing is watched."
-        detail = str(self.view.get("detail") or "")
-        return "deskwatch: " + str(self.view["headline"]) + (f"\n{detail}" if detail else "")
+        lines = [f"deskwatch: {self.view['headline']}", str(self.view.get("detail") or "")]
+        if self.view.get("waiting"):
+            lines.append(WAITING)
+        return "\n".join(line for line in lines if line)
 
     def toggle(self) -> None:
         """Pause, or resume when paused: one click, no reason asked."""

@@ -75,7 +75,6 @@
     text("headline", v.headline);
     text("detail", v.detail);
     challenge(v.challenge);
-    show("waiting", v.waiting);
     const toggle = el("toggle");
     if (toggle) toggle.setAttribute("action", v.action);
     text("toggle-button", v.button);
