@@ -199,15 +199,14 @@ def test_the_page_follows_a_pause_in_the_browser_without_reloading(tmp_path: Pat
         loads: list[str] = []
         tab.on("load", lambda _: loads.append("load"))
         tab.goto(page.url)
-        expect(tab.locator("#headline")).to_have_text("Running")
-        assert (
-            tab.evaluate("getComputedStyle(document.body).backgroundColor") == "rgb(246, 247, 249)"
-        )
+        expect(tab.locator("#headline")).to_have_text(words.WAITING)
+        background = tab.evaluate("getComputedStyle(document.body).backgroundColor")
+        assert background == "rgb(246, 247, 249)"  # the web app's --bg: the style sheet applies
         page.runner.control.pause()  # from elsewhere (the tray, the command line)
         expect(tab.locator("#headline")).to_have_text("Paused — nothing is being analysed")
         expect(tab.locator("#toggle-button")).to_have_text("Resume monitoring")
         tab.click("#toggle-button")  # one click, no reason asked, no page load
-        expect(tab.locator("#headline")).to_have_text("Running")
+        expect(tab.locator("#headline")).to_have_text(words.WAITING)
         assert not page.runner.control.state().paused
         assert loads == ["load"] and refused == []  # no reload, nothing refused by the CSP
         browser.close()

@@ -4,6 +4,8 @@ click (the agent really pauses: no frame is analysed), and the page opened at it
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,7 +20,7 @@ from PySide6.QtGui import QDesktopServices
 from PySide6.QtWidgets import QApplication
 
 from deskwatch.agent.control import PageClient
-from deskwatch.agent.words import PAUSED
+from deskwatch.agent.words import PAUSED, WAITING
 from deskwatch.desktop.tray import COLOURS, NOT_RUNNING, Tray
 from tests.agent.conftest import Server, wait_for
 from tests.agent.test_local_page import bare_page, live_agent
@@ -45,7 +47,8 @@ class Browser(QObject):
 @pytest.fixture
 def browser(qapp: QApplication) -> Iterator[Browser]:
     catcher = Browser()
-    QDesktopServices.setUrlHandler("http", catcher, b"open")
+    # PySide6 6.12 takes the slot's name as str; its stubs say bytes (which it refuses)
+    QDesktopServices.setUrlHandler("http", catcher, "open")  # type: ignore[arg-type]
     yield catcher
     QDesktopServices.unsetUrlHandler("http")
 
@@ -100,10 +103,23 @@ def test_the_tray_shows_an_agent_waiting_for_its_settings(
 ) -> None:
     with bare_page(tmp_path) as page:
         tray = Tray(PageClient(tmp_path))
-        assert tray.status_action.text() == "Running"
+        assert tray.status_action.text() == WAITING
         assert "waits for your privacy settings" in tray.icon.toolTip()
         assert _colour(tray) == COLOURS["online"]
         tray.open_page()
         assert browser.opened == [page.url]
         tray.toggle()
         assert page.runner.control.state().paused and tray.status_action.text().startswith("Paused")
+        page.runner.control.resume()  # on the page, say: the next click pauses again
+        tray.toggle()
+        assert page.runner.control.state().paused
+
+
+def test_the_tray_imports_no_server_code() -> None:
+    code = (
+        "import sys, deskwatch.desktop.tray; "
+        "print(sorted(m for m in sys.modules if m.startswith(('deskwatch.server', 'fastapi'))))"
+    )
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
+    assert done.returncode == 0 and done.stdout.strip() == "[]", done.stderr

@@ -166,7 +166,7 @@ def view(s: PageState, challenge_s: int | None) -> dict[str, Any]:
     return {
         "paused": s.paused,
         "tone": s.status,
-        "headline": words.status_words(s.status),
+        "headline": _headline(s),
         "detail": _detail(s),
         "action": "/resume" if s.paused else "/pause",
         "button": "Resume monitoring" if s.paused else "Pause for a break",
@@ -181,6 +181,12 @@ def view(s: PageState, challenge_s: int | None) -> dict[str, Any]:
         "challenge": _challenge(s.identity, challenge_s),
         "section": _section_key(s),
     }
+
+
+def _headline(s: PageState) -> str:
+    if not s.settings_known and not s.paused:
+        return words.WAITING
+    return words.status_words(s.status)
 
 
 def _challenge(identity: dict[str, Any], seconds: int | None) -> dict[str, Any] | None:

@@ -37,6 +37,7 @@ STATUS = {
     "paused": "Paused — nothing is being analysed",
     "offline": "Not connected",
 }
+WAITING = "Waiting for your settings — nothing is analysed yet"
 SEEN = 0.5  # a score from here on is "seen" (the phone rule's default confidence)
 
 

@@ -101,10 +101,11 @@ class Tray:
 
     def toggle(self) -> None:
         """Pause, or resume when paused: one click, no reason asked."""
-        if self.view is None:
-            self.refresh()
+        now = self.client.view()  # the state now: it may have changed on the page meanwhile
+        if now is None:
+            self.show(None)
             return
-        after = self.client.resume() if self.view.get("paused") else self.client.pause()
+        after = self.client.resume() if now.get("paused") else self.client.pause()
         self.show(after if after is not None else self.client.view())
 
     def page_url(self) -> str | None:
