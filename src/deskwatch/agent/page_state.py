@@ -12,6 +12,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from deskwatch.agent import words
+from deskwatch.agent.control import PAUSE, RESUME
 from deskwatch.agent.status import ROOM_AUDIO, DetectorView, LoopView
 from deskwatch.privacy.restrict import detectors_for, rules_of
 from deskwatch.rules.registry import AUDIO_RULES
@@ -127,12 +128,11 @@ def _watched(p: Parts, detectors: dict[str, DetectorView]) -> tuple[WatchedRow, 
         uses = [c.title for c in on if key in detectors_for(c.key) or _listens(key, c.key)]
         running = d.state == "on"
         if uses:  # a category that is on needs it (running, or paused, or not yet)
-            why = "for " + ", ".join(uses)
-            now = words.now_words(key, d, paused=p.pause.paused)
-        else:
-            why, now = (
-                (d.last, "off") if not running else ("", words.now_words(key, d, paused=False))
-            )
+            why, now = "for " + ", ".join(uses), words.now_words(key, d, paused=p.pause.paused)
+        elif running:
+            why, now = "", words.now_words(key, d, paused=False)
+        else:  # off: why it is off
+            why, now = d.last, "off"
         rows.append(WatchedRow(words.watched_name(key), why, now, running))
     return tuple(rows)
 
@@ -168,7 +168,7 @@ def view(s: PageState, challenge_s: int | None) -> dict[str, Any]:
         "tone": s.status,
         "headline": _headline(s),
         "detail": _detail(s),
-        "action": "/resume" if s.paused else "/pause",
+        "action": RESUME if s.paused else PAUSE,
         "button": "Resume monitoring" if s.paused else "Pause for a break",
         "waiting": not s.settings_known,
         "watched": [asdict(w) for w in s.watched],
@@ -244,7 +244,7 @@ def _when(data: object) -> str:
     events = [e for e in data.get("events") or [] if isinstance(e, dict)]
     # one agent's ISO times, all in UTC: the latest sorts last
     times = [str(e[k]) for e in events for k in ("ended_at", "started_at") if e.get(k)]
-    return "the newest from " + _clock_time(max(times)) if times else ""
+    return "the newest event in it: " + _clock_time(max(times)) if times else ""
 
 
 def _clock_time(stamp: object) -> str:

@@ -162,15 +162,19 @@ def _hands(m: re.Match[str]) -> str:
 
 
 def _objects(m: re.Match[str]) -> str:
-    phone, held = float(m[1]), float(m[2])
-    said = ["a phone in your hand" if held >= SEEN else "a phone seen" if phone >= SEEN else
-            "no phone seen"]  # fmt: skip
-    said += [f"{what} seen" for what, i in (("a drink", 3), ("food", 4), ("paper", 5))
-             if float(m[i]) >= SEEN]  # fmt: skip
+    said = [_phone(float(m[1]), held=float(m[2]))]
+    seen = (("a drink", m[3]), ("food", m[4]), ("paper", m[5]))
+    said += [f"{what} seen" for what, score in seen if float(score) >= SEEN]
     people = int(m[6])
     if people > 1:
         said.append(f"{people} people in view")
     return ", ".join(said)
+
+
+def _phone(score: float, *, held: float) -> str:
+    if held >= SEEN:
+        return "a phone in your hand"
+    return "a phone seen" if score >= SEEN else "no phone seen"
 
 
 def _camera(m: re.Match[str]) -> str:
