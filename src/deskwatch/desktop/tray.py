@@ -127,7 +127,11 @@ def run(directory: Path) -> int:
     app = cast(QApplication, QApplication.instance() or QApplication(sys.argv[:1]))
     app.setQuitOnLastWindowClosed(False)
     if not QSystemTrayIcon.isSystemTrayAvailable():
-        print("this desktop shows no tray icons", file=sys.stderr)
+        print(
+            "error: this desktop shows no tray icons; the page on this PC still works "
+            "(`deskwatch agent status` prints its address)",
+            file=sys.stderr,
+        )
         return 2
     client = PageClient(directory)
     tray = Tray(client).start()
