@@ -3,14 +3,14 @@ midnight UTC unless ``?tz=`` names another zone (``Europe/London``); each body s
 
 from __future__ import annotations
 
-from datetime import UTC, tzinfo
+from datetime import UTC, date, tzinfo
 from typing import Annotated
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Response, status
 
-from deskwatch.server.bounds import Id
-from deskwatch.server.deps import DayDep, NowDep, OverseerDep, SessionDep, SettingsDep, UserDep
+from deskwatch.server.bounds import Day, Id
+from deskwatch.server.deps import NowDep, OverseerDep, SessionDep, SettingsDep, UserDep
 from deskwatch.server.orgs.models import User
 from deskwatch.server.reports import service
 from deskwatch.server.reports.schemas import AdherenceTrend, TeamReport, Timeline
@@ -33,6 +33,14 @@ def zone_param(
 
 
 ZoneDep = Annotated[tzinfo, Depends(zone_param)]
+
+
+def day_in_zone(zone: ZoneDep, now: NowDep, day: Day | None = None) -> date:
+    """``?day=YYYY-MM-DD``, today in ``?tz=`` (UTC) by default (a 422 outside ``bounds.Day``)."""
+    return day or now.astimezone(zone).date()
+
+
+DayDep = Annotated[date, Depends(day_in_zone)]
 
 
 @router.get("/agents/{agent_id}/timeline")

@@ -5,16 +5,16 @@ as JSON data blocks that /static/report.js and /static/timeline.js draw."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, time, timedelta, tzinfo
-from typing import Any
+from datetime import date, datetime, time, timedelta, tzinfo
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse
 
 from deskwatch.rules.away import AwayConfig
 from deskwatch.rules.camera import cause_words
-from deskwatch.server.bounds import Id
-from deskwatch.server.deps import DayDep, NowDep, SessionDep, SettingsDep
+from deskwatch.server.bounds import Day, Id
+from deskwatch.server.deps import NowDep, SessionDep, SettingsDep
 from deskwatch.server.events.schemas import EventOut
 from deskwatch.server.reports import service as reports
 from deskwatch.server.reports.schemas import AdherenceTrend, TeamReport, Timeline
@@ -32,6 +32,14 @@ EVIDENCE_WORDS = {
 }
 
 
+DayQuery = Annotated[Day | None, Query()]  # ``?day=YYYY-MM-DD``: today in the page's zone
+
+
+def _day_in(day: date | None, now: datetime, zone: tzinfo) -> date:
+    """The day asked for, else today where the page's zone is."""
+    return day or now.astimezone(zone).date()
+
+
 @dataclass(frozen=True)
 class Window:
     """What the timeline shows first, and why."""
@@ -44,14 +52,15 @@ class Window:
 @router.get("/agents/{agent_id}")
 def timeline_page(
     agent_id: Id,
-    day: DayDep,
     request: Request,
     user: WebUser,
     session: SessionDep,
     now: NowDep,
     settings: SettingsDep,
+    day: DayQuery = None,
 ) -> HTMLResponse:
     zone = zone_of(request, user)
+    day = _day_in(day, now, zone)
     tl = reports.timeline_for(
         session,
         user=user,
@@ -165,14 +174,15 @@ def _clock(at: datetime, zone: tzinfo, day: Any) -> str:
 @router.get("/teams/{team_id}/report")
 def report_page(
     team_id: Id,
-    day: DayDep,
     request: Request,
     user: OverseerPage,
     session: SessionDep,
     now: NowDep,
     settings: SettingsDep,
+    day: DayQuery = None,
 ) -> HTMLResponse:
     zone = zone_of(request, user)
+    day = _day_in(day, now, zone)
     team, agents = reports.team_agents(session, user=user, team_id=team_id, now=now)
     common: dict[str, Any] = {
         "team": team,
