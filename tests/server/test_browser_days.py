@@ -27,6 +27,7 @@ CHROMIUM = Path("/usr/bin/chromium")
 pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian chromium not installed")
 PASSWORD = "browser test password"
 CHARTS = ("chart-agents", "chart-trend", "chart-hours")
+AXE = Path(__file__).parents[1] / "vendor" / "axe-core" / "axe.min.js"
 
 
 @dataclass
@@ -143,6 +144,16 @@ def _problems(page: Page) -> list[str]:
     return seen
 
 
+def _axe_violations(page: Page) -> list[str]:
+    """axe-core's WCAG 2 A/AA findings on the page (run in the page, past its CSP)."""
+    page.evaluate(AXE.read_text(encoding="utf-8"))
+    found = page.evaluate(
+        "axe.run(document, {runOnly: ['wcag2a', 'wcag2aa']}).then(r => r.violations.map("
+        "v => v.id + ': ' + v.nodes.map(n => n.target.join(' ')).join(', ')))"
+    )
+    return list(found)
+
+
 def _no_sideways_scroll(page: Page) -> None:
     width = page.evaluate("document.documentElement.scrollWidth")
     assert width <= page.evaluate("window.innerWidth"), width
@@ -169,6 +180,7 @@ def test_the_report_draws_its_charts(page: Page, site: Site, shots: Path) -> Non
     expect(page.locator("#report")).to_contain_text("no data")
     expect(page.locator("#report")).to_contain_text("times away")
     page.screenshot(path=str(shots / "report-1280.png"), full_page=True)
+    assert _axe_violations(page) == []
     page.set_viewport_size({"width": 390, "height": 844})
     page.reload()
     page.wait_for_function("Chart.getChart(document.getElementById('chart-hours'))")
@@ -196,6 +208,7 @@ def test_the_day_is_a_timeline_and_an_event_opens_its_details(
     expect(details).to_contain_text("faces seen 0")
     expect(page.locator(f"#event-{site.event}")).to_have_class("picked")
     page.screenshot(path=str(shots / "timeline-event.png"), full_page=True)
+    assert _axe_violations(page) == []
     page.set_viewport_size({"width": 390, "height": 844})
     page.reload()
     expect(page.locator("#timeline")).to_have_attribute("data-ready", "1")
