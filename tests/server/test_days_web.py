@@ -11,7 +11,8 @@ from typing import Any
 from fastapi.testclient import TestClient
 
 from tests.server.conftest import Clock, Org, login
-from tests.server.test_reports import DAY, _day
+from tests.server.helpers import enrol, event
+from tests.server.test_reports import DAY, _day, _keep
 
 ADHERENCE = round(5460 / (8 * 3600) * 100, 1)  # A1's seeded day, in %
 
@@ -161,3 +162,35 @@ def test_a_timeline_without_data_shows_the_scheduled_hours_in_the_page_zone(
     assert data["day"]["start"] == "2026-10-31T15:00:00+00:00" and data["offset_min"] == 540
     assert "no activity this day: the scheduled 8 h 00 min from 09:00" in html
     assert "No events on this day." in html
+
+
+def test_the_trend_agrees_with_each_days_report(
+    app_client: TestClient, org: Org, clock: Clock
+) -> None:
+    """Read once for the whole span and cut into days, the trend says what each day's report
+    says: in UTC and in Tokyo, across midnight, with a rejected away event moved to at desk."""
+    _day(app_client, clock, org)  # 2026-11-02, 09:00-11:00 UTC
+    clock.advance(12.5 * 3600)  # 23:30
+    device = enrol(app_client, org.agent_a1.id, hostname="pc-2")
+    _keep(device, clock, "at_desk", 1200)
+    away = event("away", clock.now, length_s=1800)
+    assert device.post("/api/v1/events", json={"events": [away]}).status_code == 200
+    _keep(device, clock, "away", 1800)
+    _keep(device, clock, "at_desk", 600)
+    agent = login(TestClient(app_client.app), "agent_a1")
+    dispute = {"kind": "dispute", "body": "I was there"}
+    assert agent.post(f"/api/v1/events/{away['id']}/comments", json=dispute).status_code == 201
+    sup = login(TestClient(app_client.app), "sup_a")
+    review = sup.post(f"/api/v1/events/{away['id']}/review", json={"decision": "rejected"})
+    assert review.status_code == 200
+    for tz in ("UTC", "Asia/Tokyo"):
+        trend = sup.get(
+            f"/api/v1/teams/{org.team_a.id}/adherence",
+            params={"day": "2026-11-03", "days": 4, "tz": tz},
+        ).json()
+        assert trend["zone"] == tz
+        for d in trend["days"]:
+            params = {"day": d["day"], "tz": tz}
+            report = sup.get(f"/api/v1/teams/{org.team_a.id}/report", params=params).json()
+            assert d["adherence"] == report["adherence"], (tz, d)
+        assert [d["adherence"] is not None for d in trend["days"]] == [False, False, True, True]

@@ -66,6 +66,21 @@ def segments(
     """The day cut into status periods; before the first heartbeat and after silence: offline
     (an agent silent since an earlier day is offline all day, not in its last status)."""
     start, end = day_bounds(day, zone)
+    return segments_between(
+        session, agent_id=agent_id, start=start, end=end, now=now, offline_after_s=offline_after_s
+    )
+
+
+def segments_between(
+    session: Session,
+    *,
+    agent_id: int,
+    start: datetime,
+    end: datetime,
+    now: datetime,
+    offline_after_s: float,
+) -> list[Segment]:
+    """``[start, end)`` (until ``now`` at most) cut into status periods, as ``segments``."""
     end = min(end, now)
     if end <= start:
         return []
@@ -83,6 +98,15 @@ def segments(
     bounds = [m[0] for m in marks[1:]] + [end]
     out = [Segment(status=s, start=a, end=b) for (a, s), b in zip(marks, bounds, strict=True)]
     return _merge(s for s in out if s.end > s.start)
+
+
+def _clip(segs: list[Segment], start: datetime, end: datetime) -> list[Segment]:
+    """The parts of ``segs`` within ``[start, end)``."""
+    return [
+        Segment(status=s.status, start=max(s.start, start), end=min(s.end, end))
+        for s in segs
+        if s.end > start and s.start < end
+    ]
 
 
 def _merge(parts: Iterable[Segment]) -> list[Segment]:
@@ -169,7 +193,6 @@ def team_report(
         row = _agent_row(agent, segs, tally, scheduled_s)
         if row is not None:
             rows.append(row)
-    measured = [a.adherence for a in rows if a.adherence is not None]
     return TeamReport(
         team_id=team.id,
         team=team.name,
@@ -177,7 +200,7 @@ def team_report(
         scheduled_s=scheduled_s,
         agents=rows,
         zone=str(zone),
-        adherence=round(sum(measured) / len(measured), 4) if measured else None,
+        adherence=_mean([a.adherence for a in rows if a.adherence is not None]),
         by_hour=_by_hour(events, start=start, zone=zone),
     )
 
@@ -208,6 +231,10 @@ def _agent_row(
         corrected_s=round(corrected, 1),
         no_data=no_data,
     )
+
+
+def _mean(values: list[float]) -> float | None:
+    return round(sum(values) / len(values), 4) if values else None
 
 
 def _by_hour(events: list[EventRecord], *, start: datetime, zone: tzinfo) -> dict[str, list[int]]:
@@ -324,22 +351,30 @@ def adherence_trend(
     zone: tzinfo = UTC,
 ) -> AdherenceTrend:
     """The team's adherence on each of the ``days`` days (at most ``MAX_TREND_DAYS``) up to
-    ``last_day``: each day's report, read from the same status history and events."""
-    out = []
-    for back in range(max(1, min(days, MAX_TREND_DAYS)) - 1, -1, -1):
-        day = last_day - timedelta(days=back)
-        report = team_report(
-            session,
-            team=team,
-            agents=agents,
-            day=day,
-            now=now,
-            offline_after_s=offline_after_s,
-            scheduled_s=scheduled_s,
-            zone=zone,
+    ``last_day``, as each day's report has it: the same status history and events, read
+    once for the whole span and cut into days."""
+    days = max(1, min(days, MAX_TREND_DAYS))
+    first = last_day - timedelta(days=days - 1)
+    start, end = day_bounds(first, zone)[0], day_bounds(last_day, zone)[1]
+    ids = [a.id for a in agents]
+    events = events_overlapping(session, agent_ids=ids, start=start, end=end)
+    history = {
+        a.id: segments_between(
+            session, agent_id=a.id, start=start, end=end, now=now, offline_after_s=offline_after_s
         )
-        measured = sum(a.adherence is not None for a in report.agents)
-        out.append(DayAdherence(day=day, adherence=report.adherence, measured=measured))
+        for a in agents
+    }
+    out = []
+    for n in range(days):
+        day = first + timedelta(days=n)
+        a, b = day_bounds(day, zone)
+        before_end = [e for e in events if e.started_at < b]
+        tally = Tally(*_tally(before_end, ids, start=a, end=b, now=now))
+        rows = [
+            _agent_row(x, _clip(history[x.id], a, min(b, now)), tally, scheduled_s) for x in agents
+        ]
+        measured = [r.adherence for r in rows if r is not None and r.adherence is not None]
+        out.append(DayAdherence(day=day, adherence=_mean(measured), measured=len(measured)))
     return AdherenceTrend(team_id=team.id, zone=str(zone), days=out)
 
 
