@@ -110,6 +110,12 @@ def test_the_report_day_runs_in_the_page_zone(
     assert all(a["no_data"] for a in nothing["agents"])
     bad = sup.get(f"/api/v1/teams/{org.team_a.id}/report", params={**DAY, "tz": "Mars/Base"})
     assert bad.status_code == 422
+    # The day's events CSV, linked from the timeline, runs in the same zone (times in UTC).
+    timeline = sup.get(f"/agents/{org.agent_a1.id}", params=DAY).text
+    assert "events.csv?day=2026-11-02&amp;tz=Asia/Tokyo" in timeline
+    url = f"/api/v1/agents/{org.agent_a1.id}/events.csv"
+    assert "away" in sup.get(url, params={**DAY, "tz": "Asia/Tokyo"}).text
+    assert "away" not in sup.get(url, params=later).text
 
 
 def test_the_adherence_trend_is_bounded(app_client: TestClient, org: Org, clock: Clock) -> None:

@@ -3,44 +3,26 @@ midnight UTC unless ``?tz=`` names another zone (``Europe/London``); each body s
 
 from __future__ import annotations
 
-from datetime import UTC, date, tzinfo
+from datetime import tzinfo
 from typing import Annotated
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Response, status
+from fastapi import APIRouter, Query, Response
 
-from deskwatch.server.bounds import Day, Id
-from deskwatch.server.deps import NowDep, OverseerDep, SessionDep, SettingsDep, UserDep
+from deskwatch.server.bounds import Id
+from deskwatch.server.deps import (
+    DayDep,
+    NowDep,
+    OverseerDep,
+    SessionDep,
+    SettingsDep,
+    UserDep,
+    ZoneDep,
+)
 from deskwatch.server.orgs.models import User
 from deskwatch.server.reports import service
 from deskwatch.server.reports.schemas import AdherenceTrend, TeamReport, Timeline
 
 router = APIRouter(prefix="/api/v1", tags=["reports"])
-
-
-def zone_param(
-    tz: Annotated[
-        str | None, Query(max_length=64, description="IANA time zone of the day; UTC if unset")
-    ] = None,
-) -> tzinfo:
-    """``?tz=Europe/London``: the zone the day runs in (UTC by default; a 422 if unknown)."""
-    if not tz:
-        return UTC
-    try:
-        return ZoneInfo(tz)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, "tz: not a time zone") from None
-
-
-ZoneDep = Annotated[tzinfo, Depends(zone_param)]
-
-
-def day_in_zone(zone: ZoneDep, now: NowDep, day: Day | None = None) -> date:
-    """``?day=YYYY-MM-DD``, today in ``?tz=`` (UTC) by default (a 422 outside ``bounds.Day``)."""
-    return day or now.astimezone(zone).date()
-
-
-DayDep = Annotated[date, Depends(day_in_zone)]
 
 
 @router.get("/agents/{agent_id}/timeline")
