@@ -56,6 +56,7 @@
     details.hidden = false;
     details.dataset.event = eventId;
     row.scrollIntoView({ block: "nearest" });
+    details.focus({ preventScroll: true });
   }
   timeline.on("select", (props) => {
     const id = props.items.find((i) => String(i).startsWith("ev-"));
