@@ -64,7 +64,11 @@ def test_team_report_adherence_and_csv(app_client: TestClient, org: Org, clock: 
     assert a1["seconds"]["at_desk"] == 3600 + 1800 + 60
     assert a1["adherence"] == round(5460 / (8 * 3600), 4)
     assert a1["events"] == {"away": 1}
-    assert rows[org.agent_a2.id]["adherence"] == 0.0 and org.agent_b1.id not in rows
+    # Agent_A2 sent nothing that day: "no data", not a day offline at 0 %.
+    a2 = rows[org.agent_a2.id]
+    assert (a2["adherence"], a2["seconds"], a2["no_data"]) == (None, {}, True)
+    assert org.agent_b1.id not in rows and not a1["no_data"]
+    assert report["adherence"] == a1["adherence"] and report["zone"] == "UTC"
     csv_reply = sup.get(f"/api/v1/teams/{org.team_a.id}/report.csv", params={"day": "2026-11-02"})
     assert csv_reply.headers["content-type"].startswith("text/csv")
     table = list(csv.DictReader(io.StringIO(csv_reply.text)))
@@ -208,7 +212,8 @@ def test_unmonitored_presence_is_online_and_has_no_adherence(
     rows = {a["agent_id"]: a for a in report["agents"]}
     assert rows[org.agent_a1.id]["seconds"]["online"] == 3600
     assert rows[org.agent_a1.id]["adherence"] is None
-    assert rows[org.agent_a2.id]["adherence"] == 0.0  # never heard from: measured as absent
+    assert rows[org.agent_a2.id]["no_data"]  # never heard from: nothing measured
+    assert rows[org.agent_a2.id]["adherence"] is None and report["adherence"] is None
     report_csv = sup.get(f"/api/v1/teams/{org.team_a.id}/report.csv", params=DAY).text
     a1 = next(r for r in csv.DictReader(io.StringIO(report_csv)) if r["name"] == "Agent_A1")
     assert (a1["adherence"], a1["online_s"]) == ("", "3600.0")

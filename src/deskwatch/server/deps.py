@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Iterator
-from datetime import date, datetime
+from datetime import UTC, date, datetime, tzinfo
 from typing import Annotated, Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from fastapi import Depends, HTTPException, Request, status
+from fastapi import Depends, HTTPException, Query, Request, status
 from fastapi.concurrency import run_in_threadpool
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
@@ -208,9 +209,26 @@ AgentDep = Annotated[User, Depends(require(Role.AGENT))]
 PrivacyOfficerDep = Annotated[User, Depends(require(Role.PRIVACY_OFFICER))]
 
 
-def day_param(day: Day | None = None, *, now: NowDep) -> date:
-    """``?day=YYYY-MM-DD``, today (UTC) by default (a 422 outside ``bounds.Day``)."""
-    return day or now.date()
+def zone_param(
+    tz: Annotated[
+        str | None, Query(max_length=64, description="IANA time zone of the day; UTC if unset")
+    ] = None,
+) -> tzinfo:
+    """``?tz=Europe/London``: the zone a ``?day=`` runs in (UTC by default; 422 if unknown)."""
+    if not tz:
+        return UTC
+    try:
+        return ZoneInfo(tz)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, "tz: not a time zone") from None
+
+
+ZoneDep = Annotated[tzinfo, Depends(zone_param)]
+
+
+def day_param(zone: ZoneDep, now: NowDep, day: Day | None = None) -> date:
+    """``?day=YYYY-MM-DD``, today in ``?tz=`` (UTC) by default (a 422 outside ``bounds.Day``)."""
+    return day or now.astimezone(zone).date()
 
 
 DayDep = Annotated[date, Depends(day_param)]

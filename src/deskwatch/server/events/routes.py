@@ -13,6 +13,7 @@ from deskwatch.server.deps import (
     SessionDep,
     SettingsDep,
     UserDep,
+    ZoneDep,
 )
 from deskwatch.server.events import service
 from deskwatch.server.events.models import EventRecord
@@ -43,26 +44,34 @@ def ingest(
 
 
 def _agent_events(
-    agent_id: Id, day: DayDep, user: UserDep, session: SessionDep, now: NowDep, what: str
+    agent_id: Id,
+    day: DayDep,
+    zone: ZoneDep,
+    user: UserDep,
+    session: SessionDep,
+    now: NowDep,
+    what: str,
 ) -> list[EventRecord]:
+    """The events that started on ``day`` (midnight to midnight in ``?tz=``, UTC unset)."""
     agent = agent_for(session, user=user, agent_id=agent_id)
     record_read(session, reader=user, agent=agent, what=what, now=now)
-    start, end = day_bounds(day)
+    start, end = day_bounds(day, zone)
     return service.events_between(session, agent_ids=[agent.id], start=start, end=end)
 
 
 @router.get("/agents/{agent_id}/events")
 def agent_events(
-    agent_id: Id, day: DayDep, user: UserDep, session: SessionDep, now: NowDep
+    agent_id: Id, day: DayDep, zone: ZoneDep, user: UserDep, session: SessionDep, now: NowDep
 ) -> list[EventOut]:
-    rows = _agent_events(agent_id, day, user, session, now, "events")
+    rows = _agent_events(agent_id, day, zone, user, session, now, "events")
     return [EventOut.model_validate(e) for e in rows]
 
 
 @router.get("/agents/{agent_id}/events.csv")
 def agent_events_csv(
-    agent_id: Id, day: DayDep, user: UserDep, session: SessionDep, now: NowDep
+    agent_id: Id, day: DayDep, zone: ZoneDep, user: UserDep, session: SessionDep, now: NowDep
 ) -> Response:
-    rows = _agent_events(agent_id, day, user, session, now, "events.csv")
+    """The day's events as CSV; the times in it are UTC whatever ``?tz=`` the day runs in."""
+    rows = _agent_events(agent_id, day, zone, user, session, now, "events.csv")
     headers = {"content-disposition": f'attachment; filename="events-{agent_id}-{day}.csv"'}
     return Response(events_csv(rows), media_type="text/csv", headers=headers)

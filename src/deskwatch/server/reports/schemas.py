@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from deskwatch.server.events.schemas import EventOut
 
@@ -20,9 +20,12 @@ class Segment(BaseModel):
 
 
 class Timeline(BaseModel):
+    """An agent's day; ``zone``: the time zone it runs in (00:00 to 24:00 there)."""
+
     agent_id: int
     name: str
     day: date
+    zone: str = "UTC"
     segments: list[Segment]
     events: list[EventOut]
 
@@ -39,11 +42,35 @@ class AgentReport(BaseModel):
     events: dict[str, int]  # review "none" or "confirmed"; pending and rejected never count
     awaiting_review: int = 0  # pending events (reviewed types, and any disputed event)
     corrected_s: float = 0.0  # seconds moved to at desk by rejected away / obstruction events
+    # No heartbeat or status at all that day: nothing measured (adherence None, no seconds),
+    # never a made-up day offline.
+    no_data: bool = False
 
 
 class TeamReport(BaseModel):
+    """A team's day. ``zone``: the time zone the day runs in (00:00 to 24:00 there)."""
+
     team_id: int
     team: str
     day: date
     scheduled_s: float
     agents: list[AgentReport]
+    zone: str = "UTC"
+    # The mean adherence of the agents measured that day (no data, not monitored: left out).
+    adherence: float | None = None
+    # Counted events by type and by hour of the day (in ``zone``), 24 counts each.
+    by_hour: dict[str, list[int]] = Field(default_factory=dict)
+
+
+class DayAdherence(BaseModel):
+    """A team's adherence on one day: the mean of the agents measured that day."""
+
+    day: date
+    adherence: float | None  # None: nobody measured
+    measured: int  # agents with data and presence monitored
+
+
+class AdherenceTrend(BaseModel):
+    team_id: int
+    zone: str = "UTC"
+    days: list[DayAdherence]

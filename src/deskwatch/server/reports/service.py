@@ -6,7 +6,8 @@ import csv
 import io
 from collections import Counter
 from collections.abc import Iterable
-from datetime import UTC, date, datetime, time, timedelta
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
 
 from sqlalchemy.orm import Session
 
@@ -22,7 +23,14 @@ from deskwatch.server.orgs.service import (
     team_for,
     visible_agents,
 )
-from deskwatch.server.reports.schemas import AgentReport, Segment, TeamReport, Timeline
+from deskwatch.server.reports.schemas import (
+    AdherenceTrend,
+    AgentReport,
+    DayAdherence,
+    Segment,
+    TeamReport,
+    Timeline,
+)
 from deskwatch.server.status.models import AgentStatus
 from deskwatch.server.status.schemas import STATUSES
 from deskwatch.server.status.service import changes_between
@@ -34,18 +42,45 @@ COUNTED = frozenset({"none", "confirmed"})
 # Statuses the agent reports while such an event is open: where a reviewer rejected the
 # event, its time counts as at desk in adherence (the detector was wrong about it).
 STATUS_OF_EVENT = {"away": "away", "camera_obstructed": "camera_problem"}
+TREND_DAYS = 14  # the adherence trend's default length
+MAX_TREND_DAYS = 31
 
 
-def day_bounds(day: date) -> tuple[datetime, datetime]:
-    start = datetime.combine(day, time.min, tzinfo=UTC)
-    return start, start + timedelta(days=1)
+def day_bounds(day: date, zone: tzinfo = UTC) -> tuple[datetime, datetime]:
+    """The day from its midnight to the next in ``zone`` (23 or 25 h across a clock
+    change), as UTC times."""
+    start = datetime.combine(day, time.min, tzinfo=zone).astimezone(UTC)
+    end = datetime.combine(day + timedelta(days=1), time.min, tzinfo=zone).astimezone(UTC)
+    return start, end
 
 
 def segments(
-    session: Session, *, agent_id: int, day: date, now: datetime, offline_after_s: float
+    session: Session,
+    *,
+    agent_id: int,
+    day: date,
+    now: datetime,
+    offline_after_s: float,
+    zone: tzinfo = UTC,
 ) -> list[Segment]:
-    """The day cut into status periods; before the first heartbeat and after silence: offline."""
-    start, end = day_bounds(day)
+    """The day cut into status periods; before the first heartbeat and after silence: offline
+    (an agent silent since an earlier day is offline all day, not in its last status)."""
+    start, end = day_bounds(day, zone)
+    return segments_between(
+        session, agent_id=agent_id, start=start, end=end, now=now, offline_after_s=offline_after_s
+    )
+
+
+def segments_between(
+    session: Session,
+    *,
+    agent_id: int,
+    start: datetime,
+    end: datetime,
+    now: datetime,
+    offline_after_s: float,
+) -> list[Segment]:
+    """``[start, end)`` (until ``now`` at most) cut into status periods, as ``segments``."""
     end = min(end, now)
     if end <= start:
         return []
@@ -56,13 +91,22 @@ def segments(
     latest = session.get(AgentStatus, agent_id)
     if latest is not None:
         silent_from = latest.last_seen_at + timedelta(seconds=offline_after_s)
-        if start < silent_from < end:
-            marks.append((silent_from, "offline"))
+        if silent_from < end:
+            marks.append((max(silent_from, start), "offline"))
     if not marks or marks[0][0] > start:
         marks.insert(0, (start, "offline"))
     bounds = [m[0] for m in marks[1:]] + [end]
     out = [Segment(status=s, start=a, end=b) for (a, s), b in zip(marks, bounds, strict=True)]
     return _merge(s for s in out if s.end > s.start)
+
+
+def _clip(segs: list[Segment], start: datetime, end: datetime) -> list[Segment]:
+    """The parts of ``segs`` within ``[start, end)``."""
+    return [
+        Segment(status=s.status, start=max(s.start, start), end=min(s.end, end))
+        for s in segs
+        if s.end > start and s.start < end
+    ]
 
 
 def _merge(parts: Iterable[Segment]) -> list[Segment]:
@@ -76,17 +120,25 @@ def _merge(parts: Iterable[Segment]) -> list[Segment]:
 
 
 def timeline(
-    session: Session, *, agent: User, day: date, now: datetime, offline_after_s: float
+    session: Session,
+    *,
+    agent: User,
+    day: date,
+    now: datetime,
+    offline_after_s: float,
+    zone: tzinfo = UTC,
 ) -> Timeline:
-    start, end = day_bounds(day)
+    start, end = day_bounds(day, zone)
     events = events_overlapping(session, agent_ids=[agent.id], start=start, end=end)
+    segs = segments(
+        session, agent_id=agent.id, day=day, now=now, offline_after_s=offline_after_s, zone=zone
+    )
     return Timeline(
         agent_id=agent.id,
         name=agent.display_name,
         day=day,
-        segments=segments(
-            session, agent_id=agent.id, day=day, now=now, offline_after_s=offline_after_s
-        ),
+        zone=str(zone),
+        segments=segs,
         events=[EventOut.model_validate(e) for e in events],
     )
 
@@ -99,11 +151,17 @@ def timeline_for(
     day: date,
     now: datetime,
     offline_after_s: float,
+    zone: tzinfo = UTC,
 ) -> Timeline:
     """The day of an agent ``user`` may see (NotFoundError otherwise); the read is audited."""
     agent = agent_for(session, user=user, agent_id=agent_id)
     record_read(session, reader=user, agent=agent, what="timeline", now=now)
-    return timeline(session, agent=agent, day=day, now=now, offline_after_s=offline_after_s)
+    return timeline(
+        session, agent=agent, day=day, now=now, offline_after_s=offline_after_s, zone=zone
+    )
+
+
+Spans = dict[str, list[tuple[datetime, datetime]]]
 
 
 def team_report(
@@ -115,39 +173,78 @@ def team_report(
     now: datetime,
     offline_after_s: float,
     scheduled_s: float,
+    zone: tzinfo = UTC,
 ) -> TeamReport:
-    """Adherence (time at desk ÷ scheduled time) and counts of the events that count."""
-    start, end = day_bounds(day)
+    """Adherence (time at desk ÷ scheduled time) and counts of the events that count; an
+    agent with no status at all that day is "no data", left out of the team's adherence."""
+    start, end = day_bounds(day, zone)
     events = events_overlapping(session, agent_ids=[a.id for a in agents], start=start, end=end)
-    counts, awaiting, rejected = _tally(
-        events, [a.id for a in agents], start=start, end=end, now=now
-    )
+    tally = Tally(*_tally(events, [a.id for a in agents], start=start, end=end, now=now))
     rows = []
     for agent in agents:
         segs = segments(
-            session, agent_id=agent.id, day=day, now=now, offline_after_s=offline_after_s
+            session,
+            agent_id=agent.id,
+            day=day,
+            now=now,
+            offline_after_s=offline_after_s,
+            zone=zone,
         )
-        seconds, corrected = _seconds(segs, rejected[agent.id])
-        recorded = counts[agent.id] or awaiting[agent.id] or corrected
-        if not agent.active and set(seconds) <= {"offline"} and not recorded:
-            continue  # switched off, and nothing on this day
-        rows.append(
-            AgentReport(
-                agent_id=agent.id,
-                name=agent.display_name,
-                seconds={k: round(v, 1) for k, v in seconds.items()},
-                adherence=_adherence(seconds, scheduled_s),
-                events=dict(counts[agent.id]),
-                awaiting_review=awaiting[agent.id],
-                corrected_s=round(corrected, 1),
-            )
-        )
+        row = _agent_row(agent, segs, tally, scheduled_s)
+        if row is not None:
+            rows.append(row)
     return TeamReport(
-        team_id=team.id, team=team.name, day=day, scheduled_s=scheduled_s, agents=rows
+        team_id=team.id,
+        team=team.name,
+        day=day,
+        scheduled_s=scheduled_s,
+        agents=rows,
+        zone=str(zone),
+        adherence=_mean([a.adherence for a in rows if a.adherence is not None]),
+        by_hour=_by_hour(events, start=start, zone=zone),
     )
 
 
-Spans = dict[str, list[tuple[datetime, datetime]]]
+@dataclass(frozen=True)
+class Tally:
+    counts: dict[int, Counter[str]]
+    awaiting: Counter[int]
+    rejected: dict[int, Spans]
+
+
+def _agent_row(
+    agent: User, segs: list[Segment], tally: Tally, scheduled_s: float
+) -> AgentReport | None:
+    """One agent's line; None for a switched-off agent with nothing on this day."""
+    seconds, corrected = _seconds(segs, tally.rejected[agent.id])
+    counted, waiting = tally.counts[agent.id], tally.awaiting[agent.id]
+    if not agent.active and set(seconds) <= {"offline"} and not (counted or waiting or corrected):
+        return None
+    no_data = all(s.status == "offline" for s in segs)
+    return AgentReport(
+        agent_id=agent.id,
+        name=agent.display_name,
+        seconds={} if no_data else {k: round(v, 1) for k, v in seconds.items()},
+        adherence=None if no_data else _adherence(seconds, scheduled_s),
+        events=dict(counted),
+        awaiting_review=waiting,
+        corrected_s=round(corrected, 1),
+        no_data=no_data,
+    )
+
+
+def _mean(values: list[float]) -> float | None:
+    return round(sum(values) / len(values), 4) if values else None
+
+
+def _by_hour(events: list[EventRecord], *, start: datetime, zone: tzinfo) -> dict[str, list[int]]:
+    """The day's counted events by type and by the hour (in ``zone``) they started."""
+    out: dict[str, list[int]] = {}
+    for event in events:
+        if event.started_at >= start and event.review in COUNTED:
+            hour = event.started_at.astimezone(zone).hour
+            out.setdefault(event.type, [0] * 24)[hour] += 1
+    return dict(sorted(out.items()))
 
 
 def _tally(
@@ -205,6 +302,17 @@ def _union(spans: list[tuple[datetime, datetime]]) -> list[tuple[datetime, datet
     return out
 
 
+def team_agents(
+    session: Session, *, user: User, team_id: int, now: datetime
+) -> tuple[Team, list[User]]:
+    """A team ``user`` may see (NotFoundError otherwise) and its agents; the read is audited."""
+    team = team_for(session, user=user, team_id=team_id)
+    agents = [a for a in visible_agents(session, user=user) if a.team_id == team_id]
+    if user.role in OVERSEERS:
+        record(session, actor=user, action="read:report", subject=f"team:{team_id}", now=now)
+    return team, agents
+
+
 def report_for(
     session: Session,
     *,
@@ -214,12 +322,10 @@ def report_for(
     now: datetime,
     offline_after_s: float,
     scheduled_s: float,
+    zone: tzinfo = UTC,
 ) -> TeamReport:
     """The report of a team ``user`` may see (NotFoundError otherwise); the read is audited."""
-    team = team_for(session, user=user, team_id=team_id)
-    agents = [a for a in visible_agents(session, user=user) if a.team_id == team_id]
-    if user.role in OVERSEERS:
-        record(session, actor=user, action="read:report", subject=f"team:{team_id}", now=now)
+    team, agents = team_agents(session, user=user, team_id=team_id, now=now)
     return team_report(
         session,
         team=team,
@@ -228,6 +334,74 @@ def report_for(
         now=now,
         offline_after_s=offline_after_s,
         scheduled_s=scheduled_s,
+        zone=zone,
+    )
+
+
+def adherence_trend(
+    session: Session,
+    *,
+    team: Team,
+    agents: list[User],
+    last_day: date,
+    days: int,
+    now: datetime,
+    offline_after_s: float,
+    scheduled_s: float,
+    zone: tzinfo = UTC,
+) -> AdherenceTrend:
+    """The team's adherence on each of the ``days`` days (at most ``MAX_TREND_DAYS``) up to
+    ``last_day``, as each day's report has it: the same status history and events, read
+    once for the whole span and cut into days."""
+    days = max(1, min(days, MAX_TREND_DAYS))
+    first = last_day - timedelta(days=days - 1)
+    start, end = day_bounds(first, zone)[0], day_bounds(last_day, zone)[1]
+    ids = [a.id for a in agents]
+    events = events_overlapping(session, agent_ids=ids, start=start, end=end)
+    history = {
+        a.id: segments_between(
+            session, agent_id=a.id, start=start, end=end, now=now, offline_after_s=offline_after_s
+        )
+        for a in agents
+    }
+    out = []
+    for n in range(days):
+        day = first + timedelta(days=n)
+        a, b = day_bounds(day, zone)
+        before_end = [e for e in events if e.started_at < b]
+        tally = Tally(*_tally(before_end, ids, start=a, end=b, now=now))
+        rows = [
+            _agent_row(x, _clip(history[x.id], a, min(b, now)), tally, scheduled_s) for x in agents
+        ]
+        measured = [r.adherence for r in rows if r is not None and r.adherence is not None]
+        out.append(DayAdherence(day=day, adherence=_mean(measured), measured=len(measured)))
+    return AdherenceTrend(team_id=team.id, zone=str(zone), days=out)
+
+
+def trend_for(
+    session: Session,
+    *,
+    user: User,
+    team_id: int,
+    last_day: date,
+    days: int,
+    now: datetime,
+    offline_after_s: float,
+    scheduled_s: float,
+    zone: tzinfo = UTC,
+) -> AdherenceTrend:
+    """The adherence trend of a team ``user`` may see; the read is audited."""
+    team, agents = team_agents(session, user=user, team_id=team_id, now=now)
+    return adherence_trend(
+        session,
+        team=team,
+        agents=agents,
+        last_day=last_day,
+        days=days,
+        now=now,
+        offline_after_s=offline_after_s,
+        scheduled_s=scheduled_s,
+        zone=zone,
     )
 
 
@@ -267,7 +441,7 @@ def report_csv(report: TeamReport) -> str:
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     head = ["agent_id", "name", "adherence", *[f"{s}_s" for s in statuses]]
-    writer.writerow([*head, "corrected_s", "awaiting_review", *types])
+    writer.writerow([*head, "corrected_s", "awaiting_review", *types, "no_data"])
     for a in report.agents:
         writer.writerow(
             [
@@ -278,6 +452,7 @@ def report_csv(report: TeamReport) -> str:
                 a.corrected_s,
                 a.awaiting_review,
                 *[a.events.get(t, 0) for t in types],
+                a.no_data,
             ]
         )
     return buffer.getvalue()
