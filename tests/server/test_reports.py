@@ -123,7 +123,10 @@ def test_only_events_nobody_rejected_count_and_adherence_follows_the_review(
     url = "/api/v1/events/{}/review"
     for event_id, decision in ((away, "rejected"), (unverified["id"], "rejected")):
         assert sup.post(url.format(event_id), json={"decision": decision}).status_code == 200
-    assert sup.post(url.format(check["id"]), json={"decision": "confirmed"}).status_code == 200
+    bare = sup.post(url.format(check["id"]), json={"decision": "confirmed"})
+    assert bare.status_code == 400 and "needs a note" in bare.json()["detail"]  # disputed
+    confirmed = {"decision": "confirmed", "note": "the check failed: the camera was covered"}
+    assert sup.post(url.format(check["id"]), json=confirmed).status_code == 200
     after = _a1(sup, org)
     assert after["events"] == {"self_check": 1} and after["awaiting_review"] == 0
     # The half hour reported away because of the rejected away event counts at desk.
