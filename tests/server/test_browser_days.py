@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
@@ -200,6 +201,10 @@ def test_the_day_is_a_timeline_and_an_event_opens_its_details(
     event = page.locator("#timeline .vis-item.ev")
     expect(event).to_have_count(1)
     expect(page.locator("#event-details")).to_be_hidden()
+    # The axis reads in the page's zone: the hour the event started in Tokyo is on it.
+    tokyo_hour = datetime.now(ZoneInfo("Asia/Tokyo")).strftime("%H:")
+    axis = page.locator("#timeline .vis-time-axis .vis-text").all_inner_texts()
+    assert any(label.startswith(tokyo_hour) for label in axis), axis
     page.screenshot(path=str(shots / "timeline-1280.png"), full_page=True)
     event.click()
     details = page.locator("#event-details")

@@ -80,7 +80,7 @@ def timeline_page(
         session,
         tl=tl,
         window=window,
-        chart=_timeline_data(tl, bounds, window, now),
+        chart=_timeline_data(tl, bounds, window, now, zone),
         evidence=evidence_words,
         away_min_s=away.min_away_s,
         away_grace_s=away.end_grace_s,
@@ -118,7 +118,7 @@ def _iso(at: datetime) -> str:
 
 
 def _timeline_data(
-    tl: Timeline, bounds: tuple[datetime, datetime], window: Window, now: datetime
+    tl: Timeline, bounds: tuple[datetime, datetime], window: Window, now: datetime, zone: tzinfo
 ) -> dict[str, Any]:
     """The timeline's lanes and items for /static/timeline.js."""
     items = [
@@ -142,7 +142,7 @@ def _timeline_data(
         else:
             item["type"] = "point"
         items.append(item)
-    offset = window.start.utcoffset() or timedelta()
+    offset = window.start.astimezone(zone).utcoffset() or timedelta()  # the axis's zone
     return {
         "items": items,
         "groups": [{"id": "status", "content": "status"}, {"id": "events", "content": "events"}],
