@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
+from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -75,6 +76,7 @@ CASES = [
     Case("po", "privacy", "/privacy"),
     Case("po", "audit", "/audit"),
     Case("po", "dpia", "/privacy/dpia"),
+    Case("po", "categories", "/teams/{alpha}/categories"),
     Case("anon", "login", "/login"),
     Case("anon", "not-found", "/no-such-page", 404),
 ]
@@ -178,10 +180,15 @@ def contexts(browser: Browser, site: Site) -> Iterator[dict[str, BrowserContext]
 
 
 @pytest.fixture(scope="module")
-def shots(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def shots(
+    tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest
+) -> Iterator[Path]:
+    """Where the screenshots go; said once the module is done (past pytest's capture)."""
     folder = screenshot_folder(tmp_path_factory.mktemp("screenshots"))
-    print(f"\nscreenshots: {folder}")
-    return folder
+    yield folder
+    capture = request.config.pluginmanager.get_plugin("capturemanager")
+    with capture.global_and_fixture_disabled() if capture else nullcontext():
+        print(f"\nbrowser walk screenshots: {folder}")
 
 
 def _context(browser: Browser, site: Site, made: dict[str, BrowserContext], role: str) -> Page:
