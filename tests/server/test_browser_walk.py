@@ -221,6 +221,14 @@ def _check_keyboard(page: Page) -> list[str]:
     missing = hrefs - {s["href"] for s in stops}
     if missing:
         problems.append(f"main menu links not reached by Tab: {sorted(missing)}")
+    page.focus("a.skip")
+    page.keyboard.press("Enter")  # follow the skip link: the next Tab lands in the content
+    page.keyboard.press("Tab")
+    past_menu = """() => { const e = document.activeElement, main = document.querySelector("main");
+      return e === document.body || main.contains(e)
+        || !!(main.compareDocumentPosition(e) & Node.DOCUMENT_POSITION_FOLLOWING); }"""
+    if not page.evaluate(past_menu):  # the content, or past it where it has nothing to focus
+        problems.append("Tab after Skip to content goes back into the menu")
     return problems
 
 
