@@ -36,7 +36,7 @@ __all__ = ["pytestmark"]
 WIDTHS = (1280, 390)
 ZONE = "Asia/Tokyo"  # far from UTC
 # Pages other work is rewriting: reported, not yet held to the bar (turned strict later).
-REWRITTEN = {"report", "day", "admin", "audit", "privacy"}
+REWRITTEN = {"day", "audit", "privacy"}
 
 
 @dataclass
@@ -240,7 +240,11 @@ def _walk(page: Page, case: Case, shots: Path) -> list[str]:
 
 
 def _params() -> list[object]:
-    rewritten = pytest.mark.xfail(strict=False, reason="page being rewritten")
+    rewritten = pytest.mark.xfail(
+        strict=False,
+        reason="page being rewritten; at 390 px its .table-wrap scrolls without tabindex "
+        "(axe scrollable-region-focusable)",
+    )
     return [
         pytest.param(c, id=c.id, marks=[rewritten] if c.name in REWRITTEN else []) for c in CASES
     ]
