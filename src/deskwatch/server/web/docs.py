@@ -14,6 +14,7 @@ PAGE = f"""<!doctype html>
   <meta charset="utf-8">
   <title>deskwatch API</title>
   <link rel="stylesheet" href="{VENDOR}/swagger-ui.css">
+  <link rel="stylesheet" href="/static/swagger-fixes.css">
 </head>
 <body>
   <div id="swagger-ui"></div>
