@@ -33,6 +33,7 @@ DOMAINS = (
     "privacy",
     "identity",
     "events",
+    "integrations",
     "snapshots",
     "policies",
     "status",

@@ -2,10 +2,12 @@
 
 A user switched off, or given a new password, has every login session ended; a worker
 switched off (or no longer an agent) has their devices revoked; an erasure
-request marked done deletes what monitoring recorded about the worker."""
+request marked done deletes what monitoring recorded about the worker; a stored security
+event is queued for the integrations that want it."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -17,7 +19,10 @@ from deskwatch.server.auth.sessions import end_all
 from deskwatch.server.devices.models import Device
 from deskwatch.server.devices.service import revoke_all
 from deskwatch.server.events.models import EventRecord
+from deskwatch.server.events.schemas import DeviceEvent, IngestResult
+from deskwatch.server.events.service import ingest
 from deskwatch.server.identity.models import IdentityCheck
+from deskwatch.server.integrations import service as integrations
 from deskwatch.server.live import Changes
 from deskwatch.server.orgs.models import Role, User
 from deskwatch.server.orgs.service import (
@@ -35,6 +40,23 @@ from deskwatch.server.requests.service import move_request, record_move
 from deskwatch.server.reviews.models import EventComment
 from deskwatch.server.snapshots.models import Snapshot
 from deskwatch.server.status.models import AgentStatus, StatusChange
+
+
+def ingest_events(
+    session: Session,
+    *,
+    device: Device,
+    events: Sequence[DeviceEvent],
+    now: datetime,
+    future_skew_s: float,
+) -> IngestResult:
+    """Store a device's batch; the security events it stored new or ended are queued, in
+    the same transaction, for every enabled integration that wants them (at least once)."""
+    watch = integrations.watch_events(session, events=events)
+    result = ingest(session, device=device, events=events, now=now, future_skew_s=future_skew_s)
+    if watch is not None and (result.new or result.updated):
+        integrations.enqueue_events(session, watch=watch, agent_id=device.agent_id, now=now)
+    return result
 
 
 def change_user(

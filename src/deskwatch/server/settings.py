@@ -41,6 +41,9 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(default=2 * 1024 * 1024, description="larger requests get 413")
     max_batch_events: int = 1000
     offline_after_s: float = Field(default=90.0, description="no heartbeat this long: offline")
+    integrations_every_s: float = Field(
+        default=2.0, description="how often integrations' outbox is sent; 0: never"
+    )
     heartbeat_flush_s: float = Field(
         default=2.0, description="unchanged heartbeats are stored in batches this often; 0: each"
     )

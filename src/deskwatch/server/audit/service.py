@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol
@@ -33,6 +34,14 @@ class Actor(Protocol):
 GENESIS = "0" * 64
 _FIRST = "deskwatch.audit_first"  # Session.info: this transaction's first entry
 _HEAD = "deskwatch.audit_head"  # Session.info: the head to write once committed
+# Called with each new entry, in its transaction (integrations enqueue it for their sinks).
+_SUBSCRIBERS: list[Callable[[Session, AuditEntry], None]] = []
+
+
+def subscribe(subscriber: Callable[[Session, AuditEntry], None]) -> None:
+    """Have ``subscriber`` called with every entry appended from now on (once each)."""
+    if subscriber not in _SUBSCRIBERS:
+        _SUBSCRIBERS.append(subscriber)
 
 
 def entry_hash(chain: AuditChain, prev_hash: str, entry: AuditEntry) -> str:
@@ -75,6 +84,8 @@ def record(
     session.add(entry)
     session.flush()  # the next append in this transaction chains to it
     session.info.setdefault(_FIRST, entry.id)
+    for subscriber in _SUBSCRIBERS:
+        subscriber(session, entry)
     return entry
 
 
