@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol
@@ -34,11 +33,18 @@ class Actor(Protocol):
 GENESIS = "0" * 64
 _FIRST = "deskwatch.audit_first"  # Session.info: this transaction's first entry
 _HEAD = "deskwatch.audit_head"  # Session.info: the head to write once committed
-# Called with each new entry, in its transaction (integrations enqueue it for their sinks).
-_SUBSCRIBERS: list[Callable[[Session, AuditEntry], None]] = []
 
 
-def subscribe(subscriber: Callable[[Session, AuditEntry], None]) -> None:
+class Subscriber(Protocol):
+    """Called with each new entry, in its transaction (integrations queue it for sinks)."""
+
+    def __call__(self, session: Session, *, entry: AuditEntry) -> None: ...
+
+
+_SUBSCRIBERS: list[Subscriber] = []
+
+
+def subscribe(subscriber: Subscriber) -> None:
     """Have ``subscriber`` called with every entry appended from now on (once each)."""
     if subscriber not in _SUBSCRIBERS:
         _SUBSCRIBERS.append(subscriber)
@@ -85,7 +91,7 @@ def record(
     session.flush()  # the next append in this transaction chains to it
     session.info.setdefault(_FIRST, entry.id)
     for subscriber in _SUBSCRIBERS:
-        subscriber(session, entry)
+        subscriber(session, entry=entry)
     return entry
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import importlib.metadata
 import json
 import logging
 import os
@@ -23,7 +24,6 @@ import httpx
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, aliased, sessionmaker
 
-import deskwatch
 from deskwatch.server.integrations.models import OutboxRow, Sink
 from deskwatch.server.integrations.schemas import DeliveryResult
 from deskwatch.server.integrations.service import SecretError, open_secret
@@ -49,6 +49,10 @@ NAMES = {
     "identity_mismatch": "Person at the desk is not the signed-in agent",
 }
 AUDIT_SEVERITY = 3
+try:
+    VERSION = importlib.metadata.version("deskwatch")
+except importlib.metadata.PackageNotFoundError:  # pragma: no cover - a source checkout
+    VERSION = "0"
 
 
 class DeliveryError(Exception):
@@ -109,7 +113,7 @@ def _heads(session: Session, now: datetime) -> list[tuple[OutboxRow, Sink]]:
         .limit(BATCH)
         .with_for_update(skip_locked=True, of=OutboxRow)
     )
-    return [(row, sink) for row, sink in session.execute(query).tuples()]
+    return [(row, sink) for row, sink in session.execute(query).all()]
 
 
 def _round(
@@ -195,7 +199,7 @@ def post_webhook(
     body, timestamp = body_of(row), str(int(now.timestamp()))
     headers = {
         "content-type": "application/json",
-        "user-agent": f"deskwatch/{deskwatch.__version__}",
+        "user-agent": f"deskwatch/{VERSION}",
         SIGNATURE: signature(secret, timestamp, body),
         TIMESTAMP: timestamp,
         DELIVERY: row.delivery_id,
@@ -281,8 +285,7 @@ def cef(row: OutboxRow) -> tuple[str, int]:
         ext = _audit_ext(entry)
     ext["externalId"] = row.delivery_id
     head = "|".join(
-        _header(v)
-        for v in ("CEF:0", "deskwatch", "deskwatch", deskwatch.__version__, sig, name, severity)
+        _header(v) for v in ("CEF:0", "deskwatch", "deskwatch", VERSION, sig, name, severity)
     )
     pairs = " ".join(f"{k}={_ext(v)}" for k, v in ext.items() if v is not None)
     return f"{head}|{pairs}", severity

@@ -359,7 +359,9 @@ def enqueue_events(session: Session, *, watch: Watch, agent_id: int, now: dateti
         return 0
     team = session.get(Team, agent.team_id) if agent.team_id is not None else None
     count = 0
-    for row in session.scalars(query.order_by(EventRecord.started_at, EventRecord.id)):
+    place = {key: i for i, key in enumerate(watch.ids)}
+    stored = sorted(session.scalars(query), key=lambda r: (r.started_at, r.start_s, place[r.id]))
+    for row in stored:
         was_open = watch.open_before.get(row.id)
         fresh = row.id not in watch.open_before or (was_open and row.end_s is not None)
         if row.type in off or not fresh:
@@ -399,7 +401,7 @@ def matches(action: str, patterns: Iterable[str]) -> bool:
     return any(p in ("*", action, f"{kind}:*") for p in patterns)
 
 
-def enqueue_audit(session: Session, entry: AuditEntry) -> None:
+def enqueue_audit(session: Session, *, entry: AuditEntry) -> None:
     """The audit subscriber: one row per enabled sink whose actions match the entry. What
     changed is named (the detail's keys), not its values."""
     sinks = [s for s in _enabled(session) if matches(entry.action, s.audit_actions)]
