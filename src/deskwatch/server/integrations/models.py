@@ -34,7 +34,6 @@ class Sink(Base):
     facility: Mapped[int] = mapped_column(default=10)
     event_types: Mapped[list[str]] = mapped_column(JSON, default=list)
     audit_actions: Mapped[list[str]] = mapped_column(JSON, default=list)
-    created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 

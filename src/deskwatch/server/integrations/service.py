@@ -138,7 +138,7 @@ def create_sink(
         fields.update(host=None, port=None, tls=False, ca_file=None)
     else:
         fields.update(url=None)
-    sink = Sink(**fields, created_by=admin.id, created_at=now, updated_at=now)
+    sink = Sink(**fields, created_at=now, updated_at=now)  # who: the audit entry
     _set_secret(sink, (made or body.secret) if body.kind == "webhook" else None, signing_key)
     session.add(sink)
     session.flush()

@@ -38,7 +38,6 @@ def upgrade() -> None:
         sa.Column("facility", sa.Integer, nullable=False),
         sa.Column("event_types", sa.JSON, nullable=False),
         sa.Column("audit_actions", sa.JSON, nullable=False),
-        sa.Column("created_by", sa.Integer, sa.ForeignKey("users.id", ondelete="SET NULL")),
         sa.Column("created_at", UTCDateTime(timezone=True), nullable=False),
         sa.Column("updated_at", UTCDateTime(timezone=True), nullable=False),
     )
