@@ -729,3 +729,29 @@ def test_deliverers_side_by_side_send_each_row_once_in_order(settings: Settings)
     for stream in range(4):
         mine = [n for n in got if n % 4 == stream]
         assert mine == sorted(mine)
+
+
+def test_dead_letters_can_be_discarded_and_an_erasure_forgets_the_queue(
+    app_client: TestClient, org: Org, db: sessionmaker[Session], clock: Clock, settings: Settings
+) -> None:
+    admin = login(app_client, "admin")
+    with http_receiver(Hook(lambda p: True)) as url:
+        sink = webhook(admin, url)
+        device = enrol(admin, org.agent_a1.id)
+        send(device, event("phone_in_use", clock()), event("extra_person", clock(), 60))
+        for _ in range(MAX_ATTEMPTS):
+            deliver(db, clock, settings)
+            clock.advance(MAX_BACKOFF_S)
+    assert [r.status for r in outbox(db)] == ["dead", "pending"]
+    reply = admin.delete(f"/api/v1/integrations/{sink['id']}/dead-letters")
+    assert reply.json() == {"discarded": 1}
+    assert [e.detail for e in actions(db, "integration:discarded")] == [{"discarded": 1}]
+    assert [r.status for r in outbox(db)] == ["pending"]
+    worker = login(TestClient(app_client.app), "agent_a1")
+    asked = worker.post("/api/v1/me/requests", json={"kind": "erasure", "body": "erase me"})
+    officer = login(TestClient(app_client.app), "privacy")
+    url = f"/api/v1/privacy/requests/{asked.json()['id']}"
+    assert officer.patch(url, json={"status": "done", "response": "erased"}).status_code == 200
+    assert outbox(db) == []
+    entry = actions(db, "request:done")[0]
+    assert entry.detail["integration_deliveries"] == 1

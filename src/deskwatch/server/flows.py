@@ -125,11 +125,11 @@ def update_request(
 
 def erase(session: Session, *, agent_id: int) -> dict[str, int]:
     """Delete everything monitoring recorded about a worker: events with their comments and
-    stills, status history and current status, password re-confirmations, and when their
-    devices were last seen. Kept: the account, objections (deleting them would switch
-    monitoring back on), requests, the device registry (which PC may send, and revoking it)
-    and the audit log (the record of who did what, with its own retention). Counts per
-    table."""
+    stills, status history and current status, password re-confirmations, when their
+    devices were last seen, and what integrations had not yet delivered about them. Kept:
+    the account, objections (deleting them would switch monitoring back on), requests, the
+    device registry (which PC may send, and revoking it) and the audit log (the record of
+    who did what, with its own retention). Counts per table."""
     events = select(EventRecord.id).where(EventRecord.agent_id == agent_id).scalar_subquery()
     counts = {}
     for name, stmt in (
@@ -139,6 +139,7 @@ def erase(session: Session, *, agent_id: int) -> dict[str, int]:
         ("status_changes", delete(StatusChange).where(StatusChange.agent_id == agent_id)),
         ("status", delete(AgentStatus).where(AgentStatus.agent_id == agent_id)),
         ("identity_checks", delete(IdentityCheck).where(IdentityCheck.agent_id == agent_id)),
+        ("integration_deliveries", integrations.forget_agent(agent_id=agent_id)),
         (
             "devices_last_seen",
             update(Device).where(Device.agent_id == agent_id).values(last_seen_at=None),

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Response, status
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Response, status
 
 from deskwatch.server.bounds import Id
 from deskwatch.server.deps import AdminDep, NowDep, SessionDep, SettingsDep
 from deskwatch.server.integrations import service
 from deskwatch.server.integrations.schemas import (
     DeadLetter,
+    DiscardOut,
     ReplayIn,
     ReplayOut,
     SinkChange,
@@ -84,3 +87,16 @@ def replay(
 ) -> ReplayOut:
     count = service.replay(session, admin=admin, sink_id=sink_id, ids=body.ids, now=now)
     return ReplayOut(replayed=count)
+
+
+@router.delete("/{sink_id}/dead-letters")
+def discard(
+    sink_id: Id,
+    admin: AdminDep,
+    session: SessionDep,
+    now: NowDep,
+    ids: Annotated[list[Id] | None, Query(max_length=1000)] = None,
+) -> DiscardOut:
+    """Delete dead letters unsent: all of the sink's, or those ``?ids=`` names."""
+    count = service.discard(session, admin=admin, sink_id=sink_id, ids=ids, now=now)
+    return DiscardOut(discarded=count)

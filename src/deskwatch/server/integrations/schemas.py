@@ -134,6 +134,10 @@ class ReplayOut(BaseModel):
     replayed: int
 
 
+class DiscardOut(BaseModel):
+    discarded: int
+
+
 class DeliveryResult(BaseModel):
     """One delivery run: rows sent, failed (to retry) and moved to the dead letters."""
 

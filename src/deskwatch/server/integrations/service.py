@@ -21,7 +21,7 @@ from urllib.parse import urlsplit
 from cryptography.fernet import Fernet, InvalidToken
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import Delete, delete, func, select, update
 from sqlalchemy.orm import Session
 
 from deskwatch.server.audit.models import AuditEntry
@@ -41,12 +41,8 @@ from deskwatch.server.integrations.schemas import (
 from deskwatch.server.orgs.models import Team, User
 from deskwatch.server.privacy.service import off_types
 
-CREATED, CHANGED, DELETED, REPLAYED = (
-    "integration:created",
-    "integration:changed",
-    "integration:deleted",
-    "integration:replayed",
-)
+CREATED, CHANGED, DELETED = "integration:created", "integration:changed", "integration:deleted"
+REPLAYED, DISCARDED = "integration:replayed", "integration:discarded"
 _KDF_INFO = b"deskwatch integration secrets v1"
 _SHOWN = ("name", "enabled", "host", "port", "tls", "ca_file", "facility")
 
@@ -275,6 +271,32 @@ def replay(
         detail={"replayed": count},
     )
     return count
+
+
+def discard(
+    session: Session, *, admin: User, sink_id: int, ids: Sequence[int] | None, now: datetime
+) -> int:
+    """Delete dead letters unsent (audited with how many)."""
+    sink = get_sink(session, sink_id=sink_id)
+    where = [OutboxRow.sink_id == sink.id, OutboxRow.status == "dead"]
+    if ids is not None:
+        where.append(OutboxRow.id.in_(ids))
+    result = session.execute(delete(OutboxRow).where(*where))
+    count = int(getattr(result, "rowcount", 0))
+    record(
+        session,
+        actor=admin,
+        action=DISCARDED,
+        subject=f"integration:{sink.id}",
+        now=now,
+        detail={"discarded": count},
+    )
+    return count
+
+
+def forget_agent(*, agent_id: int) -> Delete:
+    """The statement deleting whatever is queued or dead about a worker (an erasure)."""
+    return delete(OutboxRow).where(OutboxRow.stream == f"agent:{agent_id}")
 
 
 def recipients(session: Session) -> list[tuple[str, str]]:

@@ -131,3 +131,11 @@ def replay_form(
 ) -> Response:
     count = integrations.replay(session, admin=admin, sink_id=sink_id, ids=None, now=now)
     return back(request, PATH, f"{count} dead letter(s) of integration {sink_id} queued again")
+
+
+@router.post("/{sink_id}/discard", dependencies=[Csrf])
+def discard_form(
+    sink_id: Id, request: Request, admin: AdminPage, session: SessionDep, now: NowDep
+) -> Response:
+    count = integrations.discard(session, admin=admin, sink_id=sink_id, ids=None, now=now)
+    return back(request, PATH, f"{count} dead letter(s) of integration {sink_id} discarded")
