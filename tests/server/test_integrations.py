@@ -572,6 +572,9 @@ def test_changes_are_audited_and_the_secret_is_never_shown(
     assert reply.status_code == 200
     assert reply.json()["secret_fingerprint"] == hashlib.sha256(SECRET.encode()).hexdigest()[:16]
     assert admin.patch(f"/api/v1/integrations/{made['id']}", json={"port": 0}).status_code == 422
+    emptied = admin.patch(f"/api/v1/integrations/{made['id']}", json={"url": None})
+    assert emptied.status_code == 422
+    assert emptied.json()["detail"] == [{"field": "url", "msg": "a webhook needs a URL"}]
     assert admin.delete(f"/api/v1/integrations/{made['id']}").status_code == 204
     assert admin.get(f"/api/v1/integrations/{made['id']}").status_code == 404
     entries = actions(db, "integration:")
@@ -755,3 +758,18 @@ def test_dead_letters_can_be_discarded_and_an_erasure_forgets_the_queue(
     assert outbox(db) == []
     entry = actions(db, "request:done")[0]
     assert entry.detail["integration_deliveries"] == 1
+
+
+def test_an_unreachable_receiver_costs_one_attempt_a_run(
+    app_client: TestClient, org: Org, db: sessionmaker[Session], clock: Clock, settings: Settings
+) -> None:
+    closed = socket.create_server(("127.0.0.1", 0))
+    port = closed.getsockname()[1]
+    closed.close()  # nobody listens there now
+    admin = login(app_client, "admin")
+    webhook(admin, f"http://127.0.0.1:{port}/hook")
+    send(enrol(admin, org.agent_a1.id), event("phone_in_use", clock()))
+    send(enrol(admin, org.agent_a2.id, "pc-2"), event("phone_in_use", clock()))
+    assert deliver(db, clock, settings) == DeliveryResult(failed=1)
+    assert sorted(r.attempts for r in outbox(db)) == [0, 1]
+    assert "ConnectError" in outbox(db)[0].last_error

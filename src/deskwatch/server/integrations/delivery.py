@@ -59,6 +59,10 @@ class DeliveryError(Exception):
     """The receiver did not take the message (why, in a few words)."""
 
 
+class UnreachableError(DeliveryError):
+    """The receiver could not be reached at all (no connection, a timeout, TLS refused)."""
+
+
 def on_delivery_failure(kind: str) -> None:
     """Called on every failed delivery attempt (``kind``: webhook or syslog): the hook for
     the operations metrics' webhook-failure counter, wired where ``ops.metrics`` exists."""
@@ -119,15 +123,21 @@ def _heads(session: Session, now: datetime) -> list[tuple[OutboxRow, Sink]]:
 def _round(
     session: Session, *, now: datetime, signing_key: str, client: httpx.Client
 ) -> DeliveryResult:
+    """Each due head tried once. After a receiver could not be reached, the rest of its
+    sink's heads wait for the next run untouched (not one timeout each)."""
     sent = failed = dead = 0
-    allowed = _Allowed(session)
+    allowed, down = _Allowed(session), set[int]()
     for row, sink in _heads(session, now):
+        if sink.id in down:
+            continue
         if not allowed(row):  # the category went off, or the worker objected, since
             session.delete(row)
             continue
         try:
             send(sink, row, now=now, signing_key=signing_key, client=client)
         except (DeliveryError, SecretError, OSError) as exc:
+            if isinstance(exc, UnreachableError | OSError):
+                down.add(sink.id)
             failed += 1
             dead += _failed(row, sink, str(exc) or type(exc).__name__, now)
             continue
@@ -208,7 +218,7 @@ def post_webhook(
     try:
         reply = client.post(sink.url or "", content=body, headers=headers)
     except httpx.HTTPError as exc:
-        raise DeliveryError(f"{type(exc).__name__}: {exc}") from exc
+        raise UnreachableError(f"{type(exc).__name__}: {exc}") from exc
     if not reply.is_success:
         raise DeliveryError(f"HTTP {reply.status_code}")
 

@@ -21,6 +21,7 @@ from urllib.parse import urlsplit
 from cryptography.fernet import Fernet, InvalidToken
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+from pydantic import ValidationError
 from sqlalchemy import Delete, delete, func, select, update
 from sqlalchemy.orm import Session
 
@@ -149,6 +150,17 @@ def create_sink(
     return sink, made
 
 
+def _check(fields: dict[str, Any]) -> None:
+    """The sink as it would be after a change must be complete (InvalidError: which field)."""
+    try:
+        SinkFields.model_validate(fields)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        why = str(first["msg"]).removeprefix("Value error, ")
+        raise InvalidError(f"{where}: {why}" if where else why) from exc
+
+
 def change_sink(
     session: Session,
     *,
@@ -162,10 +174,7 @@ def change_sink(
     sink = get_sink(session, sink_id=sink_id)
     asked = change.model_dump(exclude_unset=True, exclude={"secret"})
     current = {k: getattr(sink, k) for k in SinkFields.model_fields if k != "secret"}
-    try:
-        SinkFields.model_validate({**current, **asked, "secret": change.secret})
-    except ValueError as exc:
-        raise InvalidError(str(exc).splitlines()[-1].strip()) from exc
+    _check({**current, **asked, "secret": change.secret})
     before = {**current, "target": target(sink)}
     for key, value in asked.items():
         setattr(sink, key, value)
