@@ -4,8 +4,9 @@ At least once and in order per sink and agent: only the oldest pending row of ea
 ``(sink, stream)`` is tried, so the next one for an agent waits until the one before it
 was delivered (or moved aside as a dead letter). A failure is retried after 1 s, 2 s, 4 s
 ... (at most ``MAX_BACKOFF_S``); after ``MAX_ATTEMPTS`` the row is a dead letter until an
-admin replays it. On PostgreSQL the heads are claimed ``FOR UPDATE SKIP LOCKED``, so
-several server processes deliver side by side without sending a row twice at once."""
+admin replays it. On PostgreSQL the heads are claimed ``FOR UPDATE SKIP LOCKED`` and
+leased (``claimed_until``) while they are sent outside any transaction, so several server
+processes deliver side by side without sending a row twice at once or out of order."""
 
 from __future__ import annotations
 
@@ -21,7 +22,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session, aliased, sessionmaker
 
 from deskwatch.server.integrations.models import OutboxRow, Sink
@@ -34,7 +35,8 @@ MAX_ATTEMPTS = 8
 FIRST_BACKOFF_S = 1.0
 MAX_BACKOFF_S = 300.0
 TIMEOUT_S = 10.0
-BATCH = 100
+BATCH = 20
+LEASE_S = BATCH * TIMEOUT_S * 2  # a claim outlives any run that is still sending
 ROUNDS = 50  # per run: a stream's later rows go out in the same run once earlier ones did
 SIGNATURE, TIMESTAMP, DELIVERY = (
     "X-Deskwatch-Signature",
@@ -76,12 +78,17 @@ def backoff_s(attempts: int) -> float:
 def deliver_once(
     sessions: sessionmaker[Session], *, now: datetime, signing_key: str
 ) -> DeliveryResult:
-    """Send what is due, round after round while rows go out (each round a transaction)."""
+    """Send what is due, round after round while rows go out. Each round claims its rows in
+    one short transaction, sends them outside any transaction (a slow receiver holds no
+    lock: on SQLite that would stop every write) and settles them in another."""
     total = DeliveryResult()
     with httpx.Client(timeout=TIMEOUT_S) as client:
         for _ in range(ROUNDS):
             with sessions.begin() as session:
-                done = _round(session, now=now, signing_key=signing_key, client=client)
+                claimed = _claim(session, now)
+            tried = _send_all(claimed, now=now, signing_key=signing_key, client=client)
+            with sessions.begin() as session:
+                done = _settle(session, tried, now)
             total = DeliveryResult(
                 sent=total.sent + done.sent,
                 failed=total.failed + done.failed,
@@ -93,7 +100,8 @@ def deliver_once(
 
 
 def _heads(session: Session, now: datetime) -> list[tuple[OutboxRow, Sink]]:
-    """The oldest pending row of each (sink, stream), if due and its sink is on; claimed."""
+    """The oldest pending row of each (sink, stream), if due, not claimed by a run still
+    going on, and its sink on; locked (``SKIP LOCKED``: another process's are passed by)."""
     older = aliased(OutboxRow)
     head = (
         select(func.min(older.id))
@@ -111,6 +119,7 @@ def _heads(session: Session, now: datetime) -> list[tuple[OutboxRow, Sink]]:
             Sink.enabled.is_(True),
             OutboxRow.status == "pending",
             OutboxRow.next_attempt_at <= now,
+            or_(OutboxRow.claimed_until.is_(None), OutboxRow.claimed_until <= now),
             OutboxRow.id == head,
         )
         .order_by(OutboxRow.id)
@@ -120,29 +129,63 @@ def _heads(session: Session, now: datetime) -> list[tuple[OutboxRow, Sink]]:
     return [(row, sink) for row, sink in session.execute(query).all()]
 
 
-def _round(
-    session: Session, *, now: datetime, signing_key: str, client: httpx.Client
-) -> DeliveryResult:
-    """Each due head tried once. After a receiver could not be reached, the rest of its
-    sink's heads wait for the next run untouched (not one timeout each)."""
-    sent = failed = dead = 0
-    allowed, down = _Allowed(session), set[int]()
+def _claim(session: Session, now: datetime) -> list[tuple[OutboxRow, Sink]]:
+    """Claim the due heads for ``LEASE_S`` (a run that dies leaves them to be sent again
+    after it); rows whose type the worker's categories no longer allow are dropped."""
+    allowed, claimed = _Allowed(session), []
     for row, sink in _heads(session, now):
-        if sink.id in down:
-            continue
         if not allowed(row):  # the category went off, or the worker objected, since
             session.delete(row)
+            continue
+        row.claimed_until = now + timedelta(seconds=LEASE_S)
+        claimed.append((row, sink))
+    session.flush()
+    session.expunge_all()  # readable once committed, whatever the sessions' expire_on_commit
+    return claimed
+
+
+Tried = list[tuple[OutboxRow, Sink, str | None, bool]]  # row, sink, why it failed, tried
+
+
+def _send_all(
+    claimed: list[tuple[OutboxRow, Sink]], *, now: datetime, signing_key: str, client: httpx.Client
+) -> Tried:
+    """Send each claimed row. After a receiver could not be reached, the rest of its sink's
+    rows wait for the next run untried (not one timeout each)."""
+    tried: Tried = []
+    down: set[int] = set()
+    for row, sink in claimed:
+        if sink.id in down:
+            tried.append((row, sink, None, False))
             continue
         try:
             send(sink, row, now=now, signing_key=signing_key, client=client)
         except (DeliveryError, SecretError, OSError) as exc:
             if isinstance(exc, UnreachableError | OSError):
                 down.add(sink.id)
-            failed += 1
-            dead += _failed(row, sink, str(exc) or type(exc).__name__, now)
+            tried.append((row, sink, str(exc) or type(exc).__name__, True))
             continue
-        session.delete(row)
-        sent += 1
+        tried.append((row, sink, None, True))
+    return tried
+
+
+def _settle(session: Session, tried: Tried, now: datetime) -> DeliveryResult:
+    """Delete what was delivered; count the failures (backoff, dead letters); release the
+    claims. A row deleted meanwhile (its sink removed, an erasure) is passed over."""
+    sent = failed = dead = 0
+    for claimed, sink, why, attempted in tried:
+        row = session.get(OutboxRow, claimed.id)
+        if row is None:
+            continue
+        row.claimed_until = None
+        if not attempted:
+            continue
+        if why is None:
+            session.delete(row)
+            sent += 1
+            continue
+        failed += 1
+        dead += _failed(row, sink, why, now)
     return DeliveryResult(sent=sent, failed=failed, dead=dead)
 
 

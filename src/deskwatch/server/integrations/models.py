@@ -59,5 +59,6 @@ class OutboxRow(Base):
     status: Mapped[str] = mapped_column(String(10), default="pending")  # pending | dead
     attempts: Mapped[int] = mapped_column(default=0)
     next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime())  # being sent
     last_error: Mapped[str] = mapped_column(String(300), default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())

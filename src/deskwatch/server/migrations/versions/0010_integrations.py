@@ -57,6 +57,7 @@ def upgrade() -> None:
         sa.Column("status", sa.String(10), nullable=False),
         sa.Column("attempts", sa.Integer, nullable=False),
         sa.Column("next_attempt_at", UTCDateTime(timezone=True), nullable=False),
+        sa.Column("claimed_until", UTCDateTime(timezone=True)),
         sa.Column("last_error", sa.String(300), nullable=False),
         sa.Column("created_at", UTCDateTime(timezone=True), nullable=False),
     )
