@@ -773,3 +773,21 @@ def test_an_unreachable_receiver_costs_one_attempt_a_run(
     assert deliver(db, clock, settings) == DeliveryResult(failed=1)
     assert sorted(r.attempts for r in outbox(db)) == [0, 1]
     assert "ConnectError" in outbox(db)[0].last_error
+
+
+def test_rows_claimed_by_a_run_that_died_are_sent_after_the_lease(
+    app_client: TestClient, org: Org, db: sessionmaker[Session], clock: Clock, settings: Settings
+) -> None:
+    from deskwatch.server.integrations.delivery import LEASE_S, _claim
+
+    hook = Hook()
+    admin = login(app_client, "admin")
+    with http_receiver(hook) as url:
+        webhook(admin, url)
+        send(enrol(admin, org.agent_a1.id), event("phone_in_use", clock()))
+        with db.begin() as s:  # a run claims the row, then its process dies before sending
+            assert len(_claim(s, clock())) == 1
+        assert deliver(db, clock, settings) == DeliveryResult()
+        clock.advance(LEASE_S)
+        assert deliver(db, clock, settings) == DeliveryResult(sent=1)
+    assert len(hook.taken) == 1
