@@ -310,25 +310,30 @@ def forget_agent(*, agent_id: int) -> Delete:
 
 def recipients(session: Session) -> list[tuple[str, str]]:
     """Every configured sink as a DPIA recipient: (who, what they receive)."""
-    out = []
-    for sink in session.scalars(select(Sink).order_by(Sink.id)):
-        state = "on" if sink.enabled else "off"
-        sent = [
-            *sink.event_types,
-            *(
-                ["audit entries (" + ", ".join(sink.audit_actions) + ")"]
-                if sink.audit_actions
-                else []
-            ),
-        ]
-        who = f"Integration {sink.name!r} ({sink.kind}, {target(sink)}, {state})"
-        what = (
-            "Security events as the board shows them (agent's name and id, team, type, "
-            "start, end, duration, confidence; no stills, evidence or comments), only where "
-            "the worker's categories allow: " + (", ".join(sent) or "nothing selected")
+    return [
+        (
+            f"Integration {s.name!r} ({s.kind}, {target(s)}, {'on' if s.enabled else 'off'})",
+            _sees(s),
         )
-        out.append((who, what))
-    return out
+        for s in session.scalars(select(Sink).order_by(Sink.id))
+    ]
+
+
+def _sees(sink: Sink) -> str:
+    parts = []
+    if sink.event_types:
+        parts.append(
+            f"security events ({', '.join(sink.event_types)}) as the board shows them: the "
+            "agent's name and id, team, type, start, end, duration and confidence, only where "
+            "the worker's categories allow; no stills, evidence or comments"
+        )
+    if sink.audit_actions:
+        parts.append(
+            f"audit-log entries ({', '.join(sink.audit_actions)}): who did what to which "
+            "subject and the names of the fields changed, not their values"
+        )
+    text = "; ".join(parts) or "nothing selected yet"
+    return text[0].upper() + text[1:] + "."
 
 
 # The outbox ------------------------------------------------------------------------------
