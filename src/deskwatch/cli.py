@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
+from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
@@ -39,7 +40,7 @@ if TYPE_CHECKING:
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
 app.add_typer(agent_app, name="agent")
-app.add_typer(server_app)  # server, audit, purge, dpia
+app.add_typer(server_app)  # server, audit, users, purge, dpia
 app.add_typer(demo_app)  # demo, demo-clip
 app.add_typer(train_app, name="train")  # the shipped model (the train extra)
 
@@ -271,3 +272,24 @@ def inspect(
     with Pipeline(policy) as pipeline:
         obs = pipeline.observe(Frame(as_image(picture), 0.0, 0))
     out.print_json(json.dumps(obs.to_dict()))
+
+
+TrayDirOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--state-dir",
+        help="the agent's state (default $DESKWATCH_AGENT_DIR or ~/.local/state/deskwatch)",
+    ),
+]
+
+
+@app.command()
+def tray(directory: TrayDirOpt = None) -> None:
+    """A system-tray icon for the agent on this PC: its state, pause/resume, its page."""
+    from deskwatch.agent.config import state_dir
+
+    try:
+        from deskwatch.desktop.tray import run
+    except ImportError as exc:  # PySide6 missing, or its Qt libraries
+        raise fail(escape(f"the tray needs PySide6: install deskwatch[desktop] ({exc})")) from None
+    raise typer.Exit(run(state_dir(directory)))

@@ -25,7 +25,7 @@ from fastapi.testclient import TestClient
 from numpy.typing import NDArray
 
 from deskwatch.agent.config import load_credentials
-from deskwatch.agent.local_page import LocalPage
+from deskwatch.agent.local_page import REFRESH_S, LocalPage
 from deskwatch.agent.runner import AgentRunner, RunOptions
 from deskwatch.arrays import Image
 from deskwatch.capture.frame import Frame
@@ -475,7 +475,7 @@ def test_an_enrolled_worker_is_offered_to_enrol_again_and_to_delete(tmp_path: Pa
         reply = httpx.get(page.url)
         assert "Enrol my face again" in reply.text and "I agree: enrol my face" not in reply.text
         assert "Delete my face template" in reply.text
-        # The page's own inline styles apply; nothing else may load or run.
+        # Only the page's own files load and run (inline styles allowed, no inline script).
         policy = reply.headers["content-security-policy"]
         assert "style-src 'self' 'unsafe-inline'" in policy and "script-src" not in policy
 
@@ -502,10 +502,13 @@ def test_the_page_asks_for_a_cue_with_a_countdown_until_one_is_seen(
             assert used == pytest.approx(1.5, abs=0.01)
             assert state["challenge_left_s"] == pytest.approx(identity.challenge_s - used)
             html = httpx.get(page.url).text
-            banner = html.split("<h1>", 1)[1].split("Pause for a break", 1)[0]  # near the top
+            top = html.split('<h1 id="headline">', 1)[1]
+            banner = top.split("Pause for a break", 1)[0]  # near the top
             assert f"<mark>{CHALLENGE_WORDS}</mark>" in banner
             assert "<b>29 seconds left.</b>" in banner  # 28.5 s, rounded up
-            assert '<meta http-equiv="refresh" content="1">' in html  # the countdown moves
+            view = httpx.get(page.url + "view.json").json()  # the page's script follows it
+            assert view["challenge"] == {"note": CHALLENGE_WORDS, "seconds": 29}
+            assert view["refresh_s"] == 1  # the countdown moves every second
             rest = [f for f in shots if f.ts >= 10.0]
             sent = _feed(runner.identity, rest, identity)
         assert [e.type for e in sent] == ["identity_verified"], [e.evidence for e in sent]
@@ -514,7 +517,8 @@ def test_the_page_asks_for_a_cue_with_a_countdown_until_one_is_seen(
         assert len(asks) == 1  # logged once, not at every frame of the challenge
         html = httpx.get(page.url).text
         assert CHALLENGE_WORDS not in html and "Identity confirmed." in html
-        assert '<meta http-equiv="refresh" content="5">' in html
+        view = httpx.get(page.url + "view.json").json()
+        assert view["challenge"] is None and view["refresh_s"] == REFRESH_S
 
 
 @pytest.mark.slow

@@ -87,8 +87,14 @@ def test_objection_stops_detectors_on_the_agent_and_withdrawal_restarts_them(
         assert beat["detectors"] == {"camera_health": True, "face": True, "objects": True}
         text = render(runner)  # the worker's page says so, in plain words and truly
         assert "Desk conduct" in text and "off: you objected; its rules do not run" in text
-        assert "detectors off on this PC: face_mesh, hands (no frame reaches them)" in text
-        assert "still running for other categories that are on: face, objects" in text
+        assert (
+            "not looked at on this PC: which way your head is turned; where your hands are "
+            "(no picture reaches these checks)"
+        ) in text
+        assert (
+            "still looked at for other categories that are on: whether your face is in view; "
+            "phones, drinks, food, paper and other people"
+        ) in text
         assert runner.policy.current.privacy.off() == [
             "security",
             "conduct",

@@ -114,7 +114,8 @@ def test_local_page_loopback_only_shows_state_and_pauses(runner: AgentRunner) ->
     try:
         assert page.server.server_address[0] == "127.0.0.1"
         html = httpx.get(page.url).text
-        for words in ("camera_health", "face_mesh", "2 event(s) in the outbox", "at_desk",
+        for words in ("the camera picture", "which way your head is turned",
+                      "2 events are waiting to be sent", "Status update", "at_desk",
                       "127.0.0.1:1/me", "Pause for a break"):  # fmt: skip
             assert words in html
         state = httpx.get(page.url + "state.json").json()

@@ -159,13 +159,14 @@ def test_wrong_password_and_logout(page: Page, site: Site) -> None:
 
 def test_admin_policy_editor_validates(page: Page, site: Site) -> None:
     _login(page, site, "admin")
-    page.goto(f"{site.url}/admin")
+    page.goto(f"{site.url}/admin/teams/1/policy")
     page.fill("#policy-1", "[rules.away]\nmin_awy_s = 3\n")
-    page.locator("#policy-1").locator("xpath=..").locator("button").click()
-    expect(page.locator("#message")).to_contain_text("min_awy_s: unknown key")
+    page.get_by_role("button", name="Preview changes").click()
+    expect(page.locator("#msg .error")).to_contain_text("min_awy_s: unknown key")
     page.fill("#policy-1", "[rules.away]\nmin_away_s = 60\n")
-    page.locator("#policy-1").locator("xpath=..").locator("button").click()
-    expect(page.locator("#message")).to_contain_text("Policy version 2 published")
+    page.get_by_role("button", name="Preview changes").click()
+    page.get_by_role("button", name="Publish").click()
+    expect(page.locator("#msg")).to_contain_text("Policy version 2 published")
 
 
 def _move_bob(page: Page, site: Site, team: str) -> None:
@@ -174,7 +175,7 @@ def _move_bob(page: Page, site: Site, team: str) -> None:
     row = page.locator("#users tr", has_text="(bob)")
     row.locator("select[name=team_id]").select_option(label=team)
     row.get_by_role("button", name="Save").click()
-    expect(page.locator("#message")).to_contain_text("User changed: team id.")
+    expect(page.locator("#msg")).to_contain_text("User changed: team id.")
     moved = page.locator("#users tr", has_text="(bob)").locator("select[name=team_id] option")
     expect(moved.filter(has_text=team)).to_have_attribute("selected", "")
     page.click("text=Log out")
@@ -218,3 +219,8 @@ def test_the_board_is_not_re_read_for_another_teams_changes(page: Page, site: Si
     tile = page.locator(f'#board .tile[data-agent="{site.agent_a}"]')
     expect(tile).to_have_class(re.compile("s-paused"), timeout=10_000)
     assert grid.get_attribute("data-version") != version
+
+
+def test_pages_show_times_in_the_browsers_zone_from_the_first_page(page: Page, site: Site) -> None:
+    _login(page, site, "sup")
+    expect(page.locator("footer")).to_contain_text("Times are in Asia/Tokyo")

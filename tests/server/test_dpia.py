@@ -116,7 +116,7 @@ def test_only_the_privacy_officer_and_admins_read_the_draft(
 
 def test_anonymous_visitors_are_sent_to_the_login(app_client: TestClient, org: Org) -> None:
     reply = TestClient(app_client.app).get("/privacy/dpia", follow_redirects=False)
-    assert reply.status_code == 303 and reply.headers["location"] == "/login"
+    assert reply.status_code == 303 and reply.headers["location"] == "/login?next=/privacy/dpia"
 
 
 def _cli(keys: Path, *args: str) -> subprocess.CompletedProcess[str]:

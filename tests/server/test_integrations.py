@@ -28,6 +28,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 from fastapi.testclient import TestClient
+from prometheus_client import REGISTRY
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -314,6 +315,7 @@ def test_retries_with_backoff_keep_each_agents_order(
 
     hook = Hook(fail)
     admin = login(app_client, "admin")
+    failures = REGISTRY.get_sample_value("deskwatch_webhook_failures_total") or 0.0
     with http_receiver(hook) as url:
         webhook(admin, url)
         first, second = event("phone_in_use", clock()), event("extra_person", clock(), 60)
@@ -330,6 +332,7 @@ def test_retries_with_backoff_keep_each_agents_order(
         clock.advance(0.5)
         assert deliver(db, clock, settings) == DeliveryResult(sent=2)
 
+    assert REGISTRY.get_sample_value("deskwatch_webhook_failures_total") == failures + 2
     mine = [p for p in hook.taken if p["event"]["agent"]["id"] == a1]
     assert [p["event"]["id"] for p in mine] == [first["id"], second["id"]]
     tried = [p["delivery_id"] for p in hook.tries if p["event"]["id"] == first["id"]]

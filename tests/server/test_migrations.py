@@ -153,3 +153,68 @@ def _old_user(s: Session, *, team_id: int) -> int:
         {"team": team_id},
     )
     return int(row.scalar_one())
+
+
+def _0009_renames_duplicate_team_names(engine: object) -> None:
+    from sqlalchemy import Engine
+    from sqlalchemy.exc import IntegrityError
+
+    assert isinstance(engine, Engine)
+    upgrade(engine, "0008")
+    with engine.begin() as conn:
+        conn.exec_driver_sql("INSERT INTO sites (id, name) VALUES (1, 'Leeds'), (2, 'York')")
+        for team_id, site, name in (
+            (1, 1, "Alpha"),
+            (2, 1, "Alpha"),
+            (3, 1, "Alpha (2)"),  # the name a duplicate would take is taken already
+            (4, 1, "Alpha"),
+            (5, 2, "Alpha"),  # another site may have its own Alpha
+            (6, 1, "Bravo"),
+        ):
+            conn.execute(
+                text("INSERT INTO teams (id, site_id, name, privacy_rev) VALUES (:i, :s, :n, 0)"),
+                {"i": team_id, "s": site, "n": name},
+            )
+        conn.exec_driver_sql(
+            "INSERT INTO users (id, username, display_name, role, password_hash, team_id, active,"
+            " created_at, privacy_rev) VALUES (1, 'sam', 'Sam', 'supervisor', 'x', NULL, TRUE,"
+            " '2026-11-02 09:00:00', 0)"
+        )
+        conn.exec_driver_sql("INSERT INTO team_supervisors (team_id, user_id) VALUES (2, 1)")
+    upgrade(engine)
+    with engine.connect() as conn:
+        rows = conn.execute(text("SELECT id, name FROM teams ORDER BY id")).all()
+        names: dict[int, str] = {team_id: name for team_id, name in rows}
+        kept = conn.execute(text("SELECT team_id, user_id FROM team_supervisors")).all()
+    assert [tuple(r) for r in kept] == [(2, 1)]  # supervision survives the migration
+    assert names == {
+        1: "Alpha",
+        2: "Alpha (3)",
+        3: "Alpha (2)",
+        4: "Alpha (4)",
+        5: "Alpha",
+        6: "Bravo",
+    }
+    made = {str(i["name"]): i for i in inspect(engine).get_indexes("teams")}
+    assert list(made["uq_teams_site_name"]["column_names"]) == ["site_id", "name"]
+    assert made["uq_teams_site_name"]["unique"]
+    try:
+        with engine.begin() as conn:
+            conn.exec_driver_sql(
+                "INSERT INTO teams (site_id, name, privacy_rev) VALUES (1, 'Bravo', 0)"
+            )
+    except IntegrityError:
+        pass
+    else:
+        raise AssertionError("a second Bravo was stored")
+
+
+def test_0009_renames_duplicate_team_names_sqlite(tmp_path: Path) -> None:
+    engine = make_engine(f"sqlite:///{tmp_path / 'dups.db'}")
+    _0009_renames_duplicate_team_names(engine)
+    engine.dispose()
+
+
+def test_0009_renames_duplicate_team_names_postgresql() -> None:
+    with postgres_schema("dw_mig9") as engine:
+        _0009_renames_duplicate_team_names(engine)

@@ -514,8 +514,9 @@ PAGES = {
 def test_privacy_pages_for_every_role(app_client: TestClient, org: Org) -> None:
     anonymous = TestClient(app_client.app, follow_redirects=False)
     for path in PAGES:
-        reply = anonymous.get(path.format(team_a=org.team_a.id))
-        assert reply.status_code == 303 and reply.headers["location"] == "/login"
+        asked = path.format(team_a=org.team_a.id)
+        reply = anonymous.get(asked)
+        assert reply.status_code == 303 and reply.headers["location"] == f"/login?next={asked}"
     for role in ("agent_a1", "sup_a", "sup_b", "admin", "privacy"):
         client = _as(app_client, role)
         for path, allowed in PAGES.items():

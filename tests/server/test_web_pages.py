@@ -111,7 +111,7 @@ def test_times_follow_the_browser_zone_until_the_user_chooses_one(
     sup = _web(app_client, "sup_a")
     url = f"/agents/{org.agent_a1.id}?day=2026-11-02"
     assert "09:30:05" in sup.get(url).text and "Times are in UTC" in sup.get(url).text
-    sup.cookies.set("deskwatch_tz", "Asia/Tokyo")
+    sup.cookies.set("deskwatch_tz", "Asia%2FTokyo")  # as tz.js writes it
     page = sup.get(url).text
     assert "18:30:05" in page and "Times are in Asia/Tokyo" in page
     token = sup.headers["x-csrf-token"]

@@ -1,9 +1,14 @@
 """The worker's own page at http://127.0.0.1:PORT — loopback only, never another interface.
 
-It renders the runner's ``PageState`` (each detector's state in plain words, the exact JSON
-last sent, the outbox length) through a Jinja template with autoescaping, and sends the
-page's buttons to ``runner.command``. Actions are POSTs carrying a per-process token
-(CSRF-safe); requests whose Host is not loopback are refused (DNS rebinding).
+It renders the runner's ``PageState`` in plain words (what is watched and why, what each
+check saw, the exact JSON last sent and when, the outbox) through a Jinja template with
+autoescaping, and sends the page's buttons to ``runner.command``. Actions are POSTs carrying
+a per-process token (CSRF-safe); requests whose Host is not loopback are refused (DNS
+rebinding). The page's own script (``static/page.js``, no inline script: the CSP forbids
+it) refreshes it from ``/view.json`` every few seconds, without reloading.
+
+The running agent writes its address and token to ``control.PAGE_FILE`` (private to this
+user), which is how ``control.PageClient`` (the tray app) finds it.
 """
 
 from __future__ import annotations
@@ -15,11 +20,14 @@ import secrets
 import threading
 from functools import cache
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from importlib import resources
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 
+from deskwatch.agent import page_state
+from deskwatch.agent.control import CHECK, PAGE_FILE, PAUSE, RESUME, TOKEN_HEADER, VIEW
 from deskwatch.files import write_private
 from deskwatch.identity import page as identity_page
 
@@ -29,11 +37,16 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 HOST = "127.0.0.1"
-PAGE_FILE = "page.json"
-ACTIONS = ("/pause", "/resume", "/check", *identity_page.ACTIONS)
-REFRESH_S = 5
+ACTIONS = (PAUSE, RESUME, CHECK, *identity_page.ACTIONS)
+REFRESH_S = 3  # the page's script asks for /view.json this often
 REFRESH_CHALLENGE_S = 1  # a countdown runs: every second
 MAX_FORM_BYTES = 4096
+STATIC = {
+    "/static/page.css": "text/css",
+    "/static/page.js": "text/javascript",
+    "/static/icon.svg": "image/svg+xml",
+}
+__all__ = ["ACTIONS", "HOST", "PAGE_FILE", "LocalPage", "start_page"]
 
 
 class LocalPage:
@@ -51,7 +64,8 @@ class LocalPage:
 
     def start(self) -> LocalPage:
         self._thread.start()
-        write_private(self.runner.dir / PAGE_FILE, json.dumps({"url": self.url}))
+        link = {"url": self.url, "token": self.token}
+        write_private(self.runner.dir / PAGE_FILE, json.dumps(link))
         return self
 
     def close(self) -> None:
@@ -63,19 +77,26 @@ class LocalPage:
         """Everything the page shows, as JSON (``/state.json``)."""
         return self.runner.page_state().to_json()
 
+    def view(self, state: page_state.PageState | None = None) -> dict[str, Any]:
+        """The page in plain words (``/view.json``), with how soon to ask again."""
+        state = state or self.runner.page_state()
+        left = identity_page.challenge_left_s(state.identity)
+        # frame times carry float noise: 28.0003 s left is 28
+        challenge_s = None if left is None else math.ceil(round(left, 3))
+        return {**page_state.view(state, challenge_s), "refresh_s": _refresh_s(state.identity)}
+
     def render(self) -> str:
         state = self.runner.page_state()
-        left = identity_page.challenge_left_s(state.identity)
         return (
             _templates()
             .get_template("page.html")
             .render(
                 s=state,
+                v=self.view(state),
                 token=self.token,
-                refresh_s=_refresh_s(state.identity),
+                view_path=VIEW,
+                token_header=TOKEN_HEADER,
                 awaiting_password=identity_page.awaiting_password(state.identity),
-                # frame times carry float noise: 28.0003 s left is 28
-                challenge_s=None if left is None else math.ceil(round(left, 3)),
             )
         )
 
@@ -99,24 +120,20 @@ def _templates() -> Environment:
         loader=PackageLoader("deskwatch.agent", "templates"),
         autoescape=select_autoescape(["html"]),
     )
-    env.filters["pretty"] = _pretty
     return env
 
 
-def _refresh_s(identity: dict[str, Any]) -> int | None:
-    """No reload while the worker types a password; every second during a challenge."""
-    if identity_page.awaiting_password(identity):
-        return None
+@cache
+def _static(path: str) -> str:
+    return resources.files("deskwatch.agent").joinpath(path.lstrip("/")).read_text()
+
+
+def _refresh_s(identity: dict[str, Any]) -> int:
+    """Every second during a challenge (its countdown moves), else every few seconds (the
+    script never reloads the page while a password is being typed)."""
     if identity_page.challenge_left_s(identity) is not None:
         return REFRESH_CHALLENGE_S
     return REFRESH_S
-
-
-def _pretty(body: str) -> str:
-    try:
-        return json.dumps(json.loads(body), indent=2)
-    except ValueError:
-        return body
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -140,6 +157,10 @@ class _Handler(BaseHTTPRequestHandler):
             return self._send(200, "text/html; charset=utf-8", self.page.render())
         if self.path == "/state.json":
             return self._send(200, "application/json", json.dumps(self.page.snapshot()))
+        if self.path == VIEW:
+            return self._send(200, "application/json", json.dumps(self.page.view()))
+        if self.path in STATIC:
+            return self._send(200, f"{STATIC[self.path]}; charset=utf-8", _static(self.path))
         return self._send(404, "text/plain", "not found")
 
     def do_POST(self) -> None:
@@ -149,10 +170,13 @@ class _Handler(BaseHTTPRequestHandler):
         if length is None:
             return self._send(400, "text/plain", "bad content-length")
         form = parse_qs(self.rfile.read(length).decode(errors="replace"))
-        token = self.headers.get("x-deskwatch-token") or form.get("token", [""])[0]
+        header = self.headers.get(TOKEN_HEADER)
+        token = header or form.get("token", [""])[0]
         if not secrets.compare_digest(token.encode(errors="replace"), self.page.token.encode()):
             return self._send(403, "text/plain", "bad or missing token")
         self.page.runner.command(self.path, form)
+        if header:  # the page's script or the tray: the view after the action, no redirect
+            return self._send(200, "application/json", json.dumps(self.page.view()))
         self.send_response(303)
         self.send_header("location", "/")
         self.send_header("content-length", "0")
@@ -165,7 +189,7 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_header("content-length", str(len(data)))
         self.send_header("cache-control", "no-store")
         self.send_header("x-frame-options", "DENY")
-        # Inline styles only (the page has no script); everything else from this page alone.
+        # Scripts only from this page's own files (no inline script); inline styles allowed.
         policy = "default-src 'self'; style-src 'self' 'unsafe-inline'; frame-ancestors 'none'"
         self.send_header("content-security-policy", policy)
         self.end_headers()

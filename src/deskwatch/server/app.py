@@ -36,6 +36,7 @@ from deskwatch.server.integrations.routes import router as integrations_router
 from deskwatch.server.live import Changes
 from deskwatch.server.migrate import upgrade
 from deskwatch.server.openapi import documented_errors
+from deskwatch.server.ops.routes import router as ops_router
 from deskwatch.server.orgs.routes import router as orgs_router
 from deskwatch.server.policies.routes import router as policies_router
 from deskwatch.server.policies.service import VersionCache
@@ -88,6 +89,7 @@ ROUTERS = (
     dpia_web_router,
     integrations_web_router,
     docs_web_router,
+    ops_router,
 )
 TOO_LARGE = "request body too large"
 UNSTORABLE = "a value the database cannot store (a NUL character, or a number out of range)"

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import shutil
 import sys
+import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -10,6 +13,7 @@ import typer
 from rich.table import Table
 
 from deskwatch.console import err, fail, out
+from deskwatch.server.users_cli import settings_or_fail, users_app
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session, sessionmaker
@@ -17,6 +21,7 @@ if TYPE_CHECKING:
 server_app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
 audit_app = typer.Typer(no_args_is_help=True, add_completion=False, help="The audit log.")
 server_app.add_typer(audit_app, name="audit")
+server_app.add_typer(users_app, name="users")
 
 
 @server_app.command()
@@ -27,16 +32,18 @@ def server(
 ) -> None:
     """Run the deskwatch server (DESKWATCH_DATABASE_URL, default ./deskwatch.db)."""
     import uvicorn
+    from uvicorn.config import LOGGING_CONFIG
 
     from deskwatch.server.audit.chain import AuditChain
     from deskwatch.server.db import make_engine
     from deskwatch.server.migrate import upgrade
-    from deskwatch.server.settings import get_settings
+    from deskwatch.server.ops.logs import uvicorn_log_config
     from deskwatch.server.snapshots.keys import public_key_b64
 
-    settings = get_settings()
+    settings = settings_or_fail()
     if workers > 1 and not settings.database_url.startswith("postgresql"):
         raise fail("--workers above 1 needs PostgreSQL (SQLite is for one process)")
+    shared = _share_metrics(workers) if settings.metrics_enabled else None
     try:
         engine = make_engine(settings.database_url)
         audit = AuditChain.from_settings(settings)  # made once, shared by the workers
@@ -46,15 +53,36 @@ def server(
         public_key_b64(settings)
     except Exception as exc:  # a database that cannot be reached or migrated
         raise fail(f"cannot start the server: {exc}") from None
-    uvicorn.run(
-        "deskwatch.server.app:app_from_environment",
-        factory=True,
-        host=host,
-        port=port,
-        workers=workers,
-        log_level="info",
-        access_log=False,  # a line per heartbeat costs more CPU than the heartbeat itself
-    )
+    try:
+        uvicorn.run(
+            "deskwatch.server.app:app_from_environment",
+            factory=True,
+            host=host,
+            port=port,
+            workers=workers,
+            log_level="info",
+            log_config=uvicorn_log_config(settings.log_format) or LOGGING_CONFIG,
+            access_log=False,  # a line per heartbeat costs more CPU than the heartbeat itself
+        )
+    finally:
+        if shared is not None:
+            shutil.rmtree(shared, ignore_errors=True)
+
+
+def _share_metrics(workers: int) -> str | None:
+    """With several workers, a folder of this run's metric values that every worker writes
+    to (prometheus-client's multiprocess mode), set in the environment the workers inherit;
+    emptied now, removed when the server stops (None: one process needs none, or the folder
+    is the operator's own ``PROMETHEUS_MULTIPROC_DIR``, which is emptied and kept)."""
+    from deskwatch.server.ops.metrics import MULTIPROC_ENV, prepare_multiprocess_dir
+
+    given = os.environ.get(MULTIPROC_ENV)
+    if workers == 1 and not given:
+        return None
+    path = given or tempfile.mkdtemp(prefix="deskwatch-metrics-")
+    prepare_multiprocess_dir(path)
+    os.environ[MULTIPROC_ENV] = path
+    return None if given else path
 
 
 DatabaseOpt = Annotated[

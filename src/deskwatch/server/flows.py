@@ -18,6 +18,7 @@ from deskwatch.server.audit.service import record
 from deskwatch.server.auth.sessions import end_all
 from deskwatch.server.devices.models import Device
 from deskwatch.server.devices.service import revoke_all
+from deskwatch.server.errors import NotFoundError, RefusedError
 from deskwatch.server.events.models import EventRecord
 from deskwatch.server.events.schemas import DeviceEvent, IngestResult
 from deskwatch.server.events.service import ingest
@@ -107,6 +108,31 @@ def change_password(session: Session, *, user: User, password: str, now: datetim
         now=now,
         detail={"sessions_ended": ended},
     )
+
+
+def reset_password(
+    session: Session, *, admin: User, user_id: int, password: str, now: datetime
+) -> int:
+    """An admin gives a user a new password: every one of the user's sessions ends, the
+    admin's own too when resetting their own (audited as ``auth:password_reset`` by the
+    admin). The number of sessions ended."""
+    session.refresh(admin)
+    if admin.role != Role.ADMIN or not admin.active:
+        raise RefusedError("only an admin may reset passwords")
+    user = session.get(User, user_id)
+    if user is None:
+        raise NotFoundError(f"no user {user_id}")
+    set_password(session, user=user, password=password)
+    ended = end_all(session, user_id=user.id)
+    record(
+        session,
+        actor=admin,
+        action="auth:password_reset",
+        subject=f"user:{user.id}",
+        now=now,
+        detail={"sessions_ended": ended},
+    )
+    return ended
 
 
 def update_request(

@@ -23,6 +23,7 @@ from deskwatch.server.auth.sessions import end_expired, timeouts_of
 from deskwatch.server.events.models import EventRecord
 from deskwatch.server.identity.models import IdentityCheck
 from deskwatch.server.integrations.delivery import deliver_once
+from deskwatch.server.ops.metrics import PURGE_RUNS, PURGED_ROWS
 from deskwatch.server.orgs.models import Team, User
 from deskwatch.server.periodic import Periodic
 from deskwatch.server.privacy.models import CategorySetting
@@ -203,8 +204,14 @@ def purger(
     one ``FIRST_PURGE_AFTER_S`` after start; a failed purge is logged and retried."""
 
     def work() -> None:
-        result = purge_once(sessions, now=clock(), settings=settings)
+        try:
+            result = purge_once(sessions, now=clock(), settings=settings)
+        except Exception:
+            PURGE_RUNS.labels(outcome="failed").inc()
+            raise
+        PURGE_RUNS.labels(outcome="skipped" if result is None else "done").inc()
         if result is not None and result.total:
+            PURGED_ROWS.inc(result.total)
             log.info("retention purge: %s", result.counts())
 
     every = settings.purge_every_s

@@ -5,8 +5,9 @@ from __future__ import annotations
 import secrets
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from deskwatch.privacy.categories import CATEGORIES
@@ -41,6 +42,11 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(default=2 * 1024 * 1024, description="larger requests get 413")
     max_batch_events: int = 1000
     offline_after_s: float = Field(default=90.0, description="no heartbeat this long: offline")
+    board_long_absence_s: float = Field(
+        default=900.0,
+        gt=0,
+        description="the live board highlights an agent away or offline for longer than this",
+    )
     integrations_every_s: float = Field(
         default=2.0, description="how often integrations' outbox is sent; 0: never"
     )
@@ -74,6 +80,23 @@ class Settings(BaseSettings):
     request_retention_days: int = Field(
         default=1095, ge=1, description="closed data-subject requests kept this long"
     )
+    metrics_enabled: bool = Field(
+        default=False, description="serve Prometheus metrics at /metrics (404 when off)"
+    )
+    metrics_token: str = Field(
+        default="",
+        description="the bearer token a scrape of /metrics must send (16+ characters; "
+        "needed when metrics_enabled)",
+    )
+    log_format: Literal["text", "json"] = Field(
+        default="text", description="server logs as plain text or one JSON object a line"
+    )
+
+    @model_validator(mode="after")
+    def _metrics_need_a_token(self) -> Settings:
+        if self.metrics_enabled and len(self.metrics_token) < 16:
+            raise ValueError("metrics_enabled needs metrics_token, at least 16 characters")
+        return self
 
     @field_validator("audit_retention_days")
     @classmethod

@@ -13,11 +13,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
-from sqlalchemy import delete, event, func, select
+from sqlalchemy import ColumnElement, String, cast, delete, event, func, or_, select
 from sqlalchemy.orm import Session, SessionTransaction
 
 from deskwatch.server.audit.chain import AuditChain, Head, HeadError, chain_of
 from deskwatch.server.audit.models import AuditEntry
+from deskwatch.server.audit.schemas import AuditFilter, ChainState
 from deskwatch.server.db import serialise
 
 log = logging.getLogger(__name__)
@@ -254,3 +255,115 @@ def prune_through(session: Session, *, through_id: int) -> int:
 def entries(session: Session, *, limit: int = 500) -> list[AuditEntry]:
     query = select(AuditEntry).order_by(AuditEntry.id.desc()).limit(limit)
     return list(session.scalars(query))
+
+
+def _where(filters: AuditFilter) -> list[ColumnElement[bool]]:
+    """The filters as SQL conditions (all must hold)."""
+    conditions: list[ColumnElement[bool]] = []
+    if filters.actor_id is not None:
+        actor = AuditEntry.actor_id
+        conditions.append(actor.is_(None) if filters.actor_id == 0 else actor == filters.actor_id)
+    if filters.action:
+        conditions.append(AuditEntry.action == filters.action)
+    if filters.subject:  # "agent:12" also finds "agent:12:attendance"
+        subject = filters.subject
+        conditions.append(
+            or_(AuditEntry.subject == subject, AuditEntry.subject.startswith(subject + ":"))
+        )
+    if filters.start is not None:
+        conditions.append(AuditEntry.at >= filters.start)
+    if filters.end is not None:
+        conditions.append(AuditEntry.at < filters.end)
+    if filters.text:
+        needle = filters.text.lower()
+        found = [
+            func.lower(column).contains(needle, autoescape=True)
+            for column in (AuditEntry.action, AuditEntry.subject, cast(AuditEntry.detail, String))
+        ]
+        if filters.text_actors:
+            found.append(AuditEntry.actor_id.in_(filters.text_actors))
+        conditions.append(or_(*found))
+    return conditions
+
+
+def search(
+    session: Session, *, filters: AuditFilter, page: int = 0, per_page: int = 50
+) -> tuple[list[AuditEntry], int]:
+    """One page of the entries ``filters`` selects, newest first, and how many it selects."""
+    conditions = _where(filters)
+    total = session.scalar(select(func.count(AuditEntry.id)).where(*conditions)) or 0
+    query = select(AuditEntry).where(*conditions).order_by(AuditEntry.id.desc())
+    rows = session.scalars(query.offset(page * per_page).limit(per_page))
+    return list(rows), int(total)
+
+
+def actions(session: Session) -> list[str]:
+    """Every action the log holds, for a filter's choices."""
+    return list(session.scalars(select(AuditEntry.action).distinct().order_by(AuditEntry.action)))
+
+
+def actor_ids(session: Session) -> list[int | None]:
+    """Everyone who appears as an actor (None: a device or the server itself)."""
+    return list(session.scalars(select(AuditEntry.actor_id).distinct()))
+
+
+# Up to this many entries the page verifies the whole chain (about a quarter of a second);
+# beyond, the entries shown (at most WINDOW_IDS ids), and ``deskwatch audit verify`` the rest.
+FULL_VERIFY_MAX = 5_000
+WINDOW_IDS = 2_000
+
+
+def chain_state(session: Session, *, shown: list[AuditEntry]) -> ChainState:
+    """The chain's state for a page showing ``shown``: the whole log verified when it is
+    small enough, else the window of ids from the oldest to the newest entry shown."""
+    total = int(session.scalar(select(func.count(AuditEntry.id))) or 0)
+    if total <= FULL_VERIFY_MAX:
+        result = verify(session)
+        return ChainState(
+            intact=result.intact,
+            entries=result.entries,
+            broken_at=result.broken_at,
+            reason=result.reason,
+            total=total,
+        )
+    last = max((e.id for e in shown), default=None)
+    if last is None:
+        last = int(session.scalar(select(func.max(AuditEntry.id))) or 0)
+    first = max(min((e.id for e in shown), default=last), last - WINDOW_IDS + 1)
+    result = verify_window(session, first_id=first, last_id=last)
+    return ChainState(
+        intact=result.intact,
+        entries=result.entries,
+        broken_at=result.broken_at,
+        reason=result.reason,
+        whole=False,
+        first_id=first,
+        last_id=last,
+        total=total,
+    )
+
+
+def verify_window(session: Session, *, first_id: int, last_id: int) -> Verification:
+    """Check the entries from ``first_id`` to ``last_id``: each one's own hash, and each
+    one's link to the entry before it (the first's to the entry stored before the window).
+    Quicker than ``verify`` on a big log; it does not check the head record."""
+    chain = chain_of(session)
+    before = select(AuditEntry.hash).where(AuditEntry.id < first_id)
+    expected = session.scalar(before.order_by(AuditEntry.id.desc()).limit(1))
+    if expected is None:
+        expected = _anchor(session, chain).prev_hash
+    query = (
+        select(AuditEntry)
+        .where(AuditEntry.id >= first_id, AuditEntry.id <= last_id)
+        .order_by(AuditEntry.id)
+        .execution_options(yield_per=1000)
+    )
+    count = 0
+    for entry in session.scalars(query):
+        count += 1
+        if entry.prev_hash != expected:
+            return Verification(count, entry.id, "the entry before it was deleted or changed")
+        if entry_hash(chain, entry.prev_hash, entry) != entry.hash:
+            return Verification(count, entry.id, "its content was changed")
+        expected = entry.hash
+    return Verification(count)

@@ -16,6 +16,7 @@ class Retention:
     other_days: int
     request_days: int
     purge_every_s: float
+    metrics_enabled: bool = False  # /metrics on: the operator's monitoring is a recipient
 
 
 @dataclass(frozen=True)

@@ -69,7 +69,7 @@ def build(session: Session, *, now: datetime, retention: Retention) -> Dpia:
         teams=[_facts(session, t) for t in teams],
         categories=categories,
         retention=retention,
-        recipients=_recipients(session),
+        recipients=_recipients(session, metrics=retention.metrics_enabled),
         safeguards=safeguards(snapshots=snapshots, purge_every_s=retention.purge_every_s),
         balancing=[b for c in categories if (b := _balancing(c)) is not None],
         risks=[
@@ -82,10 +82,10 @@ def build(session: Session, *, now: datetime, retention: Retention) -> Dpia:
     )
 
 
-def _recipients(session: Session) -> list[Recipient]:
+def _recipients(session: Session, *, metrics: bool) -> list[Recipient]:
     """The fixed recipients, then every integration an admin set up (on or off)."""
     sinks = [Recipient(who, sees) for who, sees in integration_recipients(session)]
-    fixed = recipients()
+    fixed = recipients(metrics=metrics)
     if sinks:  # "nobody else" is last: it no longer holds without a word on the sinks
         last = fixed.pop()
         fixed += [*sinks, Recipient(last.who, "Beyond the integrations above, " + last.sees)]
@@ -212,4 +212,5 @@ def retention_of(settings: Settings) -> Retention:
         other_days=settings.uncategorised_retention_days,
         request_days=settings.request_retention_days,
         purge_every_s=settings.purge_every_s,
+        metrics_enabled=settings.metrics_enabled,
     )

@@ -176,8 +176,27 @@ RISKS: tuple[Risk, ...] = (
 )
 
 
-def recipients() -> list[Recipient]:
-    """Who sees what (enforced by the server's role checks)."""
+METRICS = Recipient(
+    "The IT team's monitoring (Prometheus /metrics, on)",
+    "Counts and timings only, with a bearer token: how many agents are in each status, "
+    "heartbeats and events received, purges; never a name, username, team or agent id.",
+)
+
+
+def recipients(*, metrics: bool = False) -> list[Recipient]:
+    """Who sees what (enforced by the server's role checks); the metrics scraper while
+    ``metrics_enabled`` is on."""
+    return [*_people(), *([METRICS] if metrics else []), _NOBODY_ELSE]
+
+
+_NOBODY_ELSE = Recipient(
+    "Nobody else",
+    "deskwatch sends nothing to its vendor or any third party; a hosting provider, if "
+    "any, is a processor (to complete).",
+)
+
+
+def _people() -> list[Recipient]:
     return [
         Recipient(
             "The worker",
@@ -198,11 +217,6 @@ def recipients() -> list[Recipient]:
         Recipient(
             "Privacy officer",
             "The audit log, data-subject requests and this DPIA; not the monitoring data itself.",
-        ),
-        Recipient(
-            "Nobody else",
-            "deskwatch sends nothing to its vendor or any third party; a hosting provider, if "
-            "any, is a processor (to complete).",
         ),
     ]
 

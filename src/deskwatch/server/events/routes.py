@@ -18,6 +18,7 @@ from deskwatch.server.deps import (
 from deskwatch.server.events import service
 from deskwatch.server.events.models import EventRecord
 from deskwatch.server.events.schemas import EventOut, IngestBatch, IngestResult
+from deskwatch.server.ops.metrics import EVENTS_RECEIVED
 from deskwatch.server.orgs.service import agent_for, record_read
 from deskwatch.server.reports.service import day_bounds, events_csv
 
@@ -38,6 +39,7 @@ def ingest(
     )
     if result.new or result.updated:
         changes.publish(session, device.agent_id, forget=False)
+    EVENTS_RECEIVED.inc(len(body.events))
     return result
 
 

@@ -28,6 +28,7 @@ from sqlalchemy.orm import Session, aliased, sessionmaker
 from deskwatch.server.integrations.models import OutboxRow, Sink
 from deskwatch.server.integrations.schemas import DeliveryResult
 from deskwatch.server.integrations.service import SecretError, open_secret
+from deskwatch.server.ops.metrics import WEBHOOK_FAILURES
 from deskwatch.server.privacy.service import off_types
 
 log = logging.getLogger(__name__)
@@ -66,8 +67,10 @@ class UnreachableError(DeliveryError):
 
 
 def on_delivery_failure(kind: str) -> None:
-    """Called on every failed delivery attempt (``kind``: webhook or syslog): the hook for
-    the operations metrics' webhook-failure counter, wired where ``ops.metrics`` exists."""
+    """Called on every failed delivery attempt (``kind``: webhook or syslog): webhooks count
+    in ``deskwatch_webhook_failures``; every failure is logged."""
+    if kind == "webhook":
+        WEBHOOK_FAILURES.inc()
 
 
 def backoff_s(attempts: int) -> float:

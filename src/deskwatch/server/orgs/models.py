@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import Column, ForeignKey, String, Table
+from sqlalchemy import Column, ForeignKey, Index, String, Table
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from deskwatch.server.db import Base, UTCDateTime, utcnow
@@ -35,6 +35,8 @@ class Site(Base):
 
 class Team(Base):
     __tablename__ = "teams"
+    # One name per site (migration 0009 renamed older duplicates "Name (2)"…).
+    __table_args__ = (Index("uq_teams_site_name", "site_id", "name", unique=True),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     site_id: Mapped[int] = mapped_column(ForeignKey("sites.id"))

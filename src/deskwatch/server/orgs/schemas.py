@@ -34,7 +34,7 @@ class UserIn(BaseModel):
 
     username: str = Field(min_length=2, max_length=100)
     password: str = Field(min_length=10, max_length=200)
-    display_name: str | None = None
+    display_name: str | None = Field(default=None, min_length=1, max_length=200)
     role: Role
     team_id: Id | None = None
 
@@ -56,8 +56,37 @@ class UserPatch(BaseModel):
     role: Role | None = None
     team_id: Id | None = None
     active: bool | None = None
+    display_name: str | None = Field(default=None, min_length=1, max_length=200)
 
 
 class UserChanged(BaseModel):
     user: UserOut
     changed: dict[str, list[Any]]
+
+
+class PasswordReset(BaseModel):
+    """An admin's new password for a user (every session of the user ends)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    password: str = Field(min_length=10, max_length=200)
+
+
+class PasswordResetOut(BaseModel):
+    sessions_ended: int
+
+
+class TeamPatch(BaseModel):
+    """A team's new name (unique within its site)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1, max_length=200)
+
+
+class TeamSupervisorsOut(BaseModel):
+    """Who supervises a team now, and whether the request changed it."""
+
+    team_id: int
+    supervisor_ids: list[int]
+    changed: bool

@@ -150,19 +150,42 @@ def create_team(session: Session, *, site: Site, name: str) -> Team:
     return team
 
 
+def check_team_name(
+    session: Session, *, site_id: int, name: str, team_id: int | None = None
+) -> str:
+    """``name`` without surrounding spaces, if no other team of the site has it (any case);
+    RefusedError otherwise. Teams are serialised so two admins never add one name twice."""
+    serialise(session, "deskwatch_teams")
+    name = name.strip()
+    if not name:
+        raise RefusedError("a team needs a name")
+    query = select(Team.id).where(Team.site_id == site_id, func.lower(Team.name) == name.lower())
+    if team_id is not None:
+        query = query.where(Team.id != team_id)
+    if session.scalar(query.limit(1)) is not None:
+        raise RefusedError(f"a team named {name} already exists")
+    return name
+
+
+def supervisor(session: Session, *, user_id: int) -> User:
+    """The supervisor ``user_id`` (NotFoundError if there is no such supervisor)."""
+    user = session.get(User, user_id)
+    if user is None or user.role != Role.SUPERVISOR:
+        raise NotFoundError(f"no supervisor {user_id}")
+    return user
+
+
 def create_team_with_supervisors(
     session: Session, *, site_id: int, name: str, supervisor_ids: list[int]
 ) -> Team:
-    """A new team; every id given must be a supervisor."""
+    """A new team with a name unused in its site; every id given must be a supervisor."""
     site = session.get(Site, site_id)
     if site is None:
         raise NotFoundError(f"no site {site_id}")
+    name = check_team_name(session, site_id=site_id, name=name)
+    chosen = [supervisor(session, user_id=u) for u in dict.fromkeys(supervisor_ids)]
     team = create_team(session, site=site, name=name)
-    for user_id in supervisor_ids:
-        user = session.get(User, user_id)
-        if user is None or user.role != Role.SUPERVISOR:
-            raise NotFoundError(f"no supervisor {user_id}")
-        team.supervisors.append(user)
+    team.supervisors.extend(chosen)
     session.flush()
     return team
 
@@ -250,6 +273,83 @@ def add_team(
         detail={"supervisors": supervisor_ids},
     )
     return team
+
+
+def rename_team(
+    session: Session, *, actor: User, now: datetime, team_id: int, name: str
+) -> tuple[Team, str]:
+    """An admin renames a team (audited): the team and its old name."""
+    team = session.get(Team, team_id)
+    if team is None:
+        raise NotFoundError(f"no team {team_id}")
+    old = team.name
+    team.name = check_team_name(session, site_id=team.site_id, name=name, team_id=team.id)
+    if team.name != old:
+        record(
+            session,
+            actor=actor,
+            action="team:renamed",
+            subject=f"team:{team.id}",
+            now=now,
+            detail={"name": [old, team.name]},
+        )
+    session.flush()
+    return team, old
+
+
+def set_supervision(
+    session: Session, *, actor: User, now: datetime, team_id: int, user_id: int, on: bool
+) -> bool:
+    """An admin makes a supervisor supervise a team (``on``) or stop (audited): whether
+    anything changed. A team may have several supervisors."""
+    team = session.get(Team, team_id)
+    if team is None:
+        raise NotFoundError(f"no team {team_id}")
+    user = supervisor(session, user_id=user_id) if on else session.get(User, user_id)
+    if user is None:
+        raise NotFoundError(f"no supervisor {user_id}")
+    if (user in team.supervisors) == on:
+        return False
+    if on:
+        team.supervisors.append(user)
+    else:
+        team.supervisors.remove(user)
+    action = "team:supervisor_added" if on else "team:supervisor_removed"
+    record(
+        session,
+        actor=actor,
+        action=action,
+        subject=f"team:{team.id}",
+        now=now,
+        detail={"supervisor": user.id},
+    )
+    session.flush()
+    return True
+
+
+def set_display_name(
+    session: Session, *, actor: User, now: datetime, user_id: int, name: str
+) -> bool:
+    """An admin changes the name the pages show for a user (audited): whether it changed."""
+    user = session.get(User, user_id)
+    if user is None:
+        raise NotFoundError(f"no user {user_id}")
+    name = name.strip()
+    if not name:
+        raise RefusedError("a display name cannot be empty")
+    if name == user.display_name:
+        return False
+    record(
+        session,
+        actor=actor,
+        action="user:renamed",
+        subject=f"user:{user.id}",
+        now=now,
+        detail={"display_name": [user.display_name, name]},
+    )
+    user.display_name = name
+    session.flush()
+    return True
 
 
 class Keep(enum.Enum):

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import difflib
+import json
 import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from deskwatch.config import load_policy_text
+from deskwatch.config import Policy, load_policy_text
 from deskwatch.errors import PolicyError
 from deskwatch.server.audit.service import record
 from deskwatch.server.errors import InvalidError
@@ -141,3 +144,71 @@ def publish(session: Session, *, team_id: int, toml: str, actor: User, now: date
         )
     )
     return PolicyOut(version=version, toml=toml)
+
+
+def history(session: Session, *, team_id: int) -> list[PolicyVersion]:
+    """Every published version of the team's policy, newest first."""
+    query = select(PolicyVersion).where(PolicyVersion.team_id == team_id)
+    return list(session.scalars(query.order_by(PolicyVersion.version.desc())))
+
+
+def version_of(session: Session, *, team_id: int, version: int) -> PolicyVersion | None:
+    query = select(PolicyVersion).where(
+        PolicyVersion.team_id == team_id, PolicyVersion.version == version
+    )
+    return session.scalar(query)
+
+
+def check(toml: str) -> str | None:
+    """Why ``toml`` is not a valid policy, or None when it is."""
+    try:
+        load_policy_text(toml)
+    except PolicyError as exc:
+        return str(exc)
+    return None
+
+
+def editor_text(policy: PolicyOut) -> str:
+    """What the policy editor starts from: the policy, or the built-in defaults written out
+    when it is empty (the default version 1)."""
+    return policy.toml if policy.toml.strip() else default_toml()
+
+
+def diff(old: str, new: str) -> str:
+    """A unified diff of two policy texts ("" when they are the same)."""
+    lines = difflib.unified_diff(
+        old.splitlines(), new.splitlines(), "current", "proposed", lineterm=""
+    )
+    return "\n".join(lines)
+
+
+def default_toml() -> str:
+    """The effective default policy as TOML (every key with its built-in value)."""
+    data = Policy().model_dump(mode="json", exclude={"version"})
+    for section in data.get("detectors", {}).values():
+        section.pop("type", None)  # a detector's section names its type
+    lines = ["# The built-in defaults: edit what your team needs, delete the rest."]
+    _toml_tables([], data, lines)
+    return "\n".join(lines).strip() + "\n"
+
+
+def _toml_tables(path: list[str], data: dict[str, Any], lines: list[str]) -> None:
+    """``data``'s plain keys under ``[path]``, then each nested table."""
+    plain = {k: v for k, v in data.items() if not isinstance(v, dict)}
+    if path and plain:
+        lines += ["", f"[{'.'.join(path)}]"]
+    for key, value in plain.items():
+        lines.append(f"# {key} = (not set)" if value is None else f"{key} = {_toml_value(value)}")
+    for key, value in data.items():
+        if isinstance(value, dict):
+            _toml_tables([*path, key], value, lines)
+
+
+def _toml_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return repr(value)
+    if isinstance(value, list):
+        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+    return json.dumps(str(value))

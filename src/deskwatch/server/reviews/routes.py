@@ -2,16 +2,28 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from datetime import UTC
+from typing import Annotated
 
-from deskwatch.server.deps import AuditReaderDep, NowDep, OverseerDep, SessionDep, UserDep
+from fastapi import APIRouter, Query
+
+from deskwatch.server.deps import (
+    AuditReaderDep,
+    NowDep,
+    OverseerDep,
+    SessionDep,
+    SettingsDep,
+    UserDep,
+)
 from deskwatch.server.events.schemas import EventOut
 from deskwatch.server.reviews import service
 from deskwatch.server.reviews.schemas import (
+    BulkReviewIn,
     CommentIn,
     CommentOut,
     DetectorAccuracy,
     QueueItem,
+    QueueQuery,
     ReviewIn,
     TypeAccuracy,
 )
@@ -41,9 +53,30 @@ def review(
     return EventOut.model_validate(event)
 
 
+@router.post("/reviews")
+def review_bulk(
+    body: BulkReviewIn, user: OverseerDep, session: SessionDep, now: NowDep
+) -> list[EventOut]:
+    """One decision for several events, each recorded as a single review: all or none."""
+    events = service.review_many(session, reviewer=user, decision=body, now=now)
+    return [EventOut.model_validate(e) for e in events]
+
+
 @router.get("/reviews")
-def review_queue(user: OverseerDep, session: SessionDep, now: NowDep) -> list[QueueItem]:
-    return service.queue(session, user=user, now=now)
+def review_queue(
+    user: OverseerDep,
+    session: SessionDep,
+    now: NowDep,
+    settings: SettingsDep,
+    query: Annotated[QueueQuery, Query()],
+) -> list[QueueItem]:
+    """The events of one review ``state`` (``pending`` by default: disputed first), filtered
+    and paged; ``since`` and ``until`` are UTC days (the events that started on them or
+    between them)."""
+    filters = query.filter(UTC)
+    return service.queue(
+        session, user=user, now=now, filters=filters, offline_after_s=settings.offline_after_s
+    )
 
 
 @router.get("/accuracy")

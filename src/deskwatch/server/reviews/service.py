@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
 from deskwatch.rules.registry import AUDIO_RULES, RULE_NEEDS
@@ -15,19 +15,33 @@ from deskwatch.server.events.schemas import EventOut
 from deskwatch.server.events.service import mark_reviewed
 from deskwatch.server.orgs.models import Role, User
 from deskwatch.server.orgs.service import agent_for, record_read, visible_agent_ids
+from deskwatch.server.reviews.evidence import evidence_words
 from deskwatch.server.reviews.measured import measured
 from deskwatch.server.reviews.models import EventComment
 from deskwatch.server.reviews.schemas import (
+    BulkReviewIn,
     CommentIn,
     CommentOut,
+    Context,
     DetectorAccuracy,
+    QueueFilter,
     QueueItem,
+    QueuePage,
     ReviewIn,
+    Span,
     TypeAccuracy,
 )
+from deskwatch.server.snapshots.models import Snapshot
+from deskwatch.server.snapshots.schemas import SnapshotOut
+from deskwatch.server.snapshots.service import visible_to
+from deskwatch.server.status.models import AgentStatus
+from deskwatch.server.status.service import changes_between
 
 # The one answer for an event that does not exist and for one the caller may not see.
 NO_EVENT = "no such event"
+DISPUTED_NEEDS_NOTE = (
+    "the worker disputed this event: confirming it needs a note that tells them why"
+)
 
 
 def visible_event(
@@ -91,6 +105,8 @@ def review(
         raise RefusedError("nobody reviews their own events")
     if event.review != "pending":
         raise RefusedError(f"event {event_id} is not waiting for review ({event.review})")
+    if decision.decision == "confirmed" and event.disputed and not decision.note.strip():
+        raise RefusedError(DISPUTED_NEEDS_NOTE)
     mark_reviewed(
         event, decision=decision.decision, note=decision.note, reviewer_id=reviewer.id, now=now
     )
@@ -105,31 +121,162 @@ def review(
     return event
 
 
-def queue(session: Session, *, user: User, now: datetime, limit: int = 200) -> list[QueueItem]:
-    """Pending events of the agents ``user`` oversees, disputed first, oldest first.
+def review_many(
+    session: Session, *, reviewer: User, decision: BulkReviewIn, now: datetime
+) -> list[EventRecord]:
+    """One decision for several events, each recorded and audited as a single review; all
+    or none (the first refusal names its event, and the caller rolls back)."""
+    done = []
+    for event_id in dict.fromkeys(decision.event_ids):
+        try:
+            done.append(
+                review(
+                    session, reviewer=reviewer, event_id=event_id, decision=decision.each(), now=now
+                )
+            )
+        except (NotFoundError, RefusedError) as exc:
+            raise type(exc)(f"event {event_id}: {exc}") from None
+    return done
+
+
+CONTEXT = timedelta(minutes=30)  # the agent's timeline shown either side of an event
+
+
+def _ended(event: EventRecord, now: datetime) -> datetime:
+    if event.ended_at is not None:
+        return event.ended_at
+    if event.duration_s is not None:
+        return event.started_at + timedelta(seconds=event.duration_s)
+    return now
+
+
+def context_of(
+    session: Session, *, event: EventRecord, now: datetime, offline_after_s: float
+) -> Context:
+    """The agent's status periods from 30 min before the event to 30 min after it (or now);
+    before the first heartbeat and after a silence: offline. The caller audits the read."""
+    start = event.started_at - CONTEXT
+    end = max(start, min(_ended(event, now) + CONTEXT, now))
+    marks = [
+        (max(c.at, start), c.status)
+        for c in changes_between(session, agent_id=event.agent_id, start=start, end=end)
+    ]
+    latest = session.get(AgentStatus, event.agent_id)
+    if latest is not None:
+        silent_from = latest.last_seen_at + timedelta(seconds=offline_after_s)
+        if start < silent_from < end:
+            marks.append((silent_from, "offline"))
+    marks.sort(key=lambda m: m[0])
+    if not marks or marks[0][0] > start:
+        marks.insert(0, (start, "offline"))
+    bounds = [m[0] for m in marks[1:]] + [end]
+    spans: list[Span] = []
+    for (at, status), until in zip(marks, bounds, strict=True):
+        if until <= at:
+            continue
+        if spans and spans[-1].status == status:
+            spans[-1] = Span(status=status, start=spans[-1].start, end=until)
+        else:
+            spans.append(Span(status=status, start=at, end=until))
+    return Context(start=start, end=end, spans=spans)
+
+
+def _filtered(session: Session, *, user: User, filters: QueueFilter) -> Select[EventRecord]:
+    agents = visible_agent_ids(session, user=user).where(User.id != user.id)
+    query = select(EventRecord).where(EventRecord.agent_id.in_(agents.scalar_subquery()))
+    if filters.state == "disputed":
+        query = query.where(EventRecord.review == "pending", EventRecord.disputed.is_(True))
+    else:
+        query = query.where(EventRecord.review == filters.state)
+    if filters.agent_id is not None:
+        query = query.where(EventRecord.agent_id == filters.agent_id)
+    if filters.type is not None:
+        query = query.where(EventRecord.type == filters.type)
+    if filters.since is not None:
+        query = query.where(EventRecord.started_at >= filters.since)
+    if filters.until is not None:
+        query = query.where(EventRecord.started_at < filters.until)
+    return query
+
+
+def _ordered(query: Select[EventRecord], state: str) -> Select[EventRecord]:
+    if state in ("confirmed", "rejected"):  # the latest decisions first
+        return query.order_by(EventRecord.reviewed_at.desc(), EventRecord.id)
+    return query.order_by(EventRecord.disputed.desc(), EventRecord.started_at, EventRecord.id)
+
+
+def _stills(
+    session: Session, *, viewer: User, agents: dict[int, User], event_ids: list[str], now: datetime
+) -> dict[str, SnapshotOut]:
+    """The unexpired stills of these events that ``viewer`` may see (metadata only: the
+    picture's own route audits each look at it)."""
+    rows = list(
+        session.scalars(
+            select(Snapshot).where(Snapshot.event_id.in_(event_ids), Snapshot.expires_at > now)
+        )
+    )
+    shown: dict[str, SnapshotOut] = {}
+    for agent_id, agent in agents.items():
+        theirs = [r for r in rows if r.agent_id == agent_id]
+        if theirs:
+            for row in visible_to(session, viewer=viewer, agent=agent, rows=theirs):
+                shown[row.event_id] = SnapshotOut.model_validate(row)
+    return shown
+
+
+def queue_page(
+    session: Session,
+    *,
+    user: User,
+    now: datetime,
+    filters: QueueFilter | None = None,
+    offline_after_s: float = 90.0,
+) -> QueuePage:
+    """One page of the events of the agents ``user`` oversees that match ``filters``
+    (pending ones by default: disputed first, oldest first), each with its context.
 
     Showing the queue is a read of each listed agent's data, so each is audited."""
-    agents = visible_agent_ids(session, user=user).where(User.id != user.id)
-    query = (
-        select(EventRecord, User.display_name)
-        .join(User, User.id == EventRecord.agent_id)
-        .where(EventRecord.review == "pending", EventRecord.agent_id.in_(agents.scalar_subquery()))
-        .order_by(EventRecord.disputed.desc(), EventRecord.started_at)
-        .limit(limit)
-    )
-    rows = list(session.execute(query))
-    notes = comments_on(session, event_ids=[e.id for e, _ in rows])
-    for agent_id in sorted({e.agent_id for e, _ in rows}):
+    filters = filters or QueueFilter()
+    query = _filtered(session, user=user, filters=filters)
+    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    page = _ordered(query, filters.state).offset(filters.page * filters.per_page)
+    events = list(session.scalars(page.limit(filters.per_page)))
+    agents = {
+        a.id: a
+        for a in session.scalars(select(User).where(User.id.in_({e.agent_id for e in events})))
+    }
+    notes = comments_on(session, event_ids=[e.id for e in events])
+    stills = _stills(session, viewer=user, agents=agents, event_ids=[e.id for e in events], now=now)
+    for agent_id in sorted(agents):
         record(session, actor=user, action="read:reviews", subject=f"agent:{agent_id}", now=now)
-    return [
+    items = [
         QueueItem(
             event=EventOut.model_validate(e),
-            agent_name=name,
+            agent_name=agents[e.agent_id].display_name,
             comments=notes[e.id],
             measured=measured().get(e.type),
+            detectors=sorted(DETECTORS_OF.get(e.type, frozenset())),
+            evidence_words=evidence_words(e.type, e.evidence, e.duration_s),
+            context=context_of(session, event=e, now=now, offline_after_s=offline_after_s),
+            snapshot=stills.get(e.id),
         )
-        for e, name in rows
+        for e in events
     ]
+    return QueuePage(items=items, total=total, page=filters.page, per_page=filters.per_page)
+
+
+def queue(
+    session: Session,
+    *,
+    user: User,
+    now: datetime,
+    filters: QueueFilter | None = None,
+    offline_after_s: float = 90.0,
+) -> list[QueueItem]:
+    """The items of ``queue_page``."""
+    return queue_page(
+        session, user=user, now=now, filters=filters, offline_after_s=offline_after_s
+    ).items
 
 
 # The detectors each event type's rule reads (as each rule declares them), plus the

@@ -29,6 +29,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from deskwatch.server.devices.service import mark_seen
 from deskwatch.server.devices.tokens import DeviceIdentity
+from deskwatch.server.ops.metrics import BUFFER_FLUSH_FAILURES, BUFFER_PENDING
 from deskwatch.server.periodic import Periodic
 from deskwatch.server.status import service
 from deskwatch.server.status.schemas import Heartbeat
@@ -90,6 +91,7 @@ class HeartbeatBuffer:
             with self._lock:
                 pending, self._pending = self._pending, {}
                 devices, self._devices = self._devices, {}
+            BUFFER_PENDING.set(len(pending))
             if not pending and not devices:
                 return
             try:
@@ -99,6 +101,7 @@ class HeartbeatBuffer:
                         session, seen=pending, offline_after_s=self._offline.total_seconds()
                     )
             except Exception:
+                BUFFER_FLUSH_FAILURES.inc()
                 self._restore(pending, devices)
                 raise
             for agent_id in others:

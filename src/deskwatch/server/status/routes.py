@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from datetime import datetime
+from time import perf_counter
 
 from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
@@ -25,6 +26,7 @@ from deskwatch.server.deps import (
 )
 from deskwatch.server.devices.tokens import DeviceIdentity
 from deskwatch.server.live import Changes
+from deskwatch.server.ops.metrics import HEARTBEAT_MEMORY, HEARTBEAT_STORED
 from deskwatch.server.orgs.models import Role, User
 from deskwatch.server.orgs.service import visible_agent_ids
 from deskwatch.server.policies.service import AgentVersions, VersionCache
@@ -47,12 +49,15 @@ async def heartbeat(
     """A heartbeat that repeats what this worker knows, with everything cached, is answered
     from memory on the event loop (``HeartbeatBuffer.note``; stored at the next flush).
     Anything else is one transaction in a thread, committed before the reply."""
+    started = perf_counter()
     if buffer.note(device=device, beat=beat, now=now):
         versions = cache.peek(agent_id=device.agent_id, now=now)
         if versions is None:
             versions = await run_in_threadpool(_versions, sessions, cache, device, now)
+        HEARTBEAT_MEMORY.observe(perf_counter() - started)
     else:
         versions = await run_in_threadpool(_store, sessions, buffer, cache, device, beat, now)
+        HEARTBEAT_STORED.observe(perf_counter() - started)
     return HeartbeatReply(policy_version=versions.policy_version, privacy_rev=versions.privacy_rev)
 
 
@@ -78,8 +83,15 @@ def _versions(
 
 @router.get("/board", response_model=list[BoardRow])
 def board(user: UserDep, session: SessionDep, now: NowDep, settings: SettingsDep) -> Response:
-    """Each visible agent's status and since when (offline after missed heartbeats)."""
-    rows = service.board_for(session, user=user, now=now, offline_after_s=settings.offline_after_s)
+    """Each visible agent's status and since when (offline after missed heartbeats), their
+    team, and whether they are away or offline for longer than ``board_long_absence_s``."""
+    rows = service.board_for(
+        session,
+        user=user,
+        now=now,
+        offline_after_s=settings.offline_after_s,
+        long_absence_s=settings.board_long_absence_s,
+    )
     return Response(BOARD_JSON.dump_json(rows), media_type="application/json")
 
 

@@ -15,6 +15,8 @@ BoardStatus = Literal["at_desk", "away", "paused", "camera_problem", "online", "
 STATUSES: tuple[BoardStatus, ...] = get_args(BoardStatus)
 # An agent's clock this far off shows on the board (the worker's page warns from the same).
 CLOCK_WARN_S = 60.0
+# The statuses that count as an absence on the board (highlighted once long).
+ABSENT: frozenset[BoardStatus] = frozenset({"away", "offline"})
 
 
 class Heartbeat(BaseModel):
@@ -40,10 +42,12 @@ class BoardRow(TypedDict):
     agent_id: int
     name: str
     team_id: int | None
+    team_name: str | None
     status: BoardStatus
     since: datetime | None
     last_seen_at: datetime | None
     clock: str | None  # a clock problem in words (None: the agent's clock is right)
+    long_absence: bool  # away or offline longer than the board's threshold
 
 
 def clock_note(offset_s: float | None) -> str | None:

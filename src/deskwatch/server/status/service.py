@@ -10,10 +10,16 @@ from typing import cast
 from sqlalchemy import Select, bindparam, select, update
 from sqlalchemy.orm import Session
 
-from deskwatch.server.orgs.models import User
+from deskwatch.server.orgs.models import Team, User
 from deskwatch.server.orgs.service import record_team_read, visible_agent_ids
 from deskwatch.server.status.models import AgentStatus, StatusChange
-from deskwatch.server.status.schemas import BoardRow, BoardStatus, Heartbeat, clock_note
+from deskwatch.server.status.schemas import (
+    ABSENT,
+    BoardRow,
+    BoardStatus,
+    Heartbeat,
+    clock_note,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,28 +142,38 @@ def _unchanged(
 
 
 def board(
-    session: Session, *, agents: Select[int], now: datetime, offline_after_s: float
+    session: Session,
+    *,
+    agents: Select[int],
+    now: datetime,
+    offline_after_s: float,
+    long_absence_s: float | None = None,
 ) -> list[BoardRow]:
-    """One row per agent that ``agents`` selects and who may still sign in, by name: one
-    joined query, rows built once (10,000 agents well inside the board's time budget)."""
+    """One row per agent that ``agents`` selects and who may still sign in, by name, with
+    their team: one joined query, rows built once (10,000 agents well inside the board's
+    time budget). ``long_absence`` marks an agent away or offline for longer than
+    ``long_absence_s`` (never, when None)."""
     query = (
         select(
             User.id,
             User.display_name,
             User.team_id,
+            Team.name,
             AgentStatus.status,
             AgentStatus.since,
             AgentStatus.last_seen_at,
             AgentStatus.clock_offset_s,
         )
         .outerjoin(AgentStatus, AgentStatus.agent_id == User.id)
+        .outerjoin(Team, Team.id == User.team_id)
         .where(User.id.in_(agents.scalar_subquery()), User.active.is_(True))
         .order_by(User.display_name)
     )
     silence = timedelta(seconds=offline_after_s)
+    long_since = None if long_absence_s is None else now - timedelta(seconds=long_absence_s)
     rows: list[BoardRow] = []
     fetched = session.connection().execute(query).all()  # one fetchall, not a fetch per row
-    for agent_id, name, team_id, stored, since, last_seen, clock in fetched:
+    for agent_id, name, team_id, team, stored, since, last_seen, clock in fetched:
         # Stored statuses come from validated heartbeats: a DeviceStatus each.
         status: BoardStatus = "offline" if last_seen is None else cast(BoardStatus, stored)
         if last_seen is not None and now - last_seen > silence:
@@ -167,22 +183,42 @@ def board(
                 "agent_id": agent_id,
                 "name": name,
                 "team_id": team_id,
+                "team_name": team,
                 "status": status,
                 "since": since,
                 "last_seen_at": last_seen,
                 "clock": clock_note(clock),
+                "long_absence": _long(status, since, long_since),
             }
         )
     return rows
 
 
+def _long(status: BoardStatus, since: datetime | None, long_since: datetime | None) -> bool:
+    """Away or offline since before ``long_since``."""
+    if since is None or long_since is None:
+        return False
+    return status in ABSENT and since < long_since
+
+
 def board_for(
-    session: Session, *, user: User, now: datetime, offline_after_s: float
+    session: Session,
+    *,
+    user: User,
+    now: datetime,
+    offline_after_s: float,
+    long_absence_s: float | None = None,
 ) -> list[BoardRow]:
     """The board of the agents ``user`` may see; the read is audited (once per
     ``BOARD_READ_EVERY`` per team)."""
     agents = visible_agent_ids(session, user=user)
-    rows = board(session, agents=agents, now=now, offline_after_s=offline_after_s)
+    rows = board(
+        session,
+        agents=agents,
+        now=now,
+        offline_after_s=offline_after_s,
+        long_absence_s=long_absence_s,
+    )
     record_team_read(session, reader=user, what="board", now=now)
     return rows
 

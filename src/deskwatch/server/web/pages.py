@@ -8,6 +8,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
+from urllib.parse import unquote
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from fastapi import Depends, Form, HTTPException, Request, status
@@ -54,7 +55,8 @@ _ZONES: set[str] = set()
 def zone_of(request: Request, user: User | None) -> ZoneInfo:
     """The user's chosen zone, else the browser's, else UTC."""
     chosen = zone_named(user.time_zone) if user is not None else None
-    return chosen or zone_named(request.cookies.get(TZ_COOKIE)) or ZoneInfo("UTC")
+    browser = unquote(request.cookies.get(TZ_COOKIE, ""))  # tz.js writes it URL-encoded
+    return chosen or zone_named(browser) or ZoneInfo("UTC")
 
 
 def duration(seconds: float | None) -> str:

@@ -16,7 +16,7 @@ from alembic import op
 from deskwatch.server.db import UTCDateTime
 
 revision: str = "0010"
-down_revision: str | None = "0008"  # rebased onto 0009 at merge
+down_revision: str | None = "0009"
 branch_labels: Sequence[str] | None = None
 depends_on: Sequence[str] | None = None
 
