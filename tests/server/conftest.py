@@ -97,6 +97,7 @@ def settings(tmp_path: Path) -> Settings:
         secret_key_file=tmp_path / "secret",
         heartbeat_flush_s=0,
         cache_refresh_s=0,
+        integrations_every_s=0,
     )
 
 

@@ -35,6 +35,7 @@ DOMAINS = (
     "privacy",
     "identity",
     "events",
+    "integrations",
     "snapshots",
     "policies",
     "status",

@@ -32,6 +32,7 @@ from deskwatch.server.devices.tokens import TokenCache
 from deskwatch.server.errors import InvalidError, NotFoundError, RefusedError
 from deskwatch.server.events.routes import router as events_router
 from deskwatch.server.identity.routes import router as identity_router
+from deskwatch.server.integrations.routes import router as integrations_router
 from deskwatch.server.live import Changes
 from deskwatch.server.migrate import upgrade
 from deskwatch.server.openapi import documented_errors
@@ -43,7 +44,7 @@ from deskwatch.server.privacy.routes import router as privacy_router
 from deskwatch.server.reports.routes import router as reports_router
 from deskwatch.server.requests.routes import router as requests_router
 from deskwatch.server.reviews.routes import router as reviews_router
-from deskwatch.server.scheduled import purger
+from deskwatch.server.scheduled import deliverer, purger
 from deskwatch.server.settings import Settings
 from deskwatch.server.snapshots.routes import router as snapshots_router
 from deskwatch.server.status.buffer import HeartbeatBuffer
@@ -56,6 +57,7 @@ from deskwatch.server.web.days import router as days_web_router
 from deskwatch.server.web.docs import router as docs_web_router
 from deskwatch.server.web.dpia import router as dpia_web_router
 from deskwatch.server.web.errors import error_page, wants_html
+from deskwatch.server.web.integrations import router as integrations_web_router
 from deskwatch.server.web.pages import plain
 from deskwatch.server.web.privacy_pages import router as privacy_web_router
 from deskwatch.server.web.reviews import router as reviews_web_router
@@ -75,6 +77,7 @@ ROUTERS = (
     requests_router,
     reviews_router,
     snapshots_router,
+    integrations_router,
     web_router,
     board_web_router,
     days_web_router,
@@ -84,6 +87,7 @@ ROUTERS = (
     admin_web_router,
     privacy_web_router,
     dpia_web_router,
+    integrations_web_router,
     docs_web_router,
     ops_router,
 )
@@ -166,6 +170,7 @@ def _lifespan(runtime: Runtime) -> Callable[[FastAPI], AbstractAsyncContextManag
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         state = app.state
         state.purger = purger(state.sessions, state.settings, lambda: state.clock()).start()
+        state.deliverer = deliverer(state.sessions, state.settings, lambda: state.clock()).start()
         filler = CacheFiller(
             state.sessions,
             lambda: state.clock(),
@@ -183,6 +188,7 @@ def _lifespan(runtime: Runtime) -> Callable[[FastAPI], AbstractAsyncContextManag
         filler.close()
         runtime.heartbeats.close()  # the last noted heartbeats are stored before the end
         state.purger.close()
+        state.deliverer.close()
         runtime.changes.close()
 
     return lifespan

@@ -2,10 +2,12 @@
 
 A user switched off, or given a new password, has every login session ended; a worker
 switched off (or no longer an agent) has their devices revoked; an erasure
-request marked done deletes what monitoring recorded about the worker."""
+request marked done deletes what monitoring recorded about the worker; a stored security
+event is queued for the integrations that want it."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -18,7 +20,10 @@ from deskwatch.server.devices.models import Device
 from deskwatch.server.devices.service import revoke_all
 from deskwatch.server.errors import NotFoundError, RefusedError
 from deskwatch.server.events.models import EventRecord
+from deskwatch.server.events.schemas import DeviceEvent, IngestResult
+from deskwatch.server.events.service import ingest
 from deskwatch.server.identity.models import IdentityCheck
+from deskwatch.server.integrations import service as integrations
 from deskwatch.server.live import Changes
 from deskwatch.server.orgs.models import Role, User
 from deskwatch.server.orgs.service import (
@@ -36,6 +41,23 @@ from deskwatch.server.requests.service import move_request, record_move
 from deskwatch.server.reviews.models import EventComment
 from deskwatch.server.snapshots.models import Snapshot
 from deskwatch.server.status.models import AgentStatus, StatusChange
+
+
+def ingest_events(
+    session: Session,
+    *,
+    device: Device,
+    events: Sequence[DeviceEvent],
+    now: datetime,
+    future_skew_s: float,
+) -> IngestResult:
+    """Store a device's batch; the security events it stored new or ended are queued, in
+    the same transaction, for every enabled integration that wants them (at least once)."""
+    watch = integrations.watch_events(session, events=events)
+    result = ingest(session, device=device, events=events, now=now, future_skew_s=future_skew_s)
+    if watch is not None and (result.new or result.updated):
+        integrations.enqueue_events(session, watch=watch, agent_id=device.agent_id, now=now)
+    return result
 
 
 def change_user(
@@ -129,11 +151,11 @@ def update_request(
 
 def erase(session: Session, *, agent_id: int) -> dict[str, int]:
     """Delete everything monitoring recorded about a worker: events with their comments and
-    stills, status history and current status, password re-confirmations, and when their
-    devices were last seen. Kept: the account, objections (deleting them would switch
-    monitoring back on), requests, the device registry (which PC may send, and revoking it)
-    and the audit log (the record of who did what, with its own retention). Counts per
-    table."""
+    stills, status history and current status, password re-confirmations, when their
+    devices were last seen, and what integrations had not yet delivered about them. Kept:
+    the account, objections (deleting them would switch monitoring back on), requests, the
+    device registry (which PC may send, and revoking it) and the audit log (the record of
+    who did what, with its own retention). Counts per table."""
     events = select(EventRecord.id).where(EventRecord.agent_id == agent_id).scalar_subquery()
     counts = {}
     for name, stmt in (
@@ -143,6 +165,7 @@ def erase(session: Session, *, agent_id: int) -> dict[str, int]:
         ("status_changes", delete(StatusChange).where(StatusChange.agent_id == agent_id)),
         ("status", delete(AgentStatus).where(AgentStatus.agent_id == agent_id)),
         ("identity_checks", delete(IdentityCheck).where(IdentityCheck.agent_id == agent_id)),
+        ("integration_deliveries", integrations.forget_agent(agent_id=agent_id)),
         (
             "devices_last_seen",
             update(Device).where(Device.agent_id == agent_id).values(last_seen_at=None),

@@ -6,6 +6,7 @@ from deskwatch.server.db import Base
 from deskwatch.server.devices.models import Device, EnrolmentCode
 from deskwatch.server.events.models import EventRecord
 from deskwatch.server.identity.models import IdentityCheck
+from deskwatch.server.integrations.models import OutboxRow, Sink
 from deskwatch.server.orgs.models import Role, Site, Team, User, team_supervisors
 from deskwatch.server.policies.models import PolicyVersion
 from deskwatch.server.privacy.models import CategorySetting, Objection
@@ -28,8 +29,10 @@ __all__ = [
     "LoginSession",
     "LoginThrottle",
     "Objection",
+    "OutboxRow",
     "PolicyVersion",
     "Role",
+    "Sink",
     "Site",
     "Snapshot",
     "StatusChange",

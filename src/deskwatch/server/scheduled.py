@@ -22,6 +22,7 @@ from deskwatch.server.auth.service import forget_throttles
 from deskwatch.server.auth.sessions import end_expired, timeouts_of
 from deskwatch.server.events.models import EventRecord
 from deskwatch.server.identity.models import IdentityCheck
+from deskwatch.server.integrations.delivery import deliver_once
 from deskwatch.server.ops.metrics import PURGE_RUNS, PURGED_ROWS
 from deskwatch.server.orgs.models import Team, User
 from deskwatch.server.periodic import Periodic
@@ -215,3 +216,17 @@ def purger(
 
     every = settings.purge_every_s
     return Periodic("deskwatch-purge", every, work, first_after_s=FIRST_PURGE_AFTER_S)
+
+
+def deliverer(
+    sessions: sessionmaker[Session], settings: Settings, clock: Callable[[], datetime]
+) -> Periodic:
+    """Integrations' outbox sent every ``settings.integrations_every_s`` seconds (0: never);
+    each run sends what is due (``integrations.delivery``)."""
+
+    def work() -> None:
+        result = deliver_once(sessions, now=clock(), signing_key=settings.signing_key())
+        if result.failed:
+            log.info("integrations: %s", result.model_dump())
+
+    return Periodic("deskwatch-integrations", settings.integrations_every_s, work)

@@ -47,6 +47,9 @@ class Settings(BaseSettings):
         gt=0,
         description="the live board highlights an agent away or offline for longer than this",
     )
+    integrations_every_s: float = Field(
+        default=2.0, description="how often integrations' outbox is sent; 0: never"
+    )
     heartbeat_flush_s: float = Field(
         default=2.0, description="unchanged heartbeats are stored in batches this often; 0: each"
     )

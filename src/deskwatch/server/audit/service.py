@@ -36,6 +36,21 @@ _FIRST = "deskwatch.audit_first"  # Session.info: this transaction's first entry
 _HEAD = "deskwatch.audit_head"  # Session.info: the head to write once committed
 
 
+class Subscriber(Protocol):
+    """Called with each new entry, in its transaction (integrations queue it for sinks)."""
+
+    def __call__(self, session: Session, *, entry: AuditEntry) -> None: ...
+
+
+_SUBSCRIBERS: list[Subscriber] = []
+
+
+def subscribe(subscriber: Subscriber) -> None:
+    """Have ``subscriber`` called with every entry appended from now on (once each)."""
+    if subscriber not in _SUBSCRIBERS:
+        _SUBSCRIBERS.append(subscriber)
+
+
 def entry_hash(chain: AuditChain, prev_hash: str, entry: AuditEntry) -> str:
     """HMAC-SHA256 of the previous hash and this entry's content, canonically serialised."""
     content = {
@@ -76,6 +91,8 @@ def record(
     session.add(entry)
     session.flush()  # the next append in this transaction chains to it
     session.info.setdefault(_FIRST, entry.id)
+    for subscriber in _SUBSCRIBERS:
+        subscriber(session, entry=entry)
     return entry
 
 

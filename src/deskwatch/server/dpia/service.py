@@ -34,10 +34,12 @@ from deskwatch.server.dpia.text import (
     RISKS,
     SPECIAL,
     TO_COMPLETE,
+    Recipient,
     notice_paragraphs,
     recipients,
     safeguards,
 )
+from deskwatch.server.integrations.service import recipients as integration_recipients
 from deskwatch.server.orgs.models import Role, Team, User, team_supervisors
 from deskwatch.server.policies.service import current
 from deskwatch.server.privacy.models import Objection
@@ -67,7 +69,7 @@ def build(session: Session, *, now: datetime, retention: Retention) -> Dpia:
         teams=[_facts(session, t) for t in teams],
         categories=categories,
         retention=retention,
-        recipients=recipients(metrics=retention.metrics_enabled),
+        recipients=_recipients(session, metrics=retention.metrics_enabled),
         safeguards=safeguards(snapshots=snapshots, purge_every_s=retention.purge_every_s),
         balancing=[b for c in categories if (b := _balancing(c)) is not None],
         risks=[
@@ -78,6 +80,16 @@ def build(session: Session, *, now: datetime, retention: Retention) -> Dpia:
         notices=[_notice(session, name, team_id, views[team_id]) for name, team_id in named],
         to_complete=list(TO_COMPLETE),
     )
+
+
+def _recipients(session: Session, *, metrics: bool) -> list[Recipient]:
+    """The fixed recipients, then every integration an admin set up (on or off)."""
+    sinks = [Recipient(who, sees) for who, sees in integration_recipients(session)]
+    fixed = recipients(metrics=metrics)
+    if sinks:  # "nobody else" is last: it no longer holds without a word on the sinks
+        last = fixed.pop()
+        fixed += [*sinks, Recipient(last.who, "Beyond the integrations above, " + last.sees)]
+    return fixed
 
 
 def _count(session: Session, *where: ColumnElement[bool]) -> int:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Response
 
+from deskwatch.server import flows
 from deskwatch.server.bounds import Id
 from deskwatch.server.deps import (
     ChangesDep,
@@ -34,7 +35,7 @@ def ingest(
     settings: SettingsDep,
     changes: ChangesDep,
 ) -> IngestResult:
-    result = service.ingest(
+    result = flows.ingest_events(
         session, device=device, events=body.events, now=now, future_skew_s=settings.future_skew_s
     )
     if result.new or result.updated:

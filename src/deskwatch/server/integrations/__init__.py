@@ -1,0 +1,1 @@
+"""SIEM and webhook integrations: sinks an admin sets up, an outbox, delivery."""
