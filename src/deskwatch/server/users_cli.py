@@ -53,8 +53,11 @@ def _database(database_url: str | None) -> Iterator[tuple[Any, Changes]]:
     made as ``deskwatch server`` makes it, on a fresh install)."""
     from deskwatch.server.audit.chain import AuditChain, attach
     from deskwatch.server.db import make_engine, session_factory
+    from deskwatch.server.integrations import service as integrations
     from deskwatch.server.live import Changes
     from deskwatch.server.migrate import upgrade
+
+    assert integrations  # loaded: audit entries made here reach the SIEM sinks too
 
     settings = settings_or_fail()
     try:
