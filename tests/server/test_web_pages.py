@@ -132,3 +132,21 @@ def test_api_docs_load_swagger_ui_from_the_site_itself(app_client: TestClient) -
         assert path.startswith("/static/"), path  # nothing from another site
         assert app_client.get(path).status_code == 200, path
     assert "<script>" not in page  # the CSP forbids inline scripts
+
+
+def test_a_value_out_of_range_is_explained_without_pydantic_text(
+    app_client: TestClient, org: Org
+) -> None:
+    admin = _web(app_client, "admin")
+    form = {
+        "csrf_token": admin.headers["x-csrf-token"],
+        "purpose": "Protect card data from cameras",
+        "legal_basis": "contract",
+        "retention_days": "0",
+    }
+    reply = admin.post(f"/teams/{org.team_a.id}/categories/security", data=form)
+    _is_error_page(reply, 422, "retention days: input should be greater than or equal to 1")
+    assert "pydantic" not in reply.text and "errors.pydantic.dev" not in reply.text
+    form |= {"retention_days": "30", "purpose": "short"}  # refused by the schema, not the form
+    said = flashed(admin, admin.post(f"/teams/{org.team_a.id}/categories/security", data=form))
+    assert said.startswith("Not saved: purpose:") and "pydantic" not in said
