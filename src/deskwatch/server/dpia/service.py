@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import fields
 from datetime import datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 from sqlalchemy import ColumnElement, Select, func, select
 from sqlalchemy.orm import Session
@@ -67,7 +68,7 @@ def build(session: Session, *, now: datetime, retention: Retention) -> Dpia:
         teams=[_facts(session, t) for t in teams],
         categories=categories,
         retention=retention,
-        recipients=recipients(metrics=retention.metrics_enabled),
+        recipients=recipients(metrics=retention.metrics_enabled, sso=retention.sso_issuer_host),
         safeguards=safeguards(snapshots=snapshots, purge_every_s=retention.purge_every_s),
         balancing=[b for c in categories if (b := _balancing(c)) is not None],
         risks=[
@@ -201,4 +202,5 @@ def retention_of(settings: Settings) -> Retention:
         request_days=settings.request_retention_days,
         purge_every_s=settings.purge_every_s,
         metrics_enabled=settings.metrics_enabled,
+        sso_issuer_host=urlsplit(settings.oidc_issuer).hostname or "",
     )
