@@ -239,7 +239,7 @@ class _OpenIDCode(OpenIDCode):  # type: ignore[misc]
 
 
 FORM = """<!doctype html><html><head><title>Test IdP sign-in</title></head><body>
-<h1>Test identity provider</h1><form method="post">{hidden}
+<h1>Test identity provider</h1><form method="post" action="/authorize">{hidden}
 <label for="idp-username">Username</label> <input id="idp-username" name="username">
 <button id="idp-submit" type="submit">Sign in</button></form></body></html>"""
 
