@@ -22,11 +22,12 @@ def upgrade() -> None:
     with op.batch_alter_table("users") as batch:
         batch.add_column(sa.Column("oidc_issuer", sa.String(300), nullable=True))
         batch.add_column(sa.Column("oidc_subject", sa.String(255), nullable=True))
-        batch.create_unique_constraint("uq_users_oidc", ["oidc_issuer", "oidc_subject"])
+    # A unique index, not a constraint: SQLite adds it without rebuilding the table.
+    op.create_index("uq_users_oidc", "users", ["oidc_issuer", "oidc_subject"], unique=True)
 
 
 def downgrade() -> None:
+    op.drop_index("uq_users_oidc", table_name="users")
     with op.batch_alter_table("users") as batch:
-        batch.drop_constraint("uq_users_oidc", type_="unique")
         batch.drop_column("oidc_subject")
         batch.drop_column("oidc_issuer")
