@@ -24,6 +24,7 @@ from deskwatch.server.orgs.models import Role, Team, User, team_supervisors
 from deskwatch.server.settings import Settings
 from tests.oidc_provider import CLIENT_ID, CLIENT_SECRET, OidcProvider, Person
 from tests.server.conftest import PASSWORD, Clock, Org
+from tests.server.helpers import enrol
 
 CALLBACK = "http://testserver/login/sso/callback"
 ROLES = {
@@ -79,7 +80,7 @@ def to_provider(client: TestClient, next: str = "") -> str:
     """/login/sso: the provider's authorization URL it redirects to."""
     reply = client.get("/login/sso", params={"next": next} if next else {}, follow_redirects=False)
     assert reply.status_code == 302, reply.text
-    return reply.headers["location"]
+    return str(reply.headers["location"])
 
 
 def sign_in_at_provider(url: str, username: str) -> str:
@@ -95,7 +96,8 @@ def sign_in_at_provider(url: str, username: str) -> str:
 def callback(client: TestClient, url: str) -> httpx.Response:
     parts = urlsplit(url)
     assert f"{parts.scheme}://{parts.netloc}{parts.path}" == CALLBACK
-    return client.get(f"{parts.path}?{parts.query}", follow_redirects=False)
+    reply: httpx.Response = client.get(f"{parts.path}?{parts.query}", follow_redirects=False)
+    return reply
 
 
 def sign_on(client: TestClient, username: str, next: str = "") -> httpx.Response:
@@ -252,6 +254,21 @@ def test_an_agent_moved_to_another_team_by_their_groups(
     assert changed[-1]["team_id"] == [org.team_a.id, org.team_b.id]
 
 
+def test_an_agent_who_stops_being_one_by_their_groups_loses_their_devices(
+    sso: TestClient, db: sessionmaker[Session], idp: OidcProvider, clock: Clock
+) -> None:
+    sign_on(sso, "ann")
+    device = enrol(sso, user_named(db, "ann").id)
+    at = {"status": "at_desk", "sent_at": clock().isoformat()}
+    assert device.post("/api/v1/heartbeat", json=at).status_code == 200
+    idp.people["ann"].groups = ["dw-supervisors"]
+    sso.cookies.clear()
+    sign_on(sso, "ann")
+    assert me(sso)["role"] == "supervisor"
+    refused = device.post("/api/v1/heartbeat", json=at)
+    assert (refused.status_code, refused.json()["detail"]) == (403, "device token revoked")
+
+
 def test_groups_with_no_role_are_refused_in_words(
     sso: TestClient, db: sessionmaker[Session]
 ) -> None:
@@ -397,7 +414,7 @@ def test_the_dpia_draft_names_the_identity_provider(
         login(client, "privacy")
         reply = client.get("/privacy/dpia.md")
         assert reply.status_code == 200, reply.text
-        return reply.text
+        return str(reply.text)
 
     assert "identity provider" not in draft(app_client)
     assert "The identity provider (127.0.0.1, single sign-on, on)" in draft(sso)

@@ -14,6 +14,7 @@ from functools import lru_cache
 from typing import Any
 from urllib.parse import urlsplit
 
+import httpx
 from authlib.integrations.base_client import BaseApp, OAuth2Mixin, OAuthError, OpenIDMixin
 from authlib.integrations.base_client.framework_integration import FrameworkIntegration
 from authlib.integrations.httpx_client import OAuth2Client
@@ -146,7 +147,7 @@ def finish(settings: Settings, *, pending: Pending, query: dict[str, str]) -> To
         claims = provider.parse_id_token(
             token, nonce=pending.nonce, claims_options=_expected(settings, metadata)
         )
-    except (OAuthError, JoseError, ValueError) as exc:
+    except (OAuthError, JoseError, ValueError, httpx.HTTPError) as exc:
         raise SsoError(f"The sign-on answer is not valid ({exc}).") from exc
     return Token(dict(claims), str(token["id_token"]))
 

@@ -9,6 +9,7 @@ the new session cookie would not be sent with it."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from fastapi import APIRouter, HTTPException, Request, Response
@@ -125,7 +126,7 @@ def _signed_in(
     user: User,
     token: oidc.Token,
     pending: oidc.Pending,
-    now: Any,
+    now: datetime,
 ) -> HTMLResponse:
     end_expired(session, now=now, timeouts=timeouts_of(settings), user_id=user.id)
     start_session(request, session, user, now)
