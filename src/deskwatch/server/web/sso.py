@@ -142,17 +142,16 @@ def _signed_in(
     target = pending.next or home_of(user)
     reply = page(request, "sso_continue.html", user, session, target=target)
     reply.delete_cookie(PENDING_COOKIE, path="/login/sso")
-    if len(token.id_token) <= HINT_MAX_CHARS:
-        hint = _signer(settings, "sso-hint").dumps(token.id_token)
-        _cookie(
-            reply,
-            settings,
-            HINT_COOKIE,
-            hint,
-            max_age=int(settings.session_max_s),
-            path="/logout",
-            samesite="strict",
-        )
+    kept = token.id_token if len(token.id_token) <= HINT_MAX_CHARS else ""
+    _cookie(
+        reply,
+        settings,
+        HINT_COOKIE,
+        _signer(settings, "sso-hint").dumps(kept),
+        max_age=int(settings.session_max_s),
+        path="/logout",
+        samesite="strict",
+    )
     return reply
 
 
@@ -163,7 +162,7 @@ def after_logout(request: Request, settings: Settings) -> Response:
     try:
         id_token = str(_signer(settings, "sso-hint").loads(raw)) if raw else ""
     except BadData:
-        id_token = ""
+        raw = id_token = ""
     back = str(request.url_for("login_page"))
     if settings.oidc_redirect_uri:
         back = settings.oidc_redirect_uri.split("/login/sso/callback")[0] + "/login"
