@@ -62,6 +62,7 @@ from deskwatch.server.web.pages import plain
 from deskwatch.server.web.privacy_pages import router as privacy_web_router
 from deskwatch.server.web.reviews import router as reviews_web_router
 from deskwatch.server.web.routes import router as web_router
+from deskwatch.server.web.sso import router as sso_web_router
 
 ROUTERS = (
     auth_router,
@@ -79,6 +80,7 @@ ROUTERS = (
     snapshots_router,
     integrations_router,
     web_router,
+    sso_web_router,
     board_web_router,
     days_web_router,
     reviews_web_router,

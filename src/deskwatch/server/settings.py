@@ -6,12 +6,15 @@ import secrets
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
+from urllib.parse import urlsplit
 
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from deskwatch.privacy.categories import CATEGORIES
 from deskwatch.server.keyfiles import kept_secret
+
+RoleName = Literal["agent", "supervisor", "admin", "privacy_officer"]
 
 
 class Settings(BaseSettings):
@@ -91,6 +94,63 @@ class Settings(BaseSettings):
     log_format: Literal["text", "json"] = Field(
         default="text", description="server logs as plain text or one JSON object a line"
     )
+
+    local_login: bool = Field(
+        default=True,
+        description="username and password logins on /login and the API; off: single sign-on "
+        "only (the `deskwatch users` commands still work: the break-glass)",
+    )
+    oidc_issuer: str = Field(
+        default="",
+        description="OpenID Connect issuer URL (its /.well-known/openid-configuration is read); "
+        "empty: no single sign-on",
+    )
+    oidc_client_id: str = Field(default="", description="this server's client id at the provider")
+    oidc_client_secret: str = Field(default="", description="its client secret")
+    oidc_scopes: str = Field(default="openid profile email", description="scopes asked for")
+    oidc_provider_name: str = Field(
+        default="", description='the button says "Sign in with" this; default: the issuer\'s host'
+    )
+    oidc_groups_claim: str = Field(default="groups", description="the ID token claim of groups")
+    oidc_roles: dict[str, RoleName] = Field(
+        default_factory=dict,
+        description='JSON: group -> role, e.g. {"dw-admins":"admin","dw-agents":"agent"}; '
+        "users whose groups map to no role are refused",
+    )
+    oidc_teams: dict[str, str] = Field(
+        default_factory=dict,
+        description="JSON: group -> team name (a supervisor supervises these teams, an agent "
+        "works in one); empty: teams are kept as set in deskwatch",
+    )
+    oidc_link_existing: bool = Field(
+        default=False,
+        description="a local user with the same username is linked at their first sign-on "
+        "(only if the provider's usernames can be trusted)",
+    )
+    oidc_redirect_uri: str = Field(
+        default="",
+        description="the callback address registered at the provider; default: "
+        "/login/sso/callback on the address the browser used",
+    )
+
+    @model_validator(mode="after")
+    def _sso_is_complete(self) -> Settings:
+        if self.oidc_issuer:
+            url = urlsplit(self.oidc_issuer)
+            if url.scheme not in ("https", "http") or not url.netloc:
+                raise ValueError("oidc_issuer must be an http(s) URL")
+            if not self.oidc_client_id:
+                raise ValueError("oidc_issuer needs oidc_client_id")
+            if not self.oidc_roles:
+                raise ValueError("oidc_issuer needs oidc_roles (group -> role)")
+        elif not self.local_login:
+            raise ValueError("local_login off needs single sign-on (oidc_issuer)")
+        return self
+
+    @property
+    def sso_name(self) -> str:
+        """What the sign-on button names: the provider's name, else the issuer's host."""
+        return self.oidc_provider_name or urlsplit(self.oidc_issuer).hostname or "SSO"
 
     @model_validator(mode="after")
     def _metrics_need_a_token(self) -> Settings:

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Request, status
 from fastapi.responses import JSONResponse
 
 from deskwatch.server.audit.service import record
+from deskwatch.server.auth.oidc import local_off
 from deskwatch.server.auth.schemas import Login, Me, PasswordChange
 from deskwatch.server.auth.service import LoginOutcome, check_login
 from deskwatch.server.auth.sessions import end_expired, end_session, open_session, timeouts_of
@@ -83,11 +84,14 @@ def refused(outcome: LoginOutcome) -> JSONResponse:
     return JSONResponse({"detail": outcome.refusal}, status_code=status.HTTP_401_UNAUTHORIZED)
 
 
-@router.post("/login", response_model=Me, responses={401: {}, 429: {}})
+@router.post("/login", response_model=Me, responses={401: {}, 403: {}, 429: {}})
 def login(
     body: Login, request: Request, session: SessionDep, now: NowDep, settings: SettingsDep
 ) -> Me | JSONResponse:
-    """401 for a wrong username or password; 429 while this source is throttled."""
+    """401 for a wrong username or password; 429 while this source is throttled; 403 when
+    password logins are switched off (single sign-on only)."""
+    if not settings.local_login:
+        return JSONResponse({"detail": local_off(settings)}, status_code=status.HTTP_403_FORBIDDEN)
     outcome = log_in(request, session, body.username, body.password, now, settings)
     if outcome.user is None:
         return refused(outcome)

@@ -17,6 +17,7 @@ class Retention:
     request_days: int
     purge_every_s: float
     metrics_enabled: bool = False  # /metrics on: the operator's monitoring is a recipient
+    sso_issuer_host: str = ""  # single sign-on set up: the identity provider is a processor
 
 
 @dataclass(frozen=True)

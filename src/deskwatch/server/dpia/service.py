@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import fields
 from datetime import datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 from sqlalchemy import ColumnElement, Select, func, select
 from sqlalchemy.orm import Session
@@ -69,7 +70,9 @@ def build(session: Session, *, now: datetime, retention: Retention) -> Dpia:
         teams=[_facts(session, t) for t in teams],
         categories=categories,
         retention=retention,
-        recipients=_recipients(session, metrics=retention.metrics_enabled),
+        recipients=_recipients(
+            session, metrics=retention.metrics_enabled, sso=retention.sso_issuer_host
+        ),
         safeguards=safeguards(snapshots=snapshots, purge_every_s=retention.purge_every_s),
         balancing=[b for c in categories if (b := _balancing(c)) is not None],
         risks=[
@@ -82,10 +85,10 @@ def build(session: Session, *, now: datetime, retention: Retention) -> Dpia:
     )
 
 
-def _recipients(session: Session, *, metrics: bool) -> list[Recipient]:
+def _recipients(session: Session, *, metrics: bool, sso: str) -> list[Recipient]:
     """The fixed recipients, then every integration an admin set up (on or off)."""
     sinks = [Recipient(who, sees) for who, sees in integration_recipients(session)]
-    fixed = recipients(metrics=metrics)
+    fixed = recipients(metrics=metrics, sso=sso)
     if sinks:  # "nobody else" is last: it no longer holds without a word on the sinks
         last = fixed.pop()
         fixed += [*sinks, Recipient(last.who, "Beyond the integrations above, " + last.sees)]
@@ -213,4 +216,5 @@ def retention_of(settings: Settings) -> Retention:
         request_days=settings.request_retention_days,
         purge_every_s=settings.purge_every_s,
         metrics_enabled=settings.metrics_enabled,
+        sso_issuer_host=urlsplit(settings.oidc_issuer).hostname or "",
     )

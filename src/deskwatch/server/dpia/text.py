@@ -183,10 +183,21 @@ METRICS = Recipient(
 )
 
 
-def recipients(*, metrics: bool = False) -> list[Recipient]:
+def identity_provider(host: str) -> Recipient:
+    return Recipient(
+        f"The identity provider ({host}, single sign-on, on)",
+        "A processor for sign-in: it learns when each user signs in to deskwatch; deskwatch "
+        "receives from it their subject id, username, name and groups (the groups set role "
+        "and team), and sends it nothing about monitoring.",
+    )
+
+
+def recipients(*, metrics: bool = False, sso: str = "") -> list[Recipient]:
     """Who sees what (enforced by the server's role checks); the metrics scraper while
-    ``metrics_enabled`` is on."""
-    return [*_people(), *([METRICS] if metrics else []), _NOBODY_ELSE]
+    ``metrics_enabled`` is on; the identity provider (its host ``sso``) while single
+    sign-on is set up."""
+    provider = [identity_provider(sso)] if sso else []
+    return [*_people(), *([METRICS] if metrics else []), *provider, _NOBODY_ELSE]
 
 
 _NOBODY_ELSE = Recipient(

@@ -48,6 +48,7 @@ class Team(Base):
 
 class User(Base):
     __tablename__ = "users"
+    __table_args__ = (Index("uq_users_oidc", "oidc_issuer", "oidc_subject", unique=True),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     username: Mapped[str] = mapped_column(String(100), unique=True)
@@ -61,3 +62,6 @@ class User(Base):
     privacy_rev: Mapped[int] = mapped_column(default=0)
     # The web pages' time zone (IANA name); None: the browser's own.
     time_zone: Mapped[str | None] = mapped_column(String(64), default=None)
+    # Single sign-on: the provider (issuer URL) and its id of the person (``sub``); None: local.
+    oidc_issuer: Mapped[str | None] = mapped_column(String(300), default=None)
+    oidc_subject: Mapped[str | None] = mapped_column(String(255), default=None)

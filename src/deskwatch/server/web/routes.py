@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Form, Request, status
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from deskwatch.server.auth import oidc
 from deskwatch.server.auth.routes import log_in, log_out
 from deskwatch.server.deps import NowDep, SessionDep, SettingsDep
 from deskwatch.server.web.access import home_of
@@ -22,8 +23,11 @@ def safe_next(path: str) -> str:
 
 
 @router.get("/login")
-def login_page(request: Request, session: SessionDep, next: str = "") -> HTMLResponse:
-    return page(request, "login.html", None, session, next=safe_next(next))
+def login_page(
+    request: Request, session: SessionDep, settings: SettingsDep, next: str = ""
+) -> HTMLResponse:
+    ctx = oidc.login_context(settings)
+    return page(request, "login.html", None, session, next=safe_next(next), **ctx)
 
 
 @router.post("/login", dependencies=[Csrf])
@@ -36,12 +40,25 @@ def login_form(
     password: Annotated[str, Form(max_length=200)],
     next: Annotated[str, Form(max_length=2000)] = "",
 ) -> Response:
+    ctx = oidc.login_context(settings)
+    if not settings.local_login:
+        error = oidc.local_off(settings)
+        return page(
+            request, "login.html", None, session, 403, error=error, next=safe_next(next), **ctx
+        )
     outcome = log_in(request, session, username, password, now, settings)
     if outcome.user is None:
         code = status.HTTP_429_TOO_MANY_REQUESTS if outcome.locked else status.HTTP_200_OK
         headers = {"retry-after": str(outcome.retry_after_s)} if outcome.locked else None
         reply = page(
-            request, "login.html", None, session, code, error=outcome.refusal, next=safe_next(next)
+            request,
+            "login.html",
+            None,
+            session,
+            code,
+            error=outcome.refusal,
+            next=safe_next(next),
+            **ctx,
         )
         reply.headers.update(headers or {})
         return reply
@@ -49,7 +66,10 @@ def login_form(
 
 
 @router.post("/logout", dependencies=[Csrf])
-def logout_form(request: Request, session: SessionDep) -> Response:
-    """Ends the session on the server (a copied cookie no longer works)."""
+def logout_form(request: Request, session: SessionDep, settings: SettingsDep) -> Response:
+    """Ends the session on the server (a copied cookie no longer works); after a single
+    sign-on, the provider's session too when it offers that."""
+    from deskwatch.server.web.sso import after_logout  # sso.py builds on this module
+
     log_out(request, session)
-    return RedirectResponse("/login", status_code=303)
+    return after_logout(request, settings)
