@@ -37,6 +37,7 @@ DOMAINS = (
     "events",
     "snapshots",
     "policies",
+    "schedules",  # below status (the board shows the schedule) and reports (adherence)
     "status",
     "reviews",
     "reports",

@@ -44,6 +44,7 @@ from deskwatch.server.reports.routes import router as reports_router
 from deskwatch.server.requests.routes import router as requests_router
 from deskwatch.server.reviews.routes import router as reviews_router
 from deskwatch.server.scheduled import purger
+from deskwatch.server.schedules.routes import router as schedules_router
 from deskwatch.server.settings import Settings
 from deskwatch.server.snapshots.routes import router as snapshots_router
 from deskwatch.server.status.buffer import HeartbeatBuffer
@@ -60,6 +61,7 @@ from deskwatch.server.web.pages import plain
 from deskwatch.server.web.privacy_pages import router as privacy_web_router
 from deskwatch.server.web.reviews import router as reviews_web_router
 from deskwatch.server.web.routes import router as web_router
+from deskwatch.server.web.schedules import router as schedules_web_router
 
 ROUTERS = (
     auth_router,
@@ -75,6 +77,7 @@ ROUTERS = (
     requests_router,
     reviews_router,
     snapshots_router,
+    schedules_router,
     web_router,
     board_web_router,
     days_web_router,
@@ -84,6 +87,7 @@ ROUTERS = (
     admin_web_router,
     privacy_web_router,
     dpia_web_router,
+    schedules_web_router,
     docs_web_router,
     ops_router,
 )

@@ -11,6 +11,7 @@ from deskwatch.server.policies.models import PolicyVersion
 from deskwatch.server.privacy.models import CategorySetting, Objection
 from deskwatch.server.requests.models import DataRequest
 from deskwatch.server.reviews.models import EventComment
+from deskwatch.server.schedules.models import ScheduledActivity, WfmToken
 from deskwatch.server.snapshots.models import Snapshot
 from deskwatch.server.status.models import AgentStatus, StatusChange
 
@@ -30,10 +31,12 @@ __all__ = [
     "Objection",
     "PolicyVersion",
     "Role",
+    "ScheduledActivity",
     "Site",
     "Snapshot",
     "StatusChange",
     "Team",
     "User",
+    "WfmToken",
     "team_supervisors",
 ]

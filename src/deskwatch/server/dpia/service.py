@@ -43,6 +43,7 @@ from deskwatch.server.policies.service import current
 from deskwatch.server.privacy.models import Objection
 from deskwatch.server.privacy.schemas import CategoryView
 from deskwatch.server.privacy.service import team_categories
+from deskwatch.server.schedules.service import wfm_enabled
 from deskwatch.server.settings import Settings
 
 SNAPSHOT_MAX_DAYS = 7
@@ -67,7 +68,7 @@ def build(session: Session, *, now: datetime, retention: Retention) -> Dpia:
         teams=[_facts(session, t) for t in teams],
         categories=categories,
         retention=retention,
-        recipients=recipients(metrics=retention.metrics_enabled),
+        recipients=recipients(metrics=retention.metrics_enabled, wfm=wfm_enabled(session)),
         safeguards=safeguards(snapshots=snapshots, purge_every_s=retention.purge_every_s),
         balancing=[b for c in categories if (b := _balancing(c)) is not None],
         risks=[

@@ -183,10 +183,19 @@ METRICS = Recipient(
 )
 
 
-def recipients(*, metrics: bool = False) -> list[Recipient]:
+WFM = Recipient(
+    "The workforce-management (WFM) system (a WFM token is valid)",
+    "Every agent's live state (at desk, away, paused, offline…) with its username, and each "
+    "day's adherence in intervals against the imported schedule; read with a token an "
+    "admin created, every read in the audit log; revoking the token ends it.",
+)
+
+
+def recipients(*, metrics: bool = False, wfm: bool = False) -> list[Recipient]:
     """Who sees what (enforced by the server's role checks); the metrics scraper while
-    ``metrics_enabled`` is on."""
-    return [*_people(), *([METRICS] if metrics else []), _NOBODY_ELSE]
+    ``metrics_enabled`` is on; the WFM system while a WFM token is valid."""
+    extra = [*([METRICS] if metrics else []), *([WFM] if wfm else [])]
+    return [*_people(), *extra, _NOBODY_ELSE]
 
 
 _NOBODY_ELSE = Recipient(
