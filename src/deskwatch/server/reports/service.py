@@ -652,9 +652,8 @@ def adherence_states(
     """Each agent's state now (as the board has it), their scheduled activity now and
     whether that state is in adherence (None: nothing scheduled now)."""
     rows = board(session, agents=agents, now=now, offline_after_s=offline_after_s)
-    names = dict(
-        session.execute(select(User.id, User.username).where(User.id.in_(agents.scalar_subquery())))
-    )
+    query = select(User.id, User.username).where(User.id.in_(agents.scalar_subquery()))
+    names = {agent_id: username for agent_id, username in session.execute(query)}
     out = []
     for row in rows:
         expected = row["expected_at_desk"]
