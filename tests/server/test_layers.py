@@ -38,6 +38,7 @@ DOMAINS = (
     "integrations",
     "snapshots",
     "policies",
+    "schedules",  # below status (the board shows the schedule) and reports (adherence)
     "status",
     "reviews",
     "reports",

@@ -45,6 +45,7 @@ from deskwatch.server.reports.routes import router as reports_router
 from deskwatch.server.requests.routes import router as requests_router
 from deskwatch.server.reviews.routes import router as reviews_router
 from deskwatch.server.scheduled import deliverer, purger
+from deskwatch.server.schedules.routes import router as schedules_router
 from deskwatch.server.settings import Settings
 from deskwatch.server.snapshots.routes import router as snapshots_router
 from deskwatch.server.status.buffer import HeartbeatBuffer
@@ -62,6 +63,7 @@ from deskwatch.server.web.pages import plain
 from deskwatch.server.web.privacy_pages import router as privacy_web_router
 from deskwatch.server.web.reviews import router as reviews_web_router
 from deskwatch.server.web.routes import router as web_router
+from deskwatch.server.web.schedules import router as schedules_web_router
 from deskwatch.server.web.sso import router as sso_web_router
 
 ROUTERS = (
@@ -79,6 +81,7 @@ ROUTERS = (
     reviews_router,
     snapshots_router,
     integrations_router,
+    schedules_router,
     web_router,
     sso_web_router,
     board_web_router,
@@ -90,6 +93,7 @@ ROUTERS = (
     privacy_web_router,
     dpia_web_router,
     integrations_web_router,
+    schedules_web_router,
     docs_web_router,
     ops_router,
 )

@@ -12,6 +12,7 @@ from deskwatch.server.policies.models import PolicyVersion
 from deskwatch.server.privacy.models import CategorySetting, Objection
 from deskwatch.server.requests.models import DataRequest
 from deskwatch.server.reviews.models import EventComment
+from deskwatch.server.schedules.models import ScheduledActivity, WfmToken
 from deskwatch.server.snapshots.models import Snapshot
 from deskwatch.server.status.models import AgentStatus, StatusChange
 
@@ -32,11 +33,13 @@ __all__ = [
     "OutboxRow",
     "PolicyVersion",
     "Role",
+    "ScheduledActivity",
     "Sink",
     "Site",
     "Snapshot",
     "StatusChange",
     "Team",
     "User",
+    "WfmToken",
     "team_supervisors",
 ]

@@ -46,6 +46,7 @@ from deskwatch.server.policies.service import current
 from deskwatch.server.privacy.models import Objection
 from deskwatch.server.privacy.schemas import CategoryView
 from deskwatch.server.privacy.service import team_categories
+from deskwatch.server.schedules.service import wfm_enabled
 from deskwatch.server.settings import Settings
 
 SNAPSHOT_MAX_DAYS = 7
@@ -71,7 +72,10 @@ def build(session: Session, *, now: datetime, retention: Retention) -> Dpia:
         categories=categories,
         retention=retention,
         recipients=_recipients(
-            session, metrics=retention.metrics_enabled, sso=retention.sso_issuer_host
+            session,
+            metrics=retention.metrics_enabled,
+            sso=retention.sso_issuer_host,
+            wfm=wfm_enabled(session),
         ),
         safeguards=safeguards(snapshots=snapshots, purge_every_s=retention.purge_every_s),
         balancing=[b for c in categories if (b := _balancing(c)) is not None],
@@ -85,10 +89,10 @@ def build(session: Session, *, now: datetime, retention: Retention) -> Dpia:
     )
 
 
-def _recipients(session: Session, *, metrics: bool, sso: str) -> list[Recipient]:
+def _recipients(session: Session, *, metrics: bool, sso: str, wfm: bool) -> list[Recipient]:
     """The fixed recipients, then every integration an admin set up (on or off)."""
     sinks = [Recipient(who, sees) for who, sees in integration_recipients(session)]
-    fixed = recipients(metrics=metrics, sso=sso)
+    fixed = recipients(metrics=metrics, sso=sso, wfm=wfm)
     if sinks:  # "nobody else" is last: it no longer holds without a word on the sinks
         last = fixed.pop()
         fixed += [*sinks, Recipient(last.who, "Beyond the integrations above, " + last.sees)]

@@ -192,12 +192,21 @@ def identity_provider(host: str) -> Recipient:
     )
 
 
-def recipients(*, metrics: bool = False, sso: str = "") -> list[Recipient]:
+WFM = Recipient(
+    "The workforce-management (WFM) system (a WFM token is valid)",
+    "Every agent's live state (at desk, away, paused, offline…) with its username, and each "
+    "day's adherence in intervals against the imported schedule; read with a token an "
+    "admin created, every read in the audit log; revoking the token ends it.",
+)
+
+
+def recipients(*, metrics: bool = False, sso: str = "", wfm: bool = False) -> list[Recipient]:
     """Who sees what (enforced by the server's role checks); the metrics scraper while
     ``metrics_enabled`` is on; the identity provider (its host ``sso``) while single
-    sign-on is set up."""
+    sign-on is set up; the WFM system while a WFM token is valid."""
     provider = [identity_provider(sso)] if sso else []
-    return [*_people(), *([METRICS] if metrics else []), *provider, _NOBODY_ELSE]
+    extra = [*([METRICS] if metrics else []), *provider, *([WFM] if wfm else [])]
+    return [*_people(), *extra, _NOBODY_ELSE]
 
 
 _NOBODY_ELSE = Recipient(

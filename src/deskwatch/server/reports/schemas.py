@@ -30,6 +30,24 @@ class Timeline(BaseModel):
     events: list[EventOut]
 
 
+class ActivityAdherence(BaseModel):
+    """One scheduled activity (the part of it in the day, and until now): for an activity
+    at the desk, ``in_s`` is time at desk or online, ``out_s`` the rest (away, offline, a
+    camera problem, paused); ``paused_s`` is the paused part of ``out_s``, shown apart
+    (a pause needs no reason). Away from the desk is in adherence during an activity
+    that is not at the desk; ``worked_during_break_s`` (at desk then) is information only."""
+
+    activity: str
+    start: datetime
+    end: datetime
+    at_desk_expected: bool
+    scheduled_s: float
+    in_s: float
+    out_s: float
+    paused_s: float = 0.0
+    worked_during_break_s: float = 0.0
+
+
 class AgentReport(BaseModel):
     """One agent's day. Only events never reviewed or confirmed by a person count (GDPR
     Art. 22); time an agent reported away (or a camera problem) because of an event a
@@ -45,6 +63,10 @@ class AgentReport(BaseModel):
     # No heartbeat or status at all that day: nothing measured (adherence None, no seconds),
     # never a made-up day offline.
     no_data: bool = False
+    # From the agent's schedule that day (None: no schedule, ``scheduled_s`` of the team
+    # applies): the time scheduled at the desk so far, and each scheduled activity.
+    scheduled_s: float | None = None
+    activities: list[ActivityAdherence] = Field(default_factory=list)
 
 
 class TeamReport(BaseModel):
@@ -74,3 +96,29 @@ class AdherenceTrend(BaseModel):
     team_id: int
     zone: str = "UTC"
     days: list[DayAdherence]
+
+
+class AdherenceInterval(BaseModel):
+    """One agent's interval of a day, for a WFM tool: seconds in each status, and in and
+    out of adherence against the scheduled activities (both 0 where nothing is scheduled)."""
+
+    agent_id: int
+    username: str
+    interval_start: datetime
+    interval_min: int
+    scheduled_activity: str | None
+    seconds: dict[str, float]
+    in_adherence_s: float
+    out_of_adherence_s: float
+
+
+class AdherenceState(BaseModel):
+    """An agent's state now, for the adherence stream; ``in_adherence`` None: no activity
+    scheduled now."""
+
+    agent_id: int
+    username: str
+    state: str
+    since: datetime | None
+    scheduled_activity: str | None
+    in_adherence: bool | None

@@ -9,6 +9,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 
+from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from deskwatch.server.audit.service import record
@@ -24,6 +25,9 @@ from deskwatch.server.orgs.service import (
     visible_agents,
 )
 from deskwatch.server.reports.schemas import (
+    ActivityAdherence,
+    AdherenceInterval,
+    AdherenceState,
     AdherenceTrend,
     AgentReport,
     DayAdherence,
@@ -31,9 +35,11 @@ from deskwatch.server.reports.schemas import (
     TeamReport,
     Timeline,
 )
+from deskwatch.server.schedules.models import ScheduledActivity
+from deskwatch.server.schedules.service import activities_between
 from deskwatch.server.status.models import AgentStatus
 from deskwatch.server.status.schemas import STATUSES
-from deskwatch.server.status.service import changes_between
+from deskwatch.server.status.service import board, changes_between
 
 # Only these events count in reports (GDPR Art. 22): never reviewed, or confirmed by a person.
 # A reviewed type waits as "pending"; any event a worker disputes goes back to "pending";
@@ -44,6 +50,8 @@ COUNTED = frozenset({"none", "confirmed"})
 STATUS_OF_EVENT = {"away": "away", "camera_obstructed": "camera_problem"}
 TREND_DAYS = 14  # the adherence trend's default length
 MAX_TREND_DAYS = 31
+# Statuses in adherence during an activity at the desk (the rest are out of adherence).
+IN_ADHERENCE = frozenset({"at_desk", "online"})
 
 
 def day_bounds(day: date, zone: tzinfo = UTC) -> tuple[datetime, datetime]:
@@ -180,6 +188,7 @@ def team_report(
     start, end = day_bounds(day, zone)
     events = events_overlapping(session, agent_ids=[a.id for a in agents], start=start, end=end)
     tally = Tally(*_tally(events, [a.id for a in agents], start=start, end=end, now=now))
+    plans = activities_between(session, agent_ids=[a.id for a in agents], start=start, end=end)
     rows = []
     for agent in agents:
         segs = segments(
@@ -191,6 +200,9 @@ def team_report(
             zone=zone,
         )
         row = _agent_row(agent, segs, tally, scheduled_s)
+        if row is not None and agent.id in plans:
+            window = (start, min(end, now))
+            row = _with_schedule(row, segs, plans[agent.id], tally.rejected[agent.id], window)
         if row is not None:
             rows.append(row)
     return TeamReport(
@@ -358,6 +370,7 @@ def adherence_trend(
     start, end = day_bounds(first, zone)[0], day_bounds(last_day, zone)[1]
     ids = [a.id for a in agents]
     events = events_overlapping(session, agent_ids=ids, start=start, end=end)
+    plans = activities_between(session, agent_ids=ids, start=start, end=end)
     history = {
         a.id: segments_between(
             session, agent_id=a.id, start=start, end=end, now=now, offline_after_s=offline_after_s
@@ -370,12 +383,81 @@ def adherence_trend(
         a, b = day_bounds(day, zone)
         before_end = [e for e in events if e.started_at < b]
         tally = Tally(*_tally(before_end, ids, start=a, end=b, now=now))
-        rows = [
-            _agent_row(x, _clip(history[x.id], a, min(b, now)), tally, scheduled_s) for x in agents
-        ]
+        window = (a, min(b, now))
+        rows = [_day_row(x, history[x.id], tally, scheduled_s, plans, window) for x in agents]
         measured = [r.adherence for r in rows if r is not None and r.adherence is not None]
         out.append(DayAdherence(day=day, adherence=_mean(measured), measured=len(measured)))
     return AdherenceTrend(team_id=team.id, zone=str(zone), days=out)
+
+
+def _day_row(
+    agent: User,
+    history: list[Segment],
+    tally: Tally,
+    scheduled_s: float,
+    plans: dict[int, list[ScheduledActivity]],
+    window: tuple[datetime, datetime],
+) -> AgentReport | None:
+    """An agent's line for one day of a trend (``window``: the day, until now)."""
+    segs = _clip(history, *window)
+    row = _agent_row(agent, segs, tally, scheduled_s)
+    day_plan = [p for p in plans.get(agent.id, []) if p.start < window[1] and p.end > window[0]]
+    if row is None or not day_plan:
+        return row
+    return _with_schedule(row, segs, day_plan, tally.rejected[agent.id], window)
+
+
+def _with_schedule(
+    row: AgentReport,
+    segs: list[Segment],
+    plan: list[ScheduledActivity],
+    rejected: Spans,
+    window: tuple[datetime, datetime],
+) -> AgentReport:
+    """The line with its scheduled time and adherence from the agent's schedule: time in
+    adherence ÷ time scheduled at the desk so far. Nothing scheduled at the desk (a day
+    off, a day of training): adherence None, never an absence."""
+    acts = activity_adherence(segs, plan, rejected, window)
+    at_desk = [a for a in acts if a.at_desk_expected]
+    scheduled = sum(a.scheduled_s for a in at_desk)
+    kept = sum(a.in_s for a in at_desk)
+    adherence = round(min(1.0, kept / scheduled), 4) if scheduled else None
+    return row.model_copy(
+        update={"scheduled_s": round(scheduled, 1), "activities": acts, "adherence": adherence}
+    )
+
+
+def activity_adherence(
+    segs: list[Segment],
+    plan: Iterable[ScheduledActivity],
+    rejected: Spans,
+    window: tuple[datetime, datetime],
+) -> list[ActivityAdherence]:
+    """Minutes in and out of adherence per scheduled activity, within ``window`` (the day,
+    until now); time of rejected away / obstruction events counts as at desk."""
+    out = []
+    for act in plan:
+        start, end = max(act.start, window[0]), min(act.end, window[1])
+        if end <= start:
+            continue
+        seconds, _ = _seconds(_clip(segs, start, end), rejected)
+        total = (end - start).total_seconds()
+        kept = sum(seconds.get(s, 0.0) for s in IN_ADHERENCE)
+        expected = act.at_desk_expected
+        out.append(
+            ActivityAdherence(
+                activity=act.activity,
+                start=act.start,
+                end=act.end,
+                at_desk_expected=expected,
+                scheduled_s=round(total, 1),
+                in_s=round(kept if expected else total, 1),
+                out_s=round(total - kept if expected else 0.0, 1),
+                paused_s=round(seconds.get("paused", 0.0) if expected else 0.0, 1),
+                worked_during_break_s=0.0 if expected else round(seconds.get("at_desk", 0.0), 1),
+            )
+        )
+    return out
 
 
 def trend_for(
@@ -441,7 +523,8 @@ def report_csv(report: TeamReport) -> str:
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     head = ["agent_id", "name", "adherence", *[f"{s}_s" for s in statuses]]
-    writer.writerow([*head, "corrected_s", "awaiting_review", *types, "no_data"])
+    tail = ["scheduled_s", "in_adherence_s", "out_of_adherence_s", "paused_s"]
+    writer.writerow([*head, "corrected_s", "awaiting_review", *types, "no_data", *tail])
     for a in report.agents:
         writer.writerow(
             [
@@ -453,6 +536,136 @@ def report_csv(report: TeamReport) -> str:
                 a.awaiting_review,
                 *[a.events.get(t, 0) for t in types],
                 a.no_data,
+                *_schedule_cells(a, report.scheduled_s),
             ]
         )
     return buffer.getvalue()
+
+
+def _schedule_cells(row: AgentReport, flat_s: float) -> list[float]:
+    """Scheduled time (the agent's schedule, else the flat day) and, from the schedule,
+    seconds in and out of adherence and paused during activities at the desk."""
+    at_desk = [a for a in row.activities if a.at_desk_expected]
+    scheduled = flat_s if row.scheduled_s is None else row.scheduled_s
+    return [
+        scheduled,
+        round(sum(a.in_s for a in at_desk), 1),
+        round(sum(a.out_s for a in at_desk), 1),
+        round(sum(a.paused_s for a in at_desk), 1),
+    ]
+
+
+INTERVAL_COLUMNS = [
+    "agent_id",
+    "username",
+    "interval_start",
+    "interval_min",
+    "scheduled_activity",
+    *[f"{s}_s" for s in STATUSES],
+    "in_adherence_s",
+    "out_of_adherence_s",
+]
+
+
+def intervals(
+    session: Session,
+    *,
+    agents: list[User],
+    day: date,
+    now: datetime,
+    offline_after_s: float,
+    interval_min: int = 15,
+    zone: tzinfo = UTC,
+) -> list[AdherenceInterval]:
+    """Each agent's day in ``interval_min`` intervals (until now): seconds per status, and
+    in and out of adherence against the schedule. Intervals with nothing scheduled and
+    nothing but offline are left out (a WFM tool reads them as nothing to report)."""
+    start, end = day_bounds(day, zone)
+    ids = [a.id for a in agents]
+    events = events_overlapping(session, agent_ids=ids, start=start, end=end)
+    rejected = _tally(events, ids, start=start, end=end, now=now)[2]
+    plans = activities_between(session, agent_ids=ids, start=start, end=end)
+    step = timedelta(minutes=interval_min)
+    out: list[AdherenceInterval] = []
+    for agent in agents:
+        limit_s = offline_after_s
+        segs = segments_between(
+            session, agent_id=agent.id, start=start, end=end, now=now, offline_after_s=limit_s
+        )
+        at = start
+        while at < min(end, now):
+            window = (at, min(at + step, end, now))
+            row = _interval(agent, segs, plans.get(agent.id, []), rejected[agent.id], window)
+            if row is not None:
+                out.append(row.model_copy(update={"interval_min": interval_min}))
+            at += step
+    return out
+
+
+def _interval(
+    agent: User,
+    segs: list[Segment],
+    plan: list[ScheduledActivity],
+    rejected: Spans,
+    window: tuple[datetime, datetime],
+) -> AdherenceInterval | None:
+    seconds, _ = _seconds(_clip(segs, *window), rejected)
+    acts = activity_adherence(segs, plan, rejected, window)
+    if not acts and set(seconds) <= {"offline"}:
+        return None
+    main = max(acts, key=lambda a: a.scheduled_s, default=None)
+    return AdherenceInterval(
+        agent_id=agent.id,
+        username=agent.username,
+        interval_start=window[0],
+        interval_min=0,
+        scheduled_activity=None if main is None else main.activity,
+        seconds={k: round(v, 1) for k, v in seconds.items() if v},
+        in_adherence_s=round(sum(a.in_s for a in acts), 1),
+        out_of_adherence_s=round(sum(a.out_s for a in acts), 1),
+    )
+
+
+def intervals_csv(rows: Iterable[AdherenceInterval]) -> str:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(INTERVAL_COLUMNS)
+    for r in rows:
+        writer.writerow(
+            [
+                r.agent_id,
+                r.username,
+                r.interval_start.isoformat(),
+                r.interval_min,
+                r.scheduled_activity or "",
+                *[r.seconds.get(s, 0.0) for s in STATUSES],
+                r.in_adherence_s,
+                r.out_of_adherence_s,
+            ]
+        )
+    return buffer.getvalue()
+
+
+def adherence_states(
+    session: Session, *, agents: Select[int], now: datetime, offline_after_s: float
+) -> list[AdherenceState]:
+    """Each agent's state now (as the board has it), their scheduled activity now and
+    whether that state is in adherence (None: nothing scheduled now)."""
+    rows = board(session, agents=agents, now=now, offline_after_s=offline_after_s)
+    query = select(User.id, User.username).where(User.id.in_(agents.scalar_subquery()))
+    names = {agent_id: username for agent_id, username in session.execute(query)}
+    out = []
+    for row in rows:
+        expected = row["expected_at_desk"]
+        in_adherence = None if expected is None else (not expected or row["status"] in IN_ADHERENCE)
+        out.append(
+            AdherenceState(
+                agent_id=row["agent_id"],
+                username=names.get(row["agent_id"], ""),
+                state=row["status"],
+                since=row["since"],
+                scheduled_activity=row["scheduled_activity"],
+                in_adherence=in_adherence,
+            )
+        )
+    return out

@@ -48,6 +48,8 @@ class BoardRow(TypedDict):
     last_seen_at: datetime | None
     clock: str | None  # a clock problem in words (None: the agent's clock is right)
     long_absence: bool  # away or offline longer than the board's threshold
+    scheduled_activity: str | None  # the activity scheduled now (None: no schedule now)
+    expected_at_desk: bool | None  # whether that activity is at the desk (None: no schedule)
 
 
 def clock_note(offset_s: float | None) -> str | None:

@@ -7,11 +7,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import cast
 
-from sqlalchemy import Select, bindparam, select, update
+from sqlalchemy import ColumnElement, Select, and_, bindparam, select, update
 from sqlalchemy.orm import Session
 
 from deskwatch.server.orgs.models import Team, User
 from deskwatch.server.orgs.service import record_team_read, visible_agent_ids
+from deskwatch.server.schedules.models import ScheduledActivity
 from deskwatch.server.status.models import AgentStatus, StatusChange
 from deskwatch.server.status.schemas import (
     ABSENT,
@@ -151,8 +152,9 @@ def board(
 ) -> list[BoardRow]:
     """One row per agent that ``agents`` selects and who may still sign in, by name, with
     their team: one joined query, rows built once (10,000 agents well inside the board's
-    time budget). ``long_absence`` marks an agent away or offline for longer than
-    ``long_absence_s`` (never, when None)."""
+    time budget), and the activity each is scheduled for now (an import keeps an agent's
+    activities from overlapping: one at most). ``long_absence`` marks an agent away or
+    offline for longer than ``long_absence_s`` (never, when None)."""
     query = (
         select(
             User.id,
@@ -163,9 +165,12 @@ def board(
             AgentStatus.since,
             AgentStatus.last_seen_at,
             AgentStatus.clock_offset_s,
+            ScheduledActivity.activity,
+            ScheduledActivity.at_desk_expected,
         )
         .outerjoin(AgentStatus, AgentStatus.agent_id == User.id)
         .outerjoin(Team, Team.id == User.team_id)
+        .outerjoin(ScheduledActivity, _now_for(now))
         .where(User.id.in_(agents.scalar_subquery()), User.active.is_(True))
         .order_by(User.display_name)
     )
@@ -173,7 +178,7 @@ def board(
     long_since = None if long_absence_s is None else now - timedelta(seconds=long_absence_s)
     rows: list[BoardRow] = []
     fetched = session.connection().execute(query).all()  # one fetchall, not a fetch per row
-    for agent_id, name, team_id, team, stored, since, last_seen, clock in fetched:
+    for agent_id, name, team_id, team, stored, since, last_seen, clock, plan, expected in fetched:
         # Stored statuses come from validated heartbeats: a DeviceStatus each.
         status: BoardStatus = "offline" if last_seen is None else cast(BoardStatus, stored)
         if last_seen is not None and now - last_seen > silence:
@@ -189,9 +194,20 @@ def board(
                 "last_seen_at": last_seen,
                 "clock": clock_note(clock),
                 "long_absence": _long(status, since, long_since),
+                "scheduled_activity": plan,
+                "expected_at_desk": expected,
             }
         )
     return rows
+
+
+def _now_for(now: datetime) -> ColumnElement[bool]:
+    """The join condition: the agent's activity scheduled at ``now``."""
+    return and_(
+        ScheduledActivity.agent_id == User.id,
+        ScheduledActivity.start <= now,
+        ScheduledActivity.end > now,
+    )
 
 
 def _long(status: BoardStatus, since: datetime | None, long_since: datetime | None) -> bool:

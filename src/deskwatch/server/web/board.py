@@ -8,7 +8,7 @@ from datetime import UTC, datetime, tzinfo
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
-from markupsafe import escape
+from markupsafe import Markup, escape
 
 from deskwatch.server.deps import NowDep, SessionDep, SettingsDep
 from deskwatch.server.status import service as status_service
@@ -60,8 +60,29 @@ def tiles(rows: Iterable[BoardRow], *, now: datetime, zone: tzinfo = UTC) -> lis
             since, began_s = local.time().isoformat("seconds"), began.timestamp()
             at, lasted = int(began_s), _lasted(round(now_s - began_s))
         values = (row["agent_id"], escape(row["name"]), status, LABELS[status], since)
-        out.append(new(Tile, (*values, row["clock"] or "", at, lasted, row["long_absence"])))
+        plan = _plan(row["scheduled_activity"], row["expected_at_desk"])
+        out.append(new(Tile, (*values, row["clock"] or "", at, lasted, row["long_absence"], plan)))
     return out
+
+
+_PLANS: dict[tuple[str | None, bool | None], Markup] = {}
+
+
+def _plan(activity: str | None, expected: bool | None) -> Markup:
+    """The schedule now in words: "should be at desk (Open)", "Break: not at desk"."""
+    key = (activity, expected)
+    words = _PLANS.get(key)
+    if words is None:
+        if len(_PLANS) > 10_000:
+            _PLANS.clear()
+        if activity is None:
+            words = Markup("")
+        elif expected:
+            words = Markup("should be at desk ({})").format(activity)
+        else:
+            words = Markup("{}: not expected at desk").format(activity)
+        _PLANS[key] = words
+    return words
 
 
 _DURATIONS: dict[int, str] = {}

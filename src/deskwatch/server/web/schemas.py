@@ -25,6 +25,7 @@ class Tile(NamedTuple):
     at: int  # since when, in Unix seconds (0: never heard from), for the page's live times
     lasted: str  # how long in this status, in words ("12 min"), or ""
     long: bool  # away or offline for longer than the board's threshold
+    plan: Markup = Markup("")  # the schedule now in words (escaped), or ""
 
 
 class Section(NamedTuple):

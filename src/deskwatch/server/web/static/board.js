@@ -67,6 +67,11 @@
     }
     if (row.long_absence) el.append(div("long", "long absence"));
     if (row.clock) el.append(div("clock", row.clock));
+    if (row.scheduled_activity) {
+      el.append(div("plan", row.expected_at_desk
+        ? "should be at desk (" + row.scheduled_activity + ")"
+        : row.scheduled_activity + ": not expected at desk"));
+    }
     return el;
   }
 
