@@ -480,3 +480,25 @@ def test_interval_bounds(app_client: TestClient, org: Org, interval: int) -> Non
     sup = login(TestClient(app_client.app), "sup_a")
     reply = sup.get("/api/v1/adherence/intervals", params={**DAY, "interval_min": interval})
     assert reply.status_code == 422
+
+
+def test_a_schedule_goes_with_an_erasure_and_with_the_attendance_retention(
+    app_client: TestClient, org: Org, db: sessionmaker[Session]
+) -> None:
+    from deskwatch.server.flows import erase
+    from deskwatch.server.scheduled import purge
+
+    admin = _admin(app_client)
+    assert admin.post("/api/v1/schedules", json=_rows("agent_a1")).status_code == 201
+    assert admin.post("/api/v1/schedules", json=_rows("agent_a2")).status_code == 201
+    with db() as s:
+        assert erase(s, agent_id=org.agent_a1.id)["scheduled_activities"] == 4
+        s.commit()
+    assert {r[0] for r in _stored(db)} == {org.agent_a2.id}
+    plan_end = datetime(2026, 11, 2, 11, 30, tzinfo=UTC)
+    with db() as s:  # attendance is kept 90 days by default (deskwatch.privacy.categories)
+        kept = purge(s, now=plan_end + timedelta(days=89), audit_retention_days=1095)
+        gone = purge(s, now=plan_end + timedelta(days=91), audit_retention_days=1095)
+        s.commit()
+    assert (kept.scheduled_activities, gone.scheduled_activities) == (0, 4)
+    assert _stored(db) == []

@@ -39,6 +39,7 @@ from deskwatch.server.requests.models import DataRequest
 from deskwatch.server.requests.schemas import RequestUpdate
 from deskwatch.server.requests.service import move_request, record_move
 from deskwatch.server.reviews.models import EventComment
+from deskwatch.server.schedules.models import ScheduledActivity
 from deskwatch.server.snapshots.models import Snapshot
 from deskwatch.server.status.models import AgentStatus, StatusChange
 
@@ -151,8 +152,9 @@ def update_request(
 
 def erase(session: Session, *, agent_id: int) -> dict[str, int]:
     """Delete everything monitoring recorded about a worker: events with their comments and
-    stills, status history and current status, password re-confirmations, when their
-    devices were last seen, and what integrations had not yet delivered about them. Kept:
+    stills, status history and current status, password re-confirmations, their imported
+    schedule, when their devices were last seen, and what integrations had not yet
+    delivered about them. Kept:
     the account, objections (deleting them would switch monitoring back on), requests, the
     device registry (which PC may send, and revoking it) and the audit log (the record of
     who did what, with its own retention). Counts per table."""
@@ -165,6 +167,10 @@ def erase(session: Session, *, agent_id: int) -> dict[str, int]:
         ("status_changes", delete(StatusChange).where(StatusChange.agent_id == agent_id)),
         ("status", delete(AgentStatus).where(AgentStatus.agent_id == agent_id)),
         ("identity_checks", delete(IdentityCheck).where(IdentityCheck.agent_id == agent_id)),
+        (
+            "scheduled_activities",
+            delete(ScheduledActivity).where(ScheduledActivity.agent_id == agent_id),
+        ),
         ("integration_deliveries", integrations.forget_agent(agent_id=agent_id)),
         (
             "devices_last_seen",

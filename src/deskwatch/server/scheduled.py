@@ -1,5 +1,6 @@
 """The retention purge: monitoring data past its category's retention, expired snapshots,
-old status history, password re-confirmations past the identity retention, closed requests
+old status history and schedules, password re-confirmations past the identity retention,
+closed requests
 and (after its own, longer, retention) the audit log.
 
 Deletes are set-based, a few statements per team; comments and snapshots of purged events
@@ -30,6 +31,7 @@ from deskwatch.server.privacy.models import CategorySetting
 from deskwatch.server.privacy.service import team_categories
 from deskwatch.server.requests.models import DataRequest
 from deskwatch.server.reviews.models import EventComment
+from deskwatch.server.schedules.models import ScheduledActivity
 from deskwatch.server.settings import Settings
 from deskwatch.server.snapshots.models import Snapshot
 from deskwatch.server.status.models import StatusChange
@@ -48,6 +50,7 @@ class PurgeResult:
     snapshots: int = 0
     status_changes: int = 0
     identity_checks: int = 0
+    scheduled_activities: int = 0
     data_requests: int = 0
     audit_entries: int = 0
 
@@ -130,6 +133,15 @@ def _purge_team(
             delete(IdentityCheck).where(
                 IdentityCheck.agent_id.in_(agents),
                 IdentityCheck.at < now - timedelta(days=days["identity"]),
+            ),
+        ),
+        # A schedule serves only to measure adherence against the status history: it goes
+        # with the attendance data it is measured against.
+        scheduled_activities=_run(
+            session,
+            delete(ScheduledActivity).where(
+                ScheduledActivity.agent_id.in_(agents),
+                ScheduledActivity.end < now - timedelta(days=days["attendance"]),
             ),
         ),
     )

@@ -288,7 +288,8 @@ def safeguards(*, snapshots: bool, purge_every_s: float) -> list[str]:
         "Data-subject rights: workers see and export their own data; erasure and "
         "rectification requests are tracked to completion by the privacy officer, and an "
         "erasure deletes the worker's monitoring data (events with comments and stills, "
-        "status history, password re-confirmations, when their PCs were last seen); the "
+        "status history, password re-confirmations, their imported schedule, when their PCs "
+        "were last seen); the "
         "account, objections, device registry and audit log are kept.",
         "No emotion recognition (EU AI Act Art. 5(1)(f)): the policy loader refuses any "
         "configuration that asks for it.",
