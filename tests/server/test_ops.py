@@ -17,6 +17,7 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
+from sqlalchemy import text as sa_text
 from sqlalchemy.orm import Session, sessionmaker
 
 from deskwatch.server.app import create_app
@@ -247,3 +248,29 @@ def test_the_dpia_lists_the_metrics_as_a_recipient_while_on(
     assert METRICS not in off.recipients
     assert on.recipients[-2] == METRICS and on.recipients[-1].who == "Nobody else"
     assert "Prometheus" in to_markdown(on)
+
+
+def test_switching_an_environment_integration_is_audited_once_per_change(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    url = f"sqlite:///{tmp_path / 'server.db'}"
+    server = ServerProcess(url, tmp_path)
+
+    def restart() -> None:
+        server.start()
+        server.stop()
+
+    restart()
+    restart()  # nothing changed: nothing more recorded
+    monkeypatch.setenv("DESKWATCH_METRICS_ENABLED", "true")
+    monkeypatch.setenv("DESKWATCH_METRICS_TOKEN", TOKEN)
+    restart()
+    engine = make_engine(url)
+    with engine.connect() as c:
+        rows = c.execute(
+            sa_text("SELECT detail FROM audit_log WHERE action = 'config:integrations' ORDER BY id")
+        ).all()
+    engine.dispose()
+    details = [json.loads(r[0]) if isinstance(r[0], str) else r[0] for r in rows]
+    assert [d["metrics"] for d in details] == [False, True]
+    assert all(TOKEN not in json.dumps(d) for d in details)  # never a secret

@@ -16,7 +16,11 @@ from deskwatch.console import err, fail, out
 from deskwatch.server.users_cli import settings_or_fail, users_app
 
 if TYPE_CHECKING:
+    from sqlalchemy import Engine
     from sqlalchemy.orm import Session, sessionmaker
+
+    from deskwatch.server.audit.chain import AuditChain
+    from deskwatch.server.settings import Settings
 
 server_app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
 audit_app = typer.Typer(no_args_is_help=True, add_completion=False, help="The audit log.")
@@ -48,6 +52,7 @@ def server(
         engine = make_engine(settings.database_url)
         audit = AuditChain.from_settings(settings)  # made once, shared by the workers
         upgrade(engine, audit=audit)  # once, before any worker starts
+        _note_configuration(engine, audit, settings)
         engine.dispose()
         settings.signing_key()  # create the key files once, shared by the workers
         public_key_b64(settings)
@@ -173,3 +178,15 @@ def dpia(
         return
     out_path.write_text(text, encoding="utf-8")
     err.print(f"wrote the DPIA draft to {out_path}")
+
+
+def _note_configuration(engine: Engine, audit: AuditChain, settings: Settings) -> None:
+    """Audit the integrations set in the environment when they changed since the last start."""
+    from deskwatch.server.audit.chain import attach
+    from deskwatch.server.db import session_factory, utcnow
+    from deskwatch.server.ops.service import note_configuration
+
+    sessions = session_factory(engine)
+    attach(sessions, audit)
+    with sessions.begin() as session:
+        note_configuration(session, settings=settings, now=utcnow())

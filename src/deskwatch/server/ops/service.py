@@ -4,12 +4,16 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 from functools import lru_cache
+from urllib.parse import urlsplit
 
 from sqlalchemy import case, func, select, text
 from sqlalchemy.orm import Session
 
+from deskwatch.server.audit.models import AuditEntry
+from deskwatch.server.audit.service import record
 from deskwatch.server.migrate import alembic_config
 from deskwatch.server.orgs.models import Role, User
+from deskwatch.server.settings import Settings
 from deskwatch.server.status.models import AgentStatus
 from deskwatch.server.status.schemas import STATUSES
 
@@ -55,3 +59,32 @@ def agents_by_state(session: Session, *, now: datetime, offline_after_s: float) 
     for name, count in session.execute(query):
         counts[str(name)] = counts.get(str(name), 0) + int(count)
     return counts
+
+
+CONFIGURATION = "config:integrations"
+
+
+def configuration_of(settings: Settings) -> dict[str, object]:
+    """The integrations an IT admin sets in the environment, without their secrets."""
+    return {
+        "metrics": settings.metrics_enabled,
+        "sso_issuer": urlsplit(settings.oidc_issuer).hostname or "",
+        "local_login": settings.local_login,
+        "log_format": settings.log_format,
+    }
+
+
+def note_configuration(session: Session, *, settings: Settings, now: datetime) -> bool:
+    """Audit the environment's integrations when they differ from the last ones recorded,
+    so switching metrics or single sign-on on or off is in the audit log like any change."""
+    current = configuration_of(settings)
+    last = session.scalar(
+        select(AuditEntry.detail)
+        .where(AuditEntry.action == CONFIGURATION)
+        .order_by(AuditEntry.id.desc())
+        .limit(1)
+    )
+    if last == current:
+        return False
+    record(session, actor=None, action=CONFIGURATION, subject="server", now=now, detail=current)
+    return True
