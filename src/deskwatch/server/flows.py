@@ -18,7 +18,7 @@ from deskwatch.server.audit.service import record
 from deskwatch.server.auth.sessions import end_all
 from deskwatch.server.devices.models import Device
 from deskwatch.server.devices.service import revoke_all
-from deskwatch.server.errors import NotFoundError, RefusedError
+from deskwatch.server.errors import NotFoundError
 from deskwatch.server.events.models import EventRecord
 from deskwatch.server.events.schemas import DeviceEvent, IngestResult
 from deskwatch.server.events.service import ingest
@@ -30,9 +30,11 @@ from deskwatch.server.orgs.service import (
     KEEP,
     USER_CHANGED,
     Keep,
+    check_admin,
     follow_user_change,
     set_password,
     set_user_fields,
+    via,
     working_agent,
 )
 from deskwatch.server.requests.models import DataRequest
@@ -64,7 +66,7 @@ def ingest_events(
 def change_user(
     session: Session,
     *,
-    actor: User,
+    actor: User | None,
     user_id: int,
     now: datetime,
     changes: Changes,
@@ -76,7 +78,9 @@ def change_user(
     changed as ``[old, new]``; every server process forgets what it cached of the user once
     committed). Someone who stops being an agent at work has every device revoked; a
     supervisor who stops being one supervises no team; a moved agent's revision grows so
-    that their PC fetches the new team's policy and settings."""
+    that their PC fetches the new team's policy and settings. ``actor`` None: the command
+    line, whose entry says so (``"via": "cli"``) and how many sessions a switch-off ended
+    (returned as ``sessions_ended``)."""
     user, changed = set_user_fields(
         session, actor=actor, user_id=user_id, role=role, team_id=team_id, active=active
     )
@@ -87,11 +91,15 @@ def change_user(
     if stopped and (ids := revoke_all(session, agent_id=user.id, now=now)):
         changed["devices_revoked"] = ids
     if changed.get("active") == [True, False]:
-        end_all(session, user_id=user.id)  # switched back on later, they sign in afresh
-    detail = {k: [v.value if isinstance(v, Role) else v for v in vs] for k, vs in changed.items()}
-    record(
-        session, actor=actor, action=USER_CHANGED, subject=f"user:{user.id}", now=now, detail=detail
-    )
+        ended = end_all(session, user_id=user.id)  # switched back on later, they sign in afresh
+        if actor is None:
+            changed["sessions_ended"] = [ended]
+    detail: dict[str, Any] = {
+        k: [v.value if isinstance(v, Role) else v for v in vs] for k, vs in changed.items()
+    }
+    subject = f"user:{user.id}"
+    detail |= via(actor)
+    record(session, actor=actor, action=USER_CHANGED, subject=subject, now=now, detail=detail)
     changes.publish(session, agent_id=user.id)
     return changed
 
@@ -112,14 +120,13 @@ def change_password(session: Session, *, user: User, password: str, now: datetim
 
 
 def reset_password(
-    session: Session, *, admin: User, user_id: int, password: str, now: datetime
+    session: Session, *, admin: User | None, user_id: int, password: str, now: datetime
 ) -> int:
     """An admin gives a user a new password: every one of the user's sessions ends, the
     admin's own too when resetting their own (audited as ``auth:password_reset`` by the
-    admin). The number of sessions ended."""
-    session.refresh(admin)
-    if admin.role != Role.ADMIN or not admin.active:
-        raise RefusedError("only an admin may reset passwords")
+    admin; ``admin`` None: by the command line). The number of sessions ended."""
+    if admin is not None:
+        check_admin(session, actor=admin, what="reset passwords")
     user = session.get(User, user_id)
     if user is None:
         raise NotFoundError(f"no user {user_id}")
@@ -131,7 +138,7 @@ def reset_password(
         action="auth:password_reset",
         subject=f"user:{user.id}",
         now=now,
-        detail={"sessions_ended": ended},
+        detail={"sessions_ended": ended} | via(admin),
     )
     return ended
 

@@ -31,7 +31,6 @@ users_app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__
 T = TypeVar("T")
 Work = Callable[["Session", datetime, "Changes"], T]
 ROLES = ("agent", "supervisor", "admin", "privacy_officer")
-VIA = {"via": "cli"}
 
 DatabaseOpt = Annotated[
     str | None,
@@ -211,34 +210,20 @@ def _add(
     team: str | None,
     display_name: str | None,
 ) -> User:
-    """``orgs.service.add_user`` without an acting admin (audited as the command line)."""
-    from sqlalchemy import select
-
-    from deskwatch.server.audit.service import record
-    from deskwatch.server.orgs.models import User
-    from deskwatch.server.orgs.service import create_user
+    """``orgs.service.add_user`` by the command line (a team by its name or id)."""
+    from deskwatch.server.orgs.service import add_user
 
     found = _team(session, team) if team is not None else None
-    if session.scalar(select(User.id).where(User.username == username)) is not None:
-        raise _RefusedError(f"username {username} is taken")
-    user = create_user(
+    return add_user(
         session,
+        actor=None,
+        now=now,
         username=username,
         password=password,
         role=role,
+        team_id=found.id if found is not None else None,
         display_name=display_name,
-        team=found,
     )
-    detail = {"role": role.value, **VIA}
-    record(
-        session,
-        actor=None,
-        action="user:created",
-        subject=f"user:{user.id}",
-        now=now,
-        detail=detail,
-    )
-    return user
 
 
 @users_app.command("list")
@@ -271,37 +256,15 @@ def list_users(database_url: DatabaseOpt = None) -> None:
     out.print(table)
 
 
-def _change(
-    session: Session, *, user: User, now: datetime, changes: Changes, **fields: Any
-) -> dict[str, list[Any]]:
-    """``flows.change_user`` without an acting admin: what follows a change of role or of
-    being switched off (supervision ends, devices revoked, sessions ended), audited."""
-    from deskwatch.server.audit.service import record
-    from deskwatch.server.auth.sessions import end_all
-    from deskwatch.server.db import serialise
-    from deskwatch.server.devices.service import revoke_all
-    from deskwatch.server.orgs.models import Role
-    from deskwatch.server.orgs.service import USER_CHANGED, follow_user_change, working_agent
+def _change(username: str, database_url: str | None, **fields: Any) -> dict[str, list[Any]]:
+    """``flows.change_user`` by the command line: what changed (``sessions_ended`` too)."""
+    from deskwatch.server.flows import change_user
 
-    serialise(session, "deskwatch_users")
-    changed: dict[str, list[Any]] = {}
-    for name, new in fields.items():
-        if new != getattr(user, name):
-            changed[name] = [getattr(user, name), new]
-            setattr(user, name, new)
-    if not changed:
-        return changed
-    follow_user_change(session, user=user, changed=changed)
-    stopped = working_agent(user, before=changed) and not working_agent(user)
-    if stopped and (ids := revoke_all(session, agent_id=user.id, now=now)):
-        changed["devices_revoked"] = ids
-    if changed.get("active") == [True, False]:
-        changed["sessions_ended"] = [end_all(session, user_id=user.id)]
-    detail = {k: [v.value if isinstance(v, Role) else v for v in vs] for k, vs in changed.items()}
-    subject = f"user:{user.id}"
-    record(session, actor=None, action=USER_CHANGED, subject=subject, now=now, detail=detail | VIA)
-    changes.publish(session, agent_id=user.id)
-    return changed
+    def work(session: Session, now: datetime, changes: Changes) -> dict[str, list[Any]]:
+        user = _user(session, username)
+        return change_user(session, actor=None, user_id=user.id, now=now, changes=changes, **fields)
+
+    return _run(database_url, work)
 
 
 def _said(username: str, changed: dict[str, list[Any]], what: str) -> None:
@@ -319,24 +282,14 @@ def set_role(
 ) -> None:
     """Give a user another role (no longer an agent: their devices are revoked)."""
     chosen = _role(role)
-
-    def work(session: Session, now: datetime, changes: Changes) -> dict[str, list[Any]]:
-        user = _user(session, username)
-        return _change(session, user=user, now=now, changes=changes, role=chosen)
-
-    changed = _run(database_url, work)
+    changed = _change(username, database_url, role=chosen)
     _said(username, changed, f"role {chosen}")
 
 
 @users_app.command("disable")
 def disable(username: UserArg, database_url: DatabaseOpt = None) -> None:
     """Switch a user off: no more sign-ins, every session ended, an agent's devices revoked."""
-
-    def work(session: Session, now: datetime, changes: Changes) -> dict[str, list[Any]]:
-        user = _user(session, username)
-        return _change(session, user=user, now=now, changes=changes, active=False)
-
-    changed = _run(database_url, work)
+    changed = _change(username, database_url, active=False)
     ended = changed.get("sessions_ended", [0])[0]
     _said(username, changed, f"switched off, {ended} session(s) ended")
 
@@ -344,12 +297,7 @@ def disable(username: UserArg, database_url: DatabaseOpt = None) -> None:
 @users_app.command("enable")
 def enable(username: UserArg, database_url: DatabaseOpt = None) -> None:
     """Switch a user back on (an agent enrols their PC again)."""
-
-    def work(session: Session, now: datetime, changes: Changes) -> dict[str, list[Any]]:
-        user = _user(session, username)
-        return _change(session, user=user, now=now, changes=changes, active=True)
-
-    _said(username, _run(database_url, work), "switched on")
+    _said(username, _change(username, database_url, active=True), "switched on")
 
 
 @users_app.command("reset-password")
@@ -357,27 +305,13 @@ def reset_password(
     username: UserArg, password_stdin: StdinOpt = False, database_url: DatabaseOpt = None
 ) -> None:
     """Give a user a new password; every session of theirs ends."""
-    from deskwatch.server.audit.service import record
-    from deskwatch.server.auth.sessions import end_all
-    from deskwatch.server.orgs.service import set_password
+    from deskwatch.server.flows import reset_password as reset
 
     password = _password(password_stdin)
 
     def work(session: Session, now: datetime, _changes: Changes) -> int:
         user = _user(session, username)
-        set_password(session, user=user, password=password)
-        ended = end_all(session, user_id=user.id)
-        detail = {"sessions_ended": ended, **VIA}
-        subject = f"user:{user.id}"
-        record(
-            session,
-            actor=None,
-            action="auth:password_reset",
-            subject=subject,
-            now=now,
-            detail=detail,
-        )
-        return ended
+        return reset(session, admin=None, user_id=user.id, password=password, now=now)
 
     ended = _run(database_url, work)
     out.print(f"{username}: new password set, {ended} session(s) ended", highlight=False)

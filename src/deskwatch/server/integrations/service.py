@@ -22,7 +22,7 @@ from cryptography.fernet import Fernet, InvalidToken
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from pydantic import ValidationError
-from sqlalchemy import Delete, delete, func, select, update
+from sqlalchemy import ColumnElement, Delete, delete, func, select, update
 from sqlalchemy.orm import Session
 
 from deskwatch.server.audit.models import AuditEntry
@@ -259,10 +259,7 @@ def replay(
 ) -> int:
     """Send dead letters again, from now, in their first order among what is pending
     (audited with how many)."""
-    sink = get_sink(session, sink_id=sink_id)
-    where = [OutboxRow.sink_id == sink.id, OutboxRow.status == "dead"]
-    if ids is not None:
-        where.append(OutboxRow.id.in_(ids))
+    sink, where = _dead(session, sink_id=sink_id, ids=ids)
     stmt = (
         update(OutboxRow)
         .where(*where)
@@ -282,14 +279,22 @@ def replay(
     return count
 
 
-def discard(
-    session: Session, *, admin: User, sink_id: int, ids: Sequence[int] | None, now: datetime
-) -> int:
-    """Delete dead letters unsent (audited with how many)."""
+def _dead(
+    session: Session, *, sink_id: int, ids: Sequence[int] | None
+) -> tuple[Sink, list[ColumnElement[bool]]]:
+    """The sink, and the conditions picking its dead letters (those of ``ids`` only)."""
     sink = get_sink(session, sink_id=sink_id)
     where = [OutboxRow.sink_id == sink.id, OutboxRow.status == "dead"]
     if ids is not None:
         where.append(OutboxRow.id.in_(ids))
+    return sink, where
+
+
+def discard(
+    session: Session, *, admin: User, sink_id: int, ids: Sequence[int] | None, now: datetime
+) -> int:
+    """Delete dead letters unsent (audited with how many)."""
+    sink, where = _dead(session, sink_id=sink_id, ids=ids)
     result = session.execute(delete(OutboxRow).where(*where))
     count = int(getattr(result, "rowcount", 0))
     record(

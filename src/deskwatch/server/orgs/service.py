@@ -218,7 +218,7 @@ def create_user(
 def add_user(
     session: Session,
     *,
-    actor: User,
+    actor: User | None,
     now: datetime,
     username: str,
     password: str,
@@ -226,7 +226,8 @@ def add_user(
     team_id: int | None = None,
     display_name: str | None = None,
 ) -> User:
-    """An admin adds a user (recorded in the audit log)."""
+    """An admin adds a user (recorded in the audit log); ``actor`` None: the command line,
+    whose entry says so (``"via": "cli"``)."""
     team = session.get(Team, team_id) if team_id is not None else None
     if team_id is not None and team is None:
         raise NotFoundError(f"no team {team_id}")
@@ -246,9 +247,14 @@ def add_user(
         action="user:created",
         subject=f"user:{user.id}",
         now=now,
-        detail={"role": role.value},
+        detail={"role": role.value} | via(actor),
     )
     return user
+
+
+def via(actor: User | None) -> dict[str, str]:
+    """What an audit entry's detail adds when no user acts: it came from the command line."""
+    return {} if actor is not None else {"via": "cli"}
 
 
 def add_team(
@@ -364,14 +370,15 @@ KEEP = Keep.KEEP
 def set_user_fields(
     session: Session,
     *,
-    actor: User,
+    actor: User | None,
     user_id: int,
     role: Role | Keep = KEEP,
     team_id: int | Keep | None = KEEP,
     active: bool | Keep = KEEP,
 ) -> tuple[User, dict[str, list[Any]]]:
     """An admin's change to a user's role, team or whether they may sign in, applied to the
-    user: the user and what changed as ``[old, new]`` (``flows.change_user`` does the rest)."""
+    user: the user and what changed as ``[old, new]`` (``flows.change_user`` does the rest).
+    ``actor`` None: the command line, trusted as the server's operator."""
     serialise(session, "deskwatch_users")  # two admins never demote each other at once
     user = _changeable(session, actor=actor, user_id=user_id, role=role, active=active)
     if isinstance(team_id, int) and session.get(Team, team_id) is None:
@@ -385,19 +392,26 @@ def set_user_fields(
 
 
 def _changeable(
-    session: Session, *, actor: User, user_id: int, role: Role | Keep, active: bool | Keep
+    session: Session, *, actor: User | None, user_id: int, role: Role | Keep, active: bool | Keep
 ) -> User:
-    """The user to change, once the actor is known to be an admin still and not about to
-    lock themself out (RefusedError or NotFoundError otherwise)."""
-    session.refresh(actor)
-    if actor.role != Role.ADMIN or not actor.active:
-        raise RefusedError("only an admin may change users")
+    """The user to change, once the actor is known to be an admin still (or the command
+    line) and not about to lock themself out (RefusedError or NotFoundError otherwise)."""
+    if actor is not None:
+        check_admin(session, actor=actor, what="change users")
     user = session.get(User, user_id)
     if user is None:
         raise NotFoundError(f"no user {user_id}")
-    if user.id == actor.id and (role not in (KEEP, user.role) or active is False):
+    locks_out = role not in (KEEP, user.role) or active is False
+    if actor is not None and user.id == actor.id and locks_out:
         raise RefusedError("admins cannot change their own role or switch themselves off")
     return user
+
+
+def check_admin(session: Session, *, actor: User, what: str) -> None:
+    """RefusedError unless ``actor`` is, as of now, an active admin (who may do ``what``)."""
+    session.refresh(actor)
+    if actor.role != Role.ADMIN or not actor.active:
+        raise RefusedError(f"only an admin may {what}")
 
 
 def set_password(session: Session, *, user: User, password: str) -> None:

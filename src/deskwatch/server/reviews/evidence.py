@@ -24,10 +24,11 @@ IDENTITY_REASONS = {
 }
 
 
-def how_long(seconds: float | None) -> str:
-    """``45 s``, ``12 min``, ``3 h 05 min`` (as the pages' ``duration`` filter)."""
+def duration(seconds: float | None) -> str:
+    """``45 s``, ``12 min``, ``3 h 05 min``: how long, in the units people read (the pages'
+    ``duration`` filter; empty for None)."""
     if seconds is None:
-        return "a while (still going on)"
+        return ""
     s = max(0, round(seconds))
     if s < 60:
         return f"{s} s"
@@ -35,6 +36,11 @@ def how_long(seconds: float | None) -> str:
     if minutes < 60:
         return f"{minutes} min"
     return f"{minutes // 60} h {minutes % 60:02d} min"
+
+
+def how_long(seconds: float | None) -> str:
+    """``duration``, or ``a while (still going on)`` for an event not yet over."""
+    return duration(seconds) if seconds is not None else "a while (still going on)"
 
 
 def _share(x: float) -> str:
@@ -84,35 +90,40 @@ def _camera(e: Evidence, length: float | None) -> tuple[list[str], set[str]]:
     return [f"camera: {causes}", f"for {how_long(length)}"], set(e) - {"low_confidence"}
 
 
+def _measured(
+    e: Evidence, length: float | None, parts: Mapping[str, Callable[[float], str]]
+) -> tuple[list[str], set[str]]:
+    """A sentence part for each measure present, in order, then how long."""
+    out = [say(e[key]) for key, say in parts.items() if key in e]
+    return [*out, f"for {how_long(length)}"], set(parts)
+
+
+LOOKING_AWAY: dict[str, Callable[[float], str]] = {
+    "gaze_yaw_deg": lambda v: f"eyes turned {abs(v):.0f}° to the side",
+    "head_yaw_deg": lambda v: f"head turned {abs(v):.0f}°",
+    "pitch_deg": lambda v: f"head tilted {abs(v):.0f}° up or down",
+}
+NOISE: dict[str, Callable[[float], str]] = {
+    "level_dbfs": lambda v: f"room sound at {v:.0f} dBFS",
+    "floor_dbfs": lambda v: f"against a quiet floor of {v:.0f} dBFS",
+}
+VOICE: dict[str, Callable[[float], str]] = {
+    "speech_ratio": lambda v: f"speech in {_share(v)} of the sound",
+    "mouth_motion": lambda v: f"while the worker's mouth barely moved ({v:.2f})",
+    "level_dbfs": lambda v: f"at {v:.0f} dBFS",
+}
+
+
 def _looking_away(e: Evidence, length: float | None) -> tuple[list[str], set[str]]:
-    out = []
-    if "gaze_yaw_deg" in e:
-        out.append(f"eyes turned {abs(e['gaze_yaw_deg']):.0f}° to the side")
-    if "head_yaw_deg" in e:
-        out.append(f"head turned {abs(e['head_yaw_deg']):.0f}°")
-    if "pitch_deg" in e:
-        out.append(f"head tilted {abs(e['pitch_deg']):.0f}° up or down")
-    return [*out, f"for {how_long(length)}"], {"gaze_yaw_deg", "head_yaw_deg", "pitch_deg"}
+    return _measured(e, length, LOOKING_AWAY)
 
 
 def _noise(e: Evidence, length: float | None) -> tuple[list[str], set[str]]:
-    out = []
-    if "level_dbfs" in e:
-        out.append(f"room sound at {e['level_dbfs']:.0f} dBFS")
-    if "floor_dbfs" in e:
-        out.append(f"against a quiet floor of {e['floor_dbfs']:.0f} dBFS")
-    return [*out, f"for {how_long(length)}"], {"level_dbfs", "floor_dbfs"}
+    return _measured(e, length, NOISE)
 
 
 def _voice(e: Evidence, length: float | None) -> tuple[list[str], set[str]]:
-    out = []
-    if "speech_ratio" in e:
-        out.append(f"speech in {_share(e['speech_ratio'])} of the sound")
-    if "mouth_motion" in e:
-        out.append(f"while the worker's mouth barely moved ({e['mouth_motion']:.2f})")
-    if "level_dbfs" in e:
-        out.append(f"at {e['level_dbfs']:.0f} dBFS")
-    return [*out, f"for {how_long(length)}"], {"speech_ratio", "mouth_motion", "level_dbfs"}
+    return _measured(e, length, VOICE)
 
 
 def _identity(e: Evidence, length: float | None) -> tuple[list[str], set[str]]:

@@ -26,7 +26,7 @@ from deskwatch.server.orgs import service as orgs
 from deskwatch.server.orgs.models import Role, Site, Team, User
 from deskwatch.server.policies import service as policies
 from deskwatch.server.web.access import AdminPage
-from deskwatch.server.web.pages import USER_ERRORS, Csrf, back, flash, page, plain_exception
+from deskwatch.server.web.pages import Csrf, back, flash, outcome, page
 
 router = APIRouter(prefix="/admin", include_in_schema=False)
 HOME = "/admin"
@@ -58,21 +58,9 @@ def admin_page(request: Request, admin: User, session: Session, now: datetime) -
     )
 
 
-def attempt(
-    request: Request,
-    session: Session,
-    action: Callable[[], str],
-    failed: str,
-    path: str = HOME,
-) -> Response:
-    """Run a form's action and go back to ``path`` with what it says, or with why it
-    failed (in red; nothing it did is committed)."""
-    try:
-        done = action()
-    except USER_ERRORS as exc:
-        session.rollback()
-        return back(request, path, f"{failed}: {plain_exception(exc)}", error=True)
-    return back(request, path, done)
+def attempt(request: Request, session: Session, action: Callable[[], str], failed: str) -> Response:
+    """``outcome`` on the admin page, for an action that says itself how it went."""
+    return outcome(request, session, HOME, action, lambda said: said, failed)
 
 
 @router.get("")

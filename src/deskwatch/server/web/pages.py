@@ -7,7 +7,7 @@ import secrets
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 from urllib.parse import unquote
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
@@ -24,6 +24,7 @@ from deskwatch.rules.camera import cause_words
 from deskwatch.server.errors import InvalidError, NotFoundError, RefusedError
 from deskwatch.server.orgs import service as orgs
 from deskwatch.server.orgs.models import Team, User
+from deskwatch.server.reviews.evidence import duration as duration  # a filter, re-exported
 from deskwatch.server.security import same
 from deskwatch.server.status.schemas import STATUSES
 
@@ -31,6 +32,7 @@ TZ_COOKIE = "deskwatch_tz"  # the browser's own zone, set by /static/tz.js
 USER_ERRORS = (InvalidError, NotFoundError, RefusedError, ValueError)
 FIELD_NAMES = {"day": "date", "team_id": "team", "agent_id": "agent", "toml": "policy"}
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
+T = TypeVar("T")
 
 
 def zone_named(name: str | None) -> ZoneInfo | None:
@@ -57,19 +59,6 @@ def zone_of(request: Request, user: User | None) -> ZoneInfo:
     chosen = zone_named(user.time_zone) if user is not None else None
     browser = unquote(request.cookies.get(TZ_COOKIE, ""))  # tz.js writes it URL-encoded
     return chosen or zone_named(browser) or ZoneInfo("UTC")
-
-
-def duration(seconds: float | None) -> str:
-    """``45 s``, ``12 min``, ``3 h 05 min``: how long, in the units people read."""
-    if seconds is None:
-        return ""
-    s = max(0, round(seconds))
-    if s < 60:
-        return f"{s} s"
-    minutes = round(s / 60)
-    if minutes < 60:
-        return f"{minutes} min"
-    return f"{minutes // 60} h {minutes % 60:02d} min"
 
 
 @pass_context
@@ -145,18 +134,19 @@ def outcome(
     request: Request,
     session: Session,
     path: str,
-    action: Callable[[], object],
-    done: str,
+    action: Callable[[], T],
+    done: str | Callable[[T], str],
     failed: str,
 ) -> Response:
-    """Run a form's action and go back to ``path`` saying how it went, in plain words. A
-    refused action is rolled back: nothing it did before refusing is committed."""
+    """Run a form's action and go back to ``path`` saying how it went, in plain words
+    (``done``, or what ``done`` says of the action's result). A refused action is rolled
+    back: nothing it did before refusing is committed."""
     try:
-        action()
+        result = action()
     except USER_ERRORS as exc:
         session.rollback()
         return back(request, path, f"{failed}: {plain_exception(exc)}", error=True)
-    return back(request, path, done)
+    return back(request, path, done if isinstance(done, str) else done(result))
 
 
 def page(
