@@ -10,17 +10,24 @@ from pathlib import Path
 
 import httpx
 import pytest
-from playwright.sync_api import Page, expect, sync_playwright
+from playwright.sync_api import Page, expect
+from sqlalchemy.orm import Session
 
-from deskwatch.server.db import make_engine, session_factory
-from deskwatch.server.devices.service import create_code
-from deskwatch.server.migrate import upgrade
-from deskwatch.server.orgs.models import Role
-from deskwatch.server.orgs.service import create_site, create_team, create_user
-from tests.server_process import ServerProcess
+from tests.server.browser_checks import (
+    agent,
+    code_for,
+    enrolled,
+    event_body,
+    login,
+    needs_chromium,
+    page,
+    send,
+    serve,
+    staff,
+)
 
-CHROMIUM = Path("/usr/bin/chromium")
-pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian chromium not installed")
+__all__ = ["page"]
+pytestmark = needs_chromium
 PASSWORD = "browser test password"
 
 
@@ -33,61 +40,22 @@ class Site:
     more_codes: dict[str, str]  # a further one-time code for each agent, by username
 
 
-def _seed(url: str) -> tuple[int, int, str, dict[str, str]]:
-    engine = make_engine(url)
-    upgrade(engine)
-    with session_factory(engine).begin() as s:
-        site = create_site(s, name="Leeds")
-        alpha, bravo = (
-            create_team(s, site=site, name="Alpha"),
-            create_team(s, site=site, name="Bravo"),
-        )
-        admin = create_user(s, username="admin", password=PASSWORD, role=Role.ADMIN)
-        create_user(s, username="sup", password=PASSWORD, role=Role.SUPERVISOR, supervises=[alpha])
-        create_user(s, username="po", password=PASSWORD, role=Role.PRIVACY_OFFICER)
-        a = create_user(
-            s, username="anna", password=PASSWORD, role=Role.AGENT, display_name="Anna", team=alpha
-        )
-        b = create_user(
-            s, username="bob", password=PASSWORD, role=Role.AGENT, display_name="Bob", team=bravo
-        )
-        now = datetime.now(UTC)
-        code, _ = create_code(s, admin=admin, agent_id=a.id, now=now, ttl_s=600)
-        more = {
-            u.username: create_code(s, admin=admin, agent_id=u.id, now=now, ttl_s=600)[0]
-            for u in (a, b)
-        }
-        ids = (a.id, b.id, code, more)
-    engine.dispose()
-    return ids
+def _seed(s: Session) -> tuple[int, int, str, dict[str, str]]:
+    admin, (alpha, bravo) = staff(s, PASSWORD)
+    a = agent(s, "anna", "Anna", alpha, PASSWORD)
+    b = agent(s, "bob", "Bob", bravo, PASSWORD)
+    code = code_for(s, admin, a)
+    return a.id, b.id, code, {u.username: code_for(s, admin, u) for u in (a, b)}
 
 
 @pytest.fixture(scope="module")
 def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
-    folder = tmp_path_factory.mktemp("browser")
-    db = f"sqlite:///{folder / 'server.db'}"
-    agent_a, agent_b, code, more = _seed(db)
-    server = ServerProcess(db, folder)
-    server.start()
-    yield Site(server.url, agent_a, agent_b, code, more)
-    server.stop()
-
-
-@pytest.fixture
-def page(site: Site) -> Iterator[Page]:
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=["--no-sandbox"])
-        # Far from UTC, so a page that showed browser-local times would be caught.
-        context = browser.new_context(accept_downloads=True, timezone_id="Asia/Tokyo")
-        yield context.new_page()
-        browser.close()
+    with serve(tmp_path_factory.mktemp("browser"), _seed) as (url, ids):
+        yield Site(url, *ids)
 
 
 def _login(page: Page, site: Site, username: str) -> None:
-    page.goto(f"{site.url}/login")
-    page.fill("#username", username)
-    page.fill("#password", PASSWORD)
-    page.click("button[type=submit]")
+    login(page, site.url, username, PASSWORD)
 
 
 def test_live_board_changes_when_a_device_reports(page: Page, site: Site) -> None:
@@ -95,28 +63,16 @@ def test_live_board_changes_when_a_device_reports(page: Page, site: Site) -> Non
     tile = page.locator(f'#board .tile[data-agent="{site.agent_a}"]')
     expect(tile).to_have_class(re.compile("s-offline"))
     assert page.locator(f'#board .tile[data-agent="{site.agent_b}"]').count() == 0  # other team
-    device = httpx.Client(base_url=site.url)
-    token = device.post(
-        "/api/v1/devices/enroll", json={"code": site.code_a, "hostname": "pc"}
-    ).json()["token"]
-    device.headers["authorization"] = f"Bearer {token}"
+    device = enrolled(site.url, site.code_a)
     beat = {"status": "away", "sent_at": datetime.now(UTC).isoformat()}
     assert device.post("/api/v1/heartbeat", json=beat).status_code == 200
     expect(tile).to_have_class(re.compile("s-away"), timeout=10_000)  # no reload: SSE
     live_since = tile.locator(".since").inner_text()
     page.reload()  # the server's rendering and the live refresh agree (both UTC)
     expect(tile.locator(".since")).to_have_text(live_since)
-    event = {
-        "id": "6f1c1e0e-2b7a-4d2c-9d7e-0a6a8f1e2d3c",
-        "type": "away",
-        "start_s": 0.0,
-        "end_s": 45.0,
-        "peak_confidence": 1.0,
-        "evidence": {"faces": 0.0},
-        "started_at": datetime.now(UTC).isoformat(),
-        "ended_at": None,
-    }
-    assert device.post("/api/v1/events", json={"events": [event]}).json()["new"] == 1
+    event_id = "6f1c1e0e-2b7a-4d2c-9d7e-0a6a8f1e2d3c"
+    evidence = {"faces": 0.0}
+    send(device, event_body("away", datetime.now(UTC), 45.0, 1.0, evidence, False, event_id))
 
     # The timeline shows the event; its CSV downloads.
     tile.locator("a").click()
@@ -125,7 +81,7 @@ def test_live_board_changes_when_a_device_reports(page: Page, site: Site) -> Non
         page.click("#csv")
     csv_text = Path(download.value.path()).read_text()
     assert csv_text.splitlines()[0].startswith("id,agent_id,type")
-    assert str(event["id"]) in csv_text
+    assert event_id in csv_text
 
 
 def test_supervisor_is_refused_another_teams_agent(page: Page, site: Site) -> None:
@@ -197,12 +153,7 @@ def test_an_admin_moves_an_agent_and_the_new_supervisor_sees_them(page: Page, si
 
 
 def _device(site: Site, username: str) -> httpx.Client:
-    device = httpx.Client(base_url=site.url)
-    body = {"code": site.more_codes[username], "hostname": f"{username}-pc"}
-    device.headers["authorization"] = (
-        f"Bearer {device.post('/api/v1/devices/enroll', json=body).json()['token']}"
-    )
-    return device
+    return enrolled(site.url, site.more_codes[username], f"{username}-pc")
 
 
 def test_the_board_is_not_re_read_for_another_teams_changes(page: Page, site: Site) -> None:

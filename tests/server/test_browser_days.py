@@ -5,30 +5,40 @@ scrolls sideways. Screenshots go to $DESKWATCH_SCREENSHOTS (else the test's tmp 
 
 from __future__ import annotations
 
-import os
-import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-import httpx
 import pytest
-from playwright.sync_api import Page, expect, sync_playwright
+from playwright.sync_api import Page, ViewportSize, expect
+from sqlalchemy.orm import Session
 
-from deskwatch.server.db import make_engine, session_factory
-from deskwatch.server.devices.service import create_code
-from deskwatch.server.migrate import upgrade
-from deskwatch.server.orgs.models import Role
-from deskwatch.server.orgs.service import create_site, create_team, create_user
-from tests.server_process import ServerProcess
+from tests.server.browser_checks import (
+    PHONE,
+    WCAG_AA,
+    agent,
+    axe_violations,
+    beats,
+    code_for,
+    enrolled,
+    event_body,
+    login,
+    needs_chromium,
+    no_sideways_scroll,
+    page,
+    send,
+    serve,
+    shots,
+    staff,
+)
 
-CHROMIUM = Path("/usr/bin/chromium")
-pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian chromium not installed")
+__all__ = ["page", "shots"]
+pytestmark = needs_chromium
 PASSWORD = "browser test password"
 CHARTS = ("chart-agents", "chart-trend", "chart-hours")
-AXE = Path(__file__).parents[1] / "vendor" / "axe-core" / "axe.min.js"
+DESKTOP: ViewportSize = {"width": 1280, "height": 900}
 
 
 @dataclass
@@ -39,87 +49,28 @@ class Site:
     event: str
 
 
-def _seed(url: str) -> tuple[int, int, str]:
-    engine = make_engine(url)
-    upgrade(engine)
-    with session_factory(engine).begin() as s:
-        site = create_site(s, name="Leeds")
-        alpha = create_team(s, site=site, name="Alpha")
-        admin = create_user(s, username="admin", password=PASSWORD, role=Role.ADMIN)
-        create_user(s, username="sup", password=PASSWORD, role=Role.SUPERVISOR, supervises=[alpha])
-        anna = create_user(
-            s, username="anna", password=PASSWORD, role=Role.AGENT, display_name="Anna", team=alpha
-        )
-        create_user(
-            s, username="carl", password=PASSWORD, role=Role.AGENT, display_name="Carl", team=alpha
-        )
-        code, _ = create_code(s, admin=admin, agent_id=anna.id, now=datetime.now(UTC), ttl_s=600)
-        ids = (alpha.id, anna.id, code)
-    engine.dispose()
-    return ids
+def _seed(s: Session) -> tuple[int, int, str]:
+    admin, (alpha,) = staff(s, PASSWORD, teams=("Alpha",), po=False)
+    anna = agent(s, "anna", "Anna", alpha, PASSWORD)
+    agent(s, "carl", "Carl", alpha, PASSWORD)
+    return alpha.id, anna.id, code_for(s, admin, anna)
 
 
 def _report_a_day(url: str, code: str) -> str:
     """Anna's agent: at desk, away (with its away event), at desk again. The event's id."""
-    device = httpx.Client(base_url=url)
-    token = device.post("/api/v1/devices/enroll", json={"code": code, "hostname": "pc"})
-    device.headers["authorization"] = f"Bearer {token.json()['token']}"
+    device = enrolled(url, code)
     now = datetime.now(UTC)
-    for status in ("at_desk", "away", "at_desk"):
-        beat = {"status": status, "sent_at": datetime.now(UTC).isoformat()}
-        assert device.post("/api/v1/heartbeat", json=beat).status_code == 200
-    event_id = str(uuid.uuid4())
-    event = {
-        "id": event_id,
-        "type": "away",
-        "start_s": 0.0,
-        "end_s": 40.0,
-        "peak_confidence": 1.0,
-        "evidence": {"faces": 0.0, "motion": 0.02},
-        "started_at": (now - timedelta(seconds=40)).isoformat(),
-        "ended_at": now.isoformat(),
-    }
-    assert device.post("/api/v1/events", json={"events": [event]}).json()["new"] == 1
-    return event_id
+    beats(device, "at_desk", "away", "at_desk")
+    evidence = {"faces": 0.0, "motion": 0.02}
+    event = event_body("away", now - timedelta(seconds=40), 40.0, 1.0, evidence)
+    send(device, event)
+    return str(event["id"])
 
 
 @pytest.fixture(scope="module")
 def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
-    folder = tmp_path_factory.mktemp("browser_days")
-    db = f"sqlite:///{folder / 'server.db'}"
-    team, agent, code = _seed(db)
-    server = ServerProcess(db, folder)
-    server.start()
-    try:
-        yield Site(server.url, team, agent, _report_a_day(server.url, code))
-    finally:
-        server.stop()
-
-
-@pytest.fixture
-def shots(tmp_path: Path) -> Path:
-    folder = Path(os.environ.get("DESKWATCH_SCREENSHOTS") or tmp_path)
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder
-
-
-@pytest.fixture
-def page(site: Site) -> Iterator[Page]:
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=["--no-sandbox"])
-        context = browser.new_context(
-            timezone_id="Asia/Tokyo", viewport={"width": 1280, "height": 900}
-        )
-        yield context.new_page()
-        browser.close()
-
-
-def _login(page: Page, site: Site, username: str) -> None:
-    page.goto(f"{site.url}/login")
-    page.fill("#username", username)
-    page.fill("#password", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url(lambda url: "/login" not in url)
+    with serve(tmp_path_factory.mktemp("browser_days"), _seed) as (url, (team, anna, code)):
+        yield Site(url, team, anna, _report_a_day(url, code))
 
 
 def _problems(page: Page) -> list[str]:
@@ -145,24 +96,10 @@ def _problems(page: Page) -> list[str]:
     return seen
 
 
-def _axe_violations(page: Page) -> list[str]:
-    """axe-core's WCAG 2 A/AA findings on the page (run in the page, past its CSP)."""
-    page.evaluate(AXE.read_text(encoding="utf-8"))
-    found = page.evaluate(
-        "axe.run(document, {runOnly: ['wcag2a', 'wcag2aa']}).then(r => r.violations.map("
-        "v => v.id + ': ' + v.nodes.map(n => n.target.join(' ')).join(', ')))"
-    )
-    return list(found)
-
-
-def _no_sideways_scroll(page: Page) -> None:
-    width = page.evaluate("document.documentElement.scrollWidth")
-    assert width <= page.evaluate("window.innerWidth"), width
-
-
 def test_the_report_draws_its_charts(page: Page, site: Site, shots: Path) -> None:
+    page.set_viewport_size(DESKTOP)
     refused = _problems(page)
-    _login(page, site, "sup")
+    login(page, site.url, "sup", PASSWORD)
     page.goto(f"{site.url}/teams/{site.team}/report")
     for chart in CHARTS:
         page.wait_for_function(
@@ -181,11 +118,11 @@ def test_the_report_draws_its_charts(page: Page, site: Site, shots: Path) -> Non
     expect(page.locator("#report")).to_contain_text("no data")
     expect(page.locator("#report")).to_contain_text("times away")
     page.screenshot(path=str(shots / "report-1280.png"), full_page=True)
-    assert _axe_violations(page) == []
-    page.set_viewport_size({"width": 390, "height": 844})
+    assert axe_violations(page, WCAG_AA, impacts=None) == []  # WCAG 2 A/AA, any impact
+    page.set_viewport_size(PHONE)
     page.reload()
     page.wait_for_function("Chart.getChart(document.getElementById('chart-hours'))")
-    _no_sideways_scroll(page)
+    no_sideways_scroll(page)
     page.screenshot(path=str(shots / "report-390.png"), full_page=True)
     assert not refused, refused  # no CSP refusals, no script errors
 
@@ -193,8 +130,9 @@ def test_the_report_draws_its_charts(page: Page, site: Site, shots: Path) -> Non
 def test_the_day_is_a_timeline_and_an_event_opens_its_details(
     page: Page, site: Site, shots: Path
 ) -> None:
+    page.set_viewport_size(DESKTOP)
     refused = _problems(page)
-    _login(page, site, "sup")
+    login(page, site.url, "sup", PASSWORD)
     page.goto(f"{site.url}/agents/{site.agent}")
     expect(page.locator("#timeline")).to_have_attribute("data-ready", "1")
     expect(page.locator("#timeline .vis-item.st-at_desk").first).to_be_visible()
@@ -213,11 +151,11 @@ def test_the_day_is_a_timeline_and_an_event_opens_its_details(
     expect(details).to_contain_text("faces seen 0")
     expect(page.locator(f"#event-{site.event}")).to_have_class("picked")
     page.screenshot(path=str(shots / "timeline-event.png"), full_page=True)
-    assert _axe_violations(page) == []
-    page.set_viewport_size({"width": 390, "height": 844})
+    assert axe_violations(page, WCAG_AA, impacts=None) == []  # WCAG 2 A/AA, any impact
+    page.set_viewport_size(PHONE)
     page.reload()
     expect(page.locator("#timeline")).to_have_attribute("data-ready", "1")
     expect(page.locator("#timeline .vis-item.ev")).to_be_visible()
-    _no_sideways_scroll(page)
+    no_sideways_scroll(page)
     page.screenshot(path=str(shots / "timeline-390.png"), full_page=True)
     assert not refused, refused

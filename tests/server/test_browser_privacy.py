@@ -3,36 +3,23 @@
 from __future__ import annotations
 
 import re
-import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
 from playwright.sync_api import Page, expect
 
+from tests.server.browser_checks import beats, enrolled, event_body, send, signed_in
 from tests.server.test_browser import PASSWORD, Site, _login, page, pytestmark, site
 
 __all__ = ["page", "pytestmark", "site"]
 
 
 def _device_reports_phone_use(site: Site) -> str:
-    device = httpx.Client(base_url=site.url)
-    token = device.post(
-        "/api/v1/devices/enroll", json={"code": site.code_a, "hostname": "pc"}
-    ).json()["token"]
-    device.headers["authorization"] = f"Bearer {token}"
-    event_id = str(uuid.uuid4())
-    event = {
-        "id": event_id,
-        "type": "phone_in_use",
-        "start_s": 0.0,
-        "end_s": 12.0,
-        "peak_confidence": 0.8,
-        "evidence": {"phone_object": 0.8},
-        "started_at": datetime.now(UTC).isoformat(),
-    }
-    assert device.post("/api/v1/events", json={"events": [event]}).json()["new"] == 1
-    return event_id
+    evidence = {"phone_object": 0.8}
+    event = event_body("phone_in_use", datetime.now(UTC), 12.0, 0.8, evidence, ended=False)
+    send(enrolled(site.url, site.code_a), event)
+    return str(event["id"])
 
 
 def test_worker_disputes_supervisor_rejects_officer_answers(page: Page, site: Site) -> None:
@@ -92,24 +79,15 @@ def test_worker_disputes_supervisor_rejects_officer_answers(page: Page, site: Si
 
 def _new_device(site: Site) -> httpx.Client:
     """A second PC for Anna: an admin makes a code through the API, the PC enrols."""
-    admin = httpx.Client(base_url=site.url)
-    login = admin.post("/api/v1/auth/login", json={"username": "admin", "password": PASSWORD})
-    admin.headers["x-csrf-token"] = login.json()["csrf_token"]
+    admin = signed_in(site.url, "admin", PASSWORD)
     code = admin.post("/api/v1/admin/enrolment-codes", json={"agent_id": site.agent_a}).json()
-    device = httpx.Client(base_url=site.url)
-    token = device.post(
-        "/api/v1/devices/enroll", json={"code": code["code"], "hostname": "pc-2"}
-    ).json()["token"]
-    device.headers["authorization"] = f"Bearer {token}"
-    return device
+    return enrolled(site.url, code["code"], "pc-2")
 
 
 def test_worker_pages_the_status_history_and_reads_the_review_rule(page: Page, site: Site) -> None:
     device = _new_device(site)
     statuses = ["at_desk", "away"] * 26 + ["paused"]  # 53 changes: two pages of 50
-    for status in statuses:
-        beat = {"status": status, "sent_at": datetime.now(UTC).isoformat()}
-        assert device.post("/api/v1/heartbeat", json=beat).status_code == 200
+    beats(device, *statuses)
     _login(page, site, "anna")
     page.goto(f"{site.url}/me")
     expect(page.locator("#review-rule")).to_contain_text("You can dispute any event")

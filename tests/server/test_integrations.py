@@ -277,6 +277,17 @@ def webhook(admin: TestClient, url: str, **extra: Any) -> dict[str, Any]:
     return add_sink(admin, **{k: v for k, v in {**body, **extra}.items() if v is not None})
 
 
+@contextmanager
+def hooked(
+    app_client: TestClient, hook: Hook, **sink: Any
+) -> Iterator[tuple[TestClient, dict[str, Any]]]:
+    """The admin, signed in, and a webhook sink (``webhook``'s, with ``sink`` over it) to a
+    receiver that ``hook`` answers for as long as the block lasts."""
+    admin = login(app_client, "admin")
+    with http_receiver(hook) as url:
+        yield admin, webhook(admin, url, **sink)
+
+
 def send(device: TestClient, *events: dict[str, Any]) -> None:
     reply = device.post("/api/v1/events", json={"events": list(events)})
     assert reply.status_code == 200, reply.text
@@ -314,10 +325,8 @@ def test_retries_with_backoff_keep_each_agents_order(
         return seen_a1 <= 2
 
     hook = Hook(fail)
-    admin = login(app_client, "admin")
     failures = REGISTRY.get_sample_value("deskwatch_webhook_failures_total") or 0.0
-    with http_receiver(hook) as url:
-        webhook(admin, url)
+    with hooked(app_client, hook) as (admin, _):
         first, second = event("phone_in_use", clock()), event("extra_person", clock(), 60)
         send(enrol(admin, a1), first, second)
         send(enrol(admin, org.agent_a2.id, "pc-2"), event("phone_in_use", clock()))
@@ -350,9 +359,7 @@ def test_an_open_event_and_its_end_are_both_sent_once(
     app_client: TestClient, org: Org, db: sessionmaker[Session], clock: Clock, settings: Settings
 ) -> None:
     hook = Hook()
-    admin = login(app_client, "admin")
-    with http_receiver(hook) as url:
-        webhook(admin, url)
+    with hooked(app_client, hook) as (admin, _):
         device = enrol(admin, org.agent_a1.id)
         opened = event("phone_in_use", clock(), length_s=None)
         send(device, opened)
@@ -369,9 +376,7 @@ def test_dead_letters_are_replayed_once_the_receiver_recovers(
 ) -> None:
     down = True
     hook = Hook(lambda p: down)
-    admin = login(app_client, "admin")
-    with http_receiver(hook) as url:
-        sink = webhook(admin, url)
+    with hooked(app_client, hook) as (admin, sink):
         send(enrol(admin, org.agent_a1.id), event("phone_in_use", clock()))
         for _ in range(MAX_ATTEMPTS):
             deliver(db, clock, settings)
@@ -401,9 +406,8 @@ def test_audit_entries_go_to_sinks_that_ask_for_them(
     app_client: TestClient, org: Org, db: sessionmaker[Session], clock: Clock, settings: Settings
 ) -> None:
     hook = Hook()
-    admin = login(app_client, "admin")
-    with http_receiver(hook) as url:
-        sink = webhook(admin, url, event_types=[], audit_actions=["integration:*", "user:changed"])
+    asked = {"event_types": [], "audit_actions": ["integration:*", "user:changed"]}
+    with hooked(app_client, hook, **asked) as (admin, sink):
         admin.patch(f"/api/v1/admin/users/{org.agent_a1.id}", json={"team_id": org.team_b.id})
         admin.get("/api/v1/board")  # a read: not asked for
         admin.patch(f"/api/v1/integrations/{sink['id']}", json={"name": "SOC"})
@@ -506,9 +510,7 @@ def test_what_the_workers_categories_forbid_is_never_sent(
     app_client: TestClient, org: Org, db: sessionmaker[Session], clock: Clock, settings: Settings
 ) -> None:
     hook = Hook()
-    admin = login(app_client, "admin")
-    with http_receiver(hook) as url:
-        webhook(admin, url)
+    with hooked(app_client, hook) as (admin, _):
         a1, a2 = enrol(admin, org.agent_a1.id), enrol(admin, org.agent_a2.id, "pc-2")
         send(a1, event("identity_mismatch", clock()))  # identity is off by default
         reply = admin.put(
@@ -740,9 +742,7 @@ def test_deliverers_side_by_side_send_each_row_once_in_order(settings: Settings)
 def test_dead_letters_can_be_discarded_and_an_erasure_forgets_the_queue(
     app_client: TestClient, org: Org, db: sessionmaker[Session], clock: Clock, settings: Settings
 ) -> None:
-    admin = login(app_client, "admin")
-    with http_receiver(Hook(lambda p: True)) as url:
-        sink = webhook(admin, url)
+    with hooked(app_client, Hook(lambda p: True)) as (admin, sink):
         device = enrol(admin, org.agent_a1.id)
         send(device, event("phone_in_use", clock()), event("extra_person", clock(), 60))
         for _ in range(MAX_ATTEMPTS):
@@ -784,9 +784,7 @@ def test_rows_claimed_by_a_run_that_died_are_sent_after_the_lease(
     from deskwatch.server.integrations.delivery import LEASE_S, _claim
 
     hook = Hook()
-    admin = login(app_client, "admin")
-    with http_receiver(hook) as url:
-        webhook(admin, url)
+    with hooked(app_client, hook) as (admin, _):
         send(enrol(admin, org.agent_a1.id), event("phone_in_use", clock()))
         with db.begin() as s:  # a run claims the row, then its process dies before sending
             assert len(_claim(s, clock())) == 1

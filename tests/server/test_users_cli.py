@@ -17,7 +17,7 @@ from deskwatch.server.app import create_app
 from deskwatch.server.audit.chain import AuditChain, attach
 from deskwatch.server.audit.models import AuditEntry
 from deskwatch.server.db import make_engine, session_factory
-from deskwatch.server.orgs.models import Site, Team
+from deskwatch.server.orgs.service import create_site, create_team
 from deskwatch.server.settings import Settings
 from tests.server.conftest import postgres_schema
 
@@ -53,6 +53,13 @@ def _cli(
     )
 
 
+def _add(
+    tmp_path: Path, url: str, *args: str, password: str = PASSWORD
+) -> subprocess.CompletedProcess[str]:
+    """``deskwatch users add *args``, the password given on standard input."""
+    return _cli(tmp_path, url, "add", *args, "--password-stdin", stdin=password + "\n")
+
+
 def _ok(result: subprocess.CompletedProcess[str]) -> str:
     assert result.returncode == 0, result.stderr
     return result.stdout
@@ -85,13 +92,7 @@ def _team(tmp_path: Path, url: str) -> int:
     engine = make_engine(url)
     try:
         with session_factory(engine).begin() as s:
-            site = Site(name="Leeds")
-            s.add(site)
-            s.flush()
-            team = Team(site_id=site.id, name="Alpha")
-            s.add(team)
-            s.flush()
-            return team.id
+            return create_team(s, site=create_site(s, name="Leeds"), name="Alpha").id
     finally:
         engine.dispose()
 
@@ -112,18 +113,7 @@ def _audit(tmp_path: Path, url: str) -> list[tuple[int | None, str, str, dict[st
 
 
 def test_a_fresh_server_gets_its_first_admin_who_signs_in(tmp_path: Path, url: str) -> None:
-    added = _cli(
-        tmp_path,
-        url,
-        "add",
-        "admin",
-        "--role",
-        "admin",
-        "--display-name",
-        "Ada",
-        "--password-stdin",
-        stdin=PASSWORD + "\n",
-    )
+    added = _add(tmp_path, url, "admin", "--role", "admin", "--display-name", "Ada")
     assert "added admin admin" in _ok(added)
     app = create_app(_settings(tmp_path, url), migrate=False)
     with TestClient(app) as client:
@@ -139,43 +129,10 @@ def test_a_fresh_server_gets_its_first_admin_who_signs_in(tmp_path: Path, url: s
 
 
 def test_agents_roles_disable_and_reset_end_sessions(tmp_path: Path, url: str) -> None:
-    _ok(
-        _cli(
-            tmp_path,
-            url,
-            "add",
-            "admin",
-            "--role",
-            "admin",
-            "--password-stdin",
-            stdin=PASSWORD + "\n",
-        )
-    )
+    _ok(_add(tmp_path, url, "admin", "--role", "admin"))
     team_id = _team(tmp_path, url)
-    _ok(
-        _cli(
-            tmp_path,
-            url,
-            "add",
-            "ann",
-            "--team",
-            "Alpha",
-            "--password-stdin",
-            stdin=PASSWORD + "\n",
-        )
-    )
-    _ok(
-        _cli(
-            tmp_path,
-            url,
-            "add",
-            "bob",
-            "--team",
-            str(team_id),
-            "--password-stdin",
-            stdin=PASSWORD + "\n",
-        )
-    )
+    _ok(_add(tmp_path, url, "ann", "--team", "Alpha"))
+    _ok(_add(tmp_path, url, "bob", "--team", str(team_id)))
     listed = _ok(_cli(tmp_path, url, "list"))
     assert listed.count("Alpha") == 2
     app = create_app(_settings(tmp_path, url), migrate=False)
@@ -202,7 +159,7 @@ def test_agents_roles_disable_and_reset_end_sessions(tmp_path: Path, url: str) -
 
 def test_bad_input_is_one_clear_line_and_a_failure(tmp_path: Path, url: str) -> None:
     def add(*args: str, password: str = PASSWORD) -> subprocess.CompletedProcess[str]:
-        return _cli(tmp_path, url, "add", *args, "--password-stdin", stdin=password + "\n")
+        return _add(tmp_path, url, *args, password=password)
 
     _ok(add("admin", "--role", "admin"))
     _refused(add("admin"), "username admin is taken")
