@@ -243,7 +243,7 @@ async def _http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, StarletteHTTPException)
     if not wants_html(request) or exc.status_code < 400:
         return await http_exception_handler(request, exc)
-    return error_page(request, exc.status_code, str(exc.detail))
+    return error_page(request, exc.status_code, str(exc.detail), headers=exc.headers)
 
 
 def _fields(request: Request, errors: list[dict[str, str]]) -> Response:

@@ -4,6 +4,7 @@ do, instead of the API's JSON. API routes (``/api/``) keep their JSON shapes."""
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 
 from fastapi import Request
 from fastapi.responses import HTMLResponse, Response
@@ -49,7 +50,11 @@ def wants_html(request: Request) -> bool:
 
 
 def error_page(
-    request: Request, code: int, detail: str = "", details: list[str] | None = None
+    request: Request,
+    code: int,
+    detail: str = "",
+    details: list[str] | None = None,
+    headers: Mapping[str, str] | None = None,
 ) -> Response:
     """The page for an HTTP error ``code``: its title and advice, and ``detail`` in words."""
     title, advice = ADVICE.get(code, ADVICE[500 if code >= 500 else 400])
@@ -69,7 +74,7 @@ def error_page(
         "home": home,
     }
     reply: HTMLResponse = TEMPLATES.TemplateResponse(
-        request, "error.html", context, status_code=code
+        request, "error.html", context, status_code=code, headers=dict(headers or {})
     )
     return reply
 

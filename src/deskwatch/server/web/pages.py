@@ -6,6 +6,7 @@ from __future__ import annotations
 import secrets
 from collections.abc import Callable
 from datetime import UTC, datetime
+from functools import cache
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 from urllib.parse import unquote
@@ -45,13 +46,10 @@ def zone_named(name: str | None) -> ZoneInfo | None:
         return None
 
 
+@cache
 def zone_names() -> frozenset[str]:
-    if not _ZONES:
-        _ZONES.update(available_timezones() | {"UTC"})
-    return frozenset(_ZONES)
-
-
-_ZONES: set[str] = set()
+    """Every IANA zone this machine knows (read once)."""
+    return frozenset(available_timezones() | {"UTC"})
 
 
 def zone_of(request: Request, user: User | None) -> ZoneInfo:
