@@ -34,7 +34,7 @@ from deskwatch.server.settings import Settings
 from deskwatch.server.snapshots.models import Snapshot
 from deskwatch.server.web.pages import outcome
 from tests.server.conftest import PASSWORD, Clock, Org, login, postgres_schema
-from tests.server.helpers import beat, enrol, event, flashed
+from tests.server.helpers import beat, enrol, event, flashed, hours
 
 DAY = {"day": "2026-11-02"}
 
@@ -253,6 +253,10 @@ def _live_a_day(app_client: TestClient, org: Org, clock: Clock, db: sessionmaker
         s.commit()
     sup.get(f"/api/v1/agents/{org.agent_a1.id}/timeline", params=DAY)
     sup.get("/api/v1/board")
+    for who, activity in (("agent_a1", "Open"), ("agent_a2", "Lunch")):
+        shift = {"agent": who, "activity": activity}
+        shift |= {"start": clock.now.isoformat(), "end": (clock.now + hours(1)).isoformat()}
+        assert admin.post("/api/v1/schedules", json=[shift]).status_code == 201
     listed = {d["hostname"]: d["id"] for d in admin.get("/api/v1/admin/devices").json()}
     admin.post(f"/api/v1/admin/devices/{listed['pc-1b']}/revoke")
     _as(app_client, "privacy").get("/api/v1/audit")
@@ -308,6 +312,10 @@ EXPORTED: dict[tuple[str, str], tuple[Keys, Callable[[dict[str, Any]], set[Any]]
         lambda rows: {(r["device_id"], r["at"], r["ok"]) for r in rows},
         lambda d: {(c["device_id"], _when(c["at"]), c["ok"]) for c in d["identity_checks"]},
     ),
+    ("scheduled_activities", "agent_id"): (
+        lambda rows: {(r["start"], r["activity"]) for r in rows},
+        lambda d: {(_when(a["start"]), a["activity"]) for a in d["schedule"]},
+    ),
     ("sessions", "user_id"): (
         lambda rows: {r["created_at"] for r in rows},
         lambda d: {_when(x["created_at"]) for x in d["sessions"]},
@@ -325,6 +333,7 @@ STAFF = {
     ("enrolment_codes", "created_by"),
     ("category_settings", "updated_by"),
     ("policy_versions", "created_by"),
+    ("wfm_tokens", "created_by"),
     ("team_supervisors", "user_id"),
 }
 

@@ -32,7 +32,7 @@ def test_rates_of_nothing_read_no_data(app_client: TestClient, org: Org, clock: 
         "away": ("0% (0 of 1)", "no data"),
         "phone_in_use": ("0% (0 of 1)", "no data"),
     }
-    assert '<div class="table-wrap">\n<table id="accuracy">' in page
+    assert 'aria-label="dispute and rejection rates by event type">\n<table id="accuracy">' in page
 
     sup = login(TestClient(app_client.app), "sup_a")
     decided = sup.post(f"/api/v1/events/{phone['id']}/review", json={"decision": "rejected"})

@@ -17,6 +17,7 @@ from deskwatch.server.bounds import Day
 from deskwatch.server.db import transaction
 from deskwatch.server.devices.models import Device
 from deskwatch.server.devices.tokens import DeviceIdentity, TokenCache
+from deskwatch.server.errors import InvalidError
 from deskwatch.server.live import Changes
 from deskwatch.server.orgs.models import Role, User
 from deskwatch.server.policies.service import VersionCache
@@ -220,7 +221,7 @@ def zone_param(
     try:
         return ZoneInfo(tz)
     except (ZoneInfoNotFoundError, ValueError):
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, "tz: not a time zone") from None
+        raise InvalidError("tz: not a time zone") from None  # a 422 with the field named
 
 
 ZoneDep = Annotated[tzinfo, Depends(zone_param)]

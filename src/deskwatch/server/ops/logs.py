@@ -11,7 +11,7 @@ import logging
 from datetime import UTC, datetime
 from typing import Any
 
-JSON_FORMATTER = "deskwatch.server.ops.logs.JsonFormatter"
+JSON_HANDLER = "deskwatch.server.ops.logs.json_handler"
 UVICORN_LOGGERS = ("uvicorn", "uvicorn.error", "uvicorn.access")
 
 
@@ -30,6 +30,15 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(line, ensure_ascii=False, default=str)
 
 
+def json_handler() -> logging.Handler:
+    """JSON lines on stderr; Python's warnings (a library's deprecation notice at import)
+    go through logging too, so that no plain-text line slips into a JSON log."""
+    logging.captureWarnings(True)
+    handler = logging.StreamHandler()
+    handler.setFormatter(JsonFormatter())
+    return handler
+
+
 def uvicorn_log_config(fmt: str) -> dict[str, Any] | None:
     """What ``uvicorn.run(log_config=...)`` gets: for ``json``, one JSON handler on the root
     logger that uvicorn's loggers propagate to (each worker applies it as it starts); for
@@ -39,14 +48,7 @@ def uvicorn_log_config(fmt: str) -> dict[str, Any] | None:
     return {
         "version": 1,
         "disable_existing_loggers": False,
-        "formatters": {"json": {"()": JSON_FORMATTER}},
-        "handlers": {
-            "stderr": {
-                "class": "logging.StreamHandler",
-                "formatter": "json",
-                "stream": "ext://sys.stderr",
-            }
-        },
+        "handlers": {"stderr": {"()": JSON_HANDLER}},
         "root": {"handlers": ["stderr"], "level": "INFO"},
         "loggers": {
             name: {"handlers": [], "level": "INFO", "propagate": True} for name in UVICORN_LOGGERS

@@ -29,6 +29,7 @@ from deskwatch.server.requests.schemas import (
     ObjectionOut,
     Person,
     RequestOut,
+    ScheduledOut,
     SessionOut,
     SnapshotOut,
     StatusOut,
@@ -37,6 +38,7 @@ from deskwatch.server.requests.schemas import (
 )
 from deskwatch.server.requests.service import requests_of
 from deskwatch.server.reviews.service import comments_on
+from deskwatch.server.schedules.models import ScheduledActivity
 from deskwatch.server.snapshots.models import Snapshot
 from deskwatch.server.status.models import AgentStatus, StatusChange
 
@@ -65,6 +67,10 @@ def my_data(session: Session, *, agent: User, now: datetime) -> MyData:
         identity_checks=[
             IdentityCheckOut.model_validate(c)
             for c in _mine(session, IdentityCheck, agent.id, IdentityCheck.at)
+        ],
+        schedule=[
+            ScheduledOut.model_validate(a)
+            for a in _mine(session, ScheduledActivity, agent.id, ScheduledActivity.start)
         ],
         sessions=_sessions(session, agent.id),
         requests=[RequestOut.model_validate(r) for r in requests_of(session, agent_id=agent.id)],

@@ -91,6 +91,19 @@ class ObjectionOut(BaseModel):
     since: datetime
 
 
+class ScheduledOut(BaseModel):
+    """One scheduled activity imported from the workforce-management system."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    start: datetime
+    end: datetime
+    activity: str
+    at_desk_expected: bool
+    source: str
+    imported_at: datetime
+
+
 class IdentityCheckOut(BaseModel):
     """A password re-confirmation from one of the worker's devices."""
 
@@ -143,6 +156,7 @@ class MyData(BaseModel):
     events: list[MyEvent]
     snapshots: list[SnapshotOut]
     identity_checks: list[IdentityCheckOut]
+    schedule: list[ScheduledOut]
     sessions: list[SessionOut]
     requests: list[RequestOut]
     views: list[View]
