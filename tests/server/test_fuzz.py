@@ -30,7 +30,14 @@ BUDGET_S = 40.0
 ROLES = ("admin", "sup_a", "agent_a1", "device")
 # Never fuzzed: the board's event stream never ends; logging out would end the fuzzing
 # session's login.
-SKIPPED = {("GET", "/api/v1/board/stream"), ("POST", "/api/v1/auth/logout")}
+# Streams never end; logout and an admin's password reset (of any user, the fuzzing admin
+# included) would lock out the roles fuzzed after (test_admin_web covers the reset).
+SKIPPED = {
+    ("GET", "/api/v1/board/stream"),
+    ("GET", "/api/v1/adherence/stream"),
+    ("POST", "/api/v1/auth/logout"),
+    ("POST", "/api/v1/admin/users/{user_id}/password"),
+}
 CHECKS = [not_a_server_error, response_schema_conformance, status_code_conformance]
 SETTINGS = hypothesis.settings(
     max_examples=40,
