@@ -7,16 +7,7 @@ from datetime import date, datetime
 from pydantic import BaseModel, Field
 
 from deskwatch.server.events.schemas import EventOut
-
-
-class Segment(BaseModel):
-    status: str
-    start: datetime
-    end: datetime
-
-    @property
-    def seconds(self) -> float:
-        return (self.end - self.start).total_seconds()
+from deskwatch.server.status.schemas import StatusPeriod as Segment
 
 
 class Timeline(BaseModel):

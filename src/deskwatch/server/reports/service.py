@@ -31,7 +31,6 @@ from deskwatch.server.reports.schemas import (
     AdherenceTrend,
     AgentReport,
     DayAdherence,
-    Segment,
     TeamReport,
     Timeline,
 )
@@ -39,6 +38,7 @@ from deskwatch.server.schedules.models import ScheduledActivity
 from deskwatch.server.schedules.service import activities_between
 from deskwatch.server.status.models import AgentStatus
 from deskwatch.server.status.schemas import STATUSES
+from deskwatch.server.status.schemas import StatusPeriod as Segment
 from deskwatch.server.status.service import board, changes_between
 
 # Only these events count in reports (GDPR Art. 22): never reviewed, or confirmed by a person.

@@ -12,6 +12,7 @@ from deskwatch.server.bounds import Day, Id, Page
 from deskwatch.server.events.schemas import EventOut
 from deskwatch.server.reviews.measured import Measured
 from deskwatch.server.snapshots.schemas import SnapshotOut
+from deskwatch.server.status.schemas import StatusPeriod as Span
 
 # Which events a queue lists: waiting (disputed ones first), disputed and waiting, decided.
 ReviewState = Literal["pending", "disputed", "confirmed", "rejected"]
@@ -106,18 +107,6 @@ class QueueQuery(BaseModel):
             page=self.page,
             per_page=self.per_page,
         )
-
-
-class Span(BaseModel):
-    """One status period of the agent's timeline around an event."""
-
-    status: str
-    start: datetime
-    end: datetime
-
-    @property
-    def seconds(self) -> float:
-        return (self.end - self.start).total_seconds()
 
 
 class Context(BaseModel):

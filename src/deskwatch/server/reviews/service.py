@@ -28,13 +28,13 @@ from deskwatch.server.reviews.schemas import (
     QueueItem,
     QueuePage,
     ReviewIn,
-    Span,
     TypeAccuracy,
 )
 from deskwatch.server.snapshots.models import Snapshot
 from deskwatch.server.snapshots.schemas import SnapshotOut
 from deskwatch.server.snapshots.service import visible_to
 from deskwatch.server.status.models import AgentStatus
+from deskwatch.server.status.schemas import StatusPeriod as Span
 from deskwatch.server.status.service import changes_between
 
 # The one answer for an event that does not exist and for one the caller may not see.

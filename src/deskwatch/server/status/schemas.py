@@ -61,3 +61,15 @@ def clock_note(offset_s: float | None) -> str | None:
 
 
 BOARD_JSON = TypeAdapter(list[BoardRow])
+
+
+class StatusPeriod(BaseModel):
+    """One period in a single status, from ``start`` to ``end``."""
+
+    status: str
+    start: datetime
+    end: datetime
+
+    @property
+    def seconds(self) -> float:
+        return (self.end - self.start).total_seconds()
