@@ -15,6 +15,7 @@ import socket
 import ssl
 import threading
 import time
+import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
@@ -792,3 +793,34 @@ def test_rows_claimed_by_a_run_that_died_are_sent_after_the_lease(
         clock.advance(LEASE_S)
         assert deliver(db, clock, settings) == DeliveryResult(sent=1)
     assert len(hook.taken) == 1
+
+
+def test_what_was_never_delivered_is_purged_after_its_retention(
+    db: sessionmaker[Session], clock: Clock
+) -> None:
+    from deskwatch.server.integrations.models import OutboxRow, Sink
+    from deskwatch.server.scheduled import purge
+
+    with db() as s:
+        sink = Sink(name="siem", kind="syslog", host="127.0.0.1", port=6514)
+        s.add(sink)
+        s.flush()
+        for age_days, status in ((31, "dead"), (31, "pending"), (29, "dead")):
+            at = clock.now - timedelta(days=age_days)
+            s.add(
+                OutboxRow(
+                    sink_id=sink.id,
+                    stream="agent:1",
+                    kind="event",
+                    delivery_id=str(uuid.uuid4()),
+                    payload={"agent": "Anna"},
+                    status=status,
+                    next_attempt_at=at,
+                    created_at=at,
+                )
+            )
+        s.commit()
+        result = purge(s, now=clock.now, audit_retention_days=1095, undelivered_days=30)
+        s.commit()
+        left = [r.created_at for r in s.scalars(select(OutboxRow))]
+    assert result.undelivered == 2 and len(left) == 1

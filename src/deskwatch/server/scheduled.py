@@ -24,6 +24,7 @@ from deskwatch.server.auth.sessions import end_expired, timeouts_of
 from deskwatch.server.events.models import EventRecord
 from deskwatch.server.identity.models import IdentityCheck
 from deskwatch.server.integrations.delivery import deliver_once
+from deskwatch.server.integrations.models import OutboxRow
 from deskwatch.server.ops.metrics import PURGE_RUNS, PURGED_ROWS
 from deskwatch.server.orgs.models import Team, User
 from deskwatch.server.periodic import Periodic
@@ -51,6 +52,7 @@ class PurgeResult:
     status_changes: int = 0
     identity_checks: int = 0
     scheduled_activities: int = 0
+    undelivered: int = 0
     data_requests: int = 0
     audit_entries: int = 0
 
@@ -72,6 +74,7 @@ def purge(
     audit_retention_days: int,
     uncategorised_days: int = 30,
     request_retention_days: int = 1095,
+    undelivered_days: int = 30,
 ) -> PurgeResult:
     """Delete everything past its retention; if anything went, record one audit entry with
     the counts (``audit:pruned``, anchoring the chain's new start, when the log was pruned)."""
@@ -87,7 +90,15 @@ def purge(
             DataRequest.updated_at < now - timedelta(days=request_retention_days),
         ),
     )
-    result = totals + PurgeResult(snapshots=expired, data_requests=requests)
+    # What an integration never delivered (a dead letter no admin replayed) holds what the
+    # board shows of a worker: it does not outlive its use.
+    undelivered = _run(
+        session,
+        delete(OutboxRow).where(OutboxRow.created_at < now - timedelta(days=undelivered_days)),
+    )
+    result = totals + PurgeResult(
+        snapshots=expired, data_requests=requests, undelivered=undelivered
+    )
     _warn_if_outlived(session, audit_retention_days)
     return _record(session, result, now=now, before=now - timedelta(days=audit_retention_days))
 
@@ -201,6 +212,7 @@ def purge_once(
             audit_retention_days=settings.audit_retention_days,
             uncategorised_days=settings.uncategorised_retention_days,
             request_retention_days=settings.request_retention_days,
+            undelivered_days=settings.undelivered_retention_days,
         )
 
 

@@ -83,6 +83,12 @@ class Settings(BaseSettings):
     request_retention_days: int = Field(
         default=1095, ge=1, description="closed data-subject requests kept this long"
     )
+    undelivered_retention_days: int = Field(
+        default=30,
+        ge=1,
+        le=90,
+        description="integration deliveries never sent (dead letters) kept this long",
+    )
     metrics_enabled: bool = Field(
         default=False, description="serve Prometheus metrics at /metrics (404 when off)"
     )
