@@ -176,6 +176,13 @@ def test_csv_imports_both_shapes(
         "/api/v1/schedules.csv", content="who,when\n", headers={"content-type": "text/csv"}
     )
     assert header.status_code == 422 and "row 1: the header" in header.text
+    wfm = (  # a WFM export's own header names
+        "Employee ID,Schedule Date,Start Time,End Time,Activity Name\n"
+        "agent_a2,2026-11-05,13:00,14:00,Training\n"
+    )
+    reply = admin.post("/api/v1/schedules.csv", content=wfm, headers={"content-type": "text/csv"})
+    assert reply.status_code == 201, reply.text
+    assert (org.agent_a2.id, "13:00", "14:00", "Training", False) in _stored(db)
 
 
 def test_supervisors_import_only_their_teams_and_agents_not_at_all(

@@ -77,13 +77,33 @@ def rows_from_json(items: Sequence[Any]) -> list[Numbered]:
     return out
 
 
+# Header names WFM exports commonly use for each column (compared without case, spaces,
+# hyphens or underscores).
+HEADER_ALIASES = {
+    "agent": ("agent", "agentid", "employee", "employeeid", "login", "loginid", "username"),
+    "date": ("date", "scheduledate", "day"),
+    "start": ("start", "starttime", "from", "begin"),
+    "end": ("end", "endtime", "to", "finish"),
+    "activity": ("activity", "activityname", "activitycode", "segment", "state", "exception"),
+    "at_desk_expected": ("atdeskexpected",),
+}
+_HEADERS = {alias: column for column, names in HEADER_ALIASES.items() for alias in names}
+
+
+def _header(name: str | None) -> str:
+    """A CSV header in our words: ``Start Time`` and ``start_time`` are ``start``."""
+    key = "".join(ch for ch in (name or "").lower() if ch.isalnum())
+    return _HEADERS.get(key, (name or "").strip().lower())
+
+
 def rows_from_csv(text: str, *, zone: tzinfo = UTC) -> list[Numbered]:
     """A WFM CSV export: ``agent,date,start,end,activity`` (local times in ``zone``; an end
     before the start is on the next day) or ``agent,start,end,activity`` (ISO datetimes;
-    without an offset, in ``zone``). An ``at_desk_expected`` column (yes/no) is optional.
-    Rows are numbered as the file's lines (the header is row 1)."""
+    without an offset, in ``zone``). An ``at_desk_expected`` column (yes/no) is optional;
+    common WFM header names are read too (``HEADER_ALIASES``: ``Employee ID``, ``Start
+    Time``…). Rows are numbered as the file's lines (the header is row 1)."""
     reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
-    columns = {(c or "").strip().lower() for c in reader.fieldnames or []}
+    columns = {_header(c) for c in reader.fieldnames or []}
     local = set(LOCAL_COLUMNS) <= columns
     if not local and not set(ISO_COLUMNS) <= columns:
         wanted = f"{','.join(LOCAL_COLUMNS)} or {','.join(ISO_COLUMNS)}"
@@ -93,7 +113,7 @@ def rows_from_csv(text: str, *, zone: tzinfo = UTC) -> list[Numbered]:
         n = reader.line_num
         if n - 1 > MAX_ROWS:
             raise _refuse([f"more than {MAX_ROWS} rows: at most {MAX_ROWS} per import"])
-        cells = {(k or "").strip().lower(): (v or "").strip() for k, v in raw.items() if k}
+        cells = {_header(k): (v or "").strip() for k, v in raw.items() if k}
         if not any(cells.values()):
             continue
         try:
