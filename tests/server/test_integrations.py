@@ -139,10 +139,12 @@ class SyslogReceiver:
         self._thread = threading.Thread(target=self._serve, daemon=True)
 
     def _serve(self) -> None:
-        while not self._stop.is_set():
+        while True:  # once stopped, still every connection already waiting
             try:
                 conn, _ = self.sock.accept()
-            except OSError:
+            except OSError:  # a timeout: nothing waiting
+                if self._stop.is_set():
+                    return
                 continue
             with contextlib.suppress(OSError):  # a client that refused our certificate
                 self._read(conn)
