@@ -318,28 +318,24 @@ def chain_state(session: Session, *, shown: list[AuditEntry]) -> ChainState:
     small enough, else the window of ids from the oldest to the newest entry shown."""
     total = int(session.scalar(select(func.count(AuditEntry.id))) or 0)
     if total <= FULL_VERIFY_MAX:
-        result = verify(session)
-        return ChainState(
-            intact=result.intact,
-            entries=result.entries,
-            broken_at=result.broken_at,
-            reason=result.reason,
-            total=total,
-        )
+        return _state(verify(session), total=total)
     last = max((e.id for e in shown), default=None)
     if last is None:
         last = int(session.scalar(select(func.max(AuditEntry.id))) or 0)
     first = max(min((e.id for e in shown), default=last), last - WINDOW_IDS + 1)
     result = verify_window(session, first_id=first, last_id=last)
+    return _state(result, total=total, whole=False, first_id=first, last_id=last)
+
+
+def _state(result: Verification, *, total: int, **window: Any) -> ChainState:
+    """``result`` as the page shows it (``window``: which entries, when not the whole log)."""
     return ChainState(
         intact=result.intact,
         entries=result.entries,
         broken_at=result.broken_at,
         reason=result.reason,
-        whole=False,
-        first_id=first,
-        last_id=last,
         total=total,
+        **window,
     )
 
 
